@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// Tests run against the TypeScript sources; only worker entry points are loaded from dist/.
+const alias = {
+  '@stade/tensor/testing': src('./packages/tensor/src/testing/index.ts'),
+  '@stade/tensor': src('./packages/tensor/src/index.ts'),
+  '@stade/transformer': src('./packages/transformer/src/index.ts'),
+  '@stade/prune': src('./packages/prune/src/index.ts'),
+};
+
+const project = (name: string, dir: string) => ({
+  resolve: { alias },
+  test: { name, root: src(dir), include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout: 120_000 },
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      project('@stade/tensor', './packages/tensor'),
+      project('@stade/transformer', './packages/transformer'),
+      project('@stade/prune', './packages/prune'),
+      project('@stade/cli', './apps/cli'),
+    ],
+  },
+});
