@@ -1,0 +1,30 @@
+/**
+ * The kernel registry: every kernel that can run on the worker pool, by name.
+ *
+ * A kernel is `(args, rowStart, rowEnd) => void` (see `Kernel` in ../parallel/types.ts). Workers import this
+ * module and run `kernels[name](args, rowStart, rowEnd)`, so a kernel is only reachable from `parallelFor`
+ * once it is listed here.
+ *
+ * To add a kernel: import it and add one `'family.name': fn,` line to `kernels` below, in your section.
+ * Then call it with `parallelFor('family.name', args, rows, { costPerRow })` (args: numbers, strings and
+ * typed arrays from allocF32/allocF64, i.e. on SharedArrayBuffer).
+ */
+import { poolTestKernels } from '../parallel/test-kernels.js';
+import type { Kernel } from '../parallel/types.js';
+
+export type { Kernel, KernelArg, KernelArgs, TypedArray } from '../parallel/types.js';
+
+export const kernels = {
+  // --- pool self-tests (parallel/test-kernels.ts) ---
+  ...poolTestKernels,
+
+  // --- matmul / linear (engineer A) ---
+
+  // --- row ops: nn, reduce, stats, select (engineer B) ---
+} satisfies Record<string, Kernel>;
+
+/** The name of a registered kernel. */
+export type KernelName = keyof typeof kernels;
+
+/** The argument object kernel `K` expects. */
+export type KernelArgsOf<K extends KernelName> = Parameters<(typeof kernels)[K]>[0];
