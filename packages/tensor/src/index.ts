@@ -12,3 +12,15 @@ export {
   numel,
 } from './layout.js';
 export { Tensor, copyInto } from './tensor.js';
+export {
+  bf16ToF32,
+  decodeBf16,
+  decodeF16,
+  encodeBf16,
+  encodeF16,
+  f16ToF32,
+  f32Bits,
+  f32FromBits,
+  f32ToBf16,
+  f32ToF16,
+} from './dtype.js';
