@@ -1,1 +1,26 @@
-export {};
+// errors, config and checkpoint I/O
+export { CheckpointError, ConfigError, StadeError, type ErrorSource } from './errors.js';
+export {
+  type AttentionKind,
+  type CommonConfig,
+  type LlamaConfig,
+  type ModelConfig,
+  type OptActivation,
+  type OptConfig,
+  type RopeScaling,
+  SUPPORTED_MODEL_TYPES,
+  normalizeConfig,
+  slidingWindowFor,
+} from './config.js';
+export { DTYPE_SIZE, type FloatDtype, type SafetensorsDtype, isDtype, isFloatDtype } from './io/dtypes.js';
+export { MAX_HEADER_BYTES, type TensorInfo } from './io/header.js';
+export { SafetensorsFile } from './io/safetensors.js';
+export { DEFAULT_METADATA, SafetensorsWriter, type TensorEntry, writeSafetensors } from './io/writer.js';
+export {
+  CONFIG_FILE,
+  Checkpoint,
+  type CheckpointTensorInfo,
+  INDEX_FILE,
+  WEIGHTS_FILE,
+  readJsonObject,
+} from './io/checkpoint.js';
