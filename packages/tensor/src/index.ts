@@ -24,3 +24,5 @@ export {
   f32ToBf16,
   f32ToF16,
 } from './dtype.js';
+export { linear, matmul } from './ops/matmul.js';
+export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';

@@ -11,6 +11,8 @@
  */
 import { poolTestKernels } from '../parallel/test-kernels.js';
 import type { Kernel } from '../parallel/types.js';
+import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
+import { matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 
 export type { Kernel, KernelArg, KernelArgs, TypedArray } from '../parallel/types.js';
 
@@ -19,6 +21,10 @@ export const kernels = {
   ...poolTestKernels,
 
   // --- matmul / linear (engineer A) ---
+  'matmul.wasm': matmulWasmKernel,
+  'matmul.matvecWasm': matvecWasmKernel,
+  'matmul.js': matmulJsKernel,
+  'matmul.matvecJs': matvecJsKernel,
 
   // --- row ops: nn, reduce, stats, select (engineer B) ---
 } satisfies Record<string, Kernel>;

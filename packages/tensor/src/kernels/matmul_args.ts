@@ -1,0 +1,69 @@
+/**
+ * Arguments shared by the matmul kernels: C[bi] = A[bi] B[bi] (+ bias) for bi < batch, with
+ * A[bi] `[m, k]`, B[bi] `[k, n]` read through arbitrary element strides and C a fresh contiguous
+ * `[batch * m, n]` array. `linear` passes W `[out, in]` as B with kStride = 1, nStride = in (no copy).
+ */
+export interface MatmulArgs {
+  readonly a: Float32Array;
+  /** Element offset of A[bi] in `a`, per batch entry. */
+  readonly aOff: Float64Array;
+  readonly aRowStride: number;
+  readonly aKStride: number;
+  readonly b: Float32Array;
+  /** Element offset of B[bi] in `b`, per batch entry. */
+  readonly bOff: Float64Array;
+  readonly bKStride: number;
+  readonly bNStride: number;
+  readonly c: Float32Array;
+  /** Optional bias over n (length 0 when absent). */
+  readonly bias: Float32Array;
+  readonly biasOff: number;
+  readonly biasStride: number;
+  readonly batch: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+}
+
+/**
+ * Calls `fn(bi, m0, m1)` for each batch entry touched by the global row range [rowStart, rowEnd) of the
+ * `[batch * m]` rows.
+ */
+export function forEachBatchRows(
+  args: MatmulArgs,
+  rowStart: number,
+  rowEnd: number,
+  fn: (bi: number, m0: number, m1: number) => void,
+): void {
+  const m = args.m;
+  if (m === 0) return;
+  let r = rowStart;
+  while (r < rowEnd) {
+    const bi = Math.floor(r / m);
+    const m0 = r - bi * m;
+    const m1 = Math.min(m, m0 + (rowEnd - r));
+    fn(bi, m0, m1);
+    r += m1 - m0;
+  }
+}
+
+/** Writes C row `row` columns [j0, j0 + len) from `src[srcOff..]`, adding the bias when present. */
+export function storeRow(
+  args: MatmulArgs,
+  row: number,
+  j0: number,
+  len: number,
+  src: Float32Array,
+  srcOff: number,
+): void {
+  const c = args.c;
+  const o = row * args.n + j0;
+  if (args.bias.length === 0) {
+    c.set(src.subarray(srcOff, srcOff + len), o);
+    return;
+  }
+  const bias = args.bias;
+  const bs = args.biasStride;
+  let bo = args.biasOff + j0 * bs;
+  for (let j = 0; j < len; j++, bo += bs) c[o + j] = src[srcOff + j]! + bias[bo]!;
+}

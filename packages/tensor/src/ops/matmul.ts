@@ -1,0 +1,164 @@
+/**
+ * `matmul` and `linear`. Both read strided views directly (panels are packed from any strides; W is never
+ * transposed or copied as a tensor) and return fresh contiguous tensors.
+ */
+import { TensorError, fmtShape, shapeMismatch } from '../errors.js';
+import { broadcastShapes, broadcastStrides, numel } from '../layout.js';
+import { allocF32, allocF64 } from '../storage.js';
+import { Tensor } from '../tensor.js';
+import { runGemm } from './matmul_dispatch.js';
+
+const EMPTY = allocF32(0);
+
+/** Views the leading dims of `t` ([..., k]) as rows `[rows, k]` without a copy when the layout allows it. */
+function rowsView(t: Tensor): { t: Tensor; rows: number; rowStride: number } {
+  const nd = t.ndim;
+  const k = t.shape[nd - 1]!;
+  const rows = numel(t.shape.slice(0, -1));
+  if (nd === 1) return { t, rows: 1, rowStride: k };
+  // Collapse the leading dims: they must step by a single stride (size-1 dims are free).
+  let stride = -1;
+  let ok = true;
+  for (let i = nd - 2; i >= 0; i--) {
+    const d = t.shape[i]!;
+    if (d === 1) continue;
+    if (stride === -1) stride = t.strides[i]!;
+    else {
+      // the next outer non-trivial dim must equal stride * (product of inner dims)
+      let inner = 1;
+      for (let j = i + 1; j < nd - 1; j++) inner *= t.shape[j]!;
+      if (t.strides[i] !== stride * inner) ok = false;
+    }
+  }
+  if (ok) return { t, rows, rowStride: stride === -1 ? k : stride };
+  const c = t.clone();
+  return { t: c, rows, rowStride: k };
+}
+
+/**
+ * Matrix product. 2-D `[m, k] x [k, n] -> [m, n]`, or batched `[..., m, k] x [..., k, n] -> [..., m, n]`
+ * with NumPy broadcasting of the batch dims.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim < 2 || b.ndim < 2) {
+    throw new TensorError(
+      `matmul: need operands of at least 2 dims, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
+  }
+  const m = a.shape[a.ndim - 2]!;
+  const k = a.shape[a.ndim - 1]!;
+  const n = b.shape[b.ndim - 1]!;
+  if (b.shape[b.ndim - 2] !== k) shapeMismatch('matmul', a.shape, b.shape, 'inner dimensions differ');
+  const aLead = a.shape.slice(0, -2);
+  const bLead = b.shape.slice(0, -2);
+  let batchShape: number[];
+  try {
+    batchShape = broadcastShapes(aLead, bLead, 'matmul');
+  } catch {
+    shapeMismatch('matmul', a.shape, b.shape, 'batch dimensions cannot be broadcast');
+  }
+  const outShape = [...batchShape, m, n];
+  const batch = numel(batchShape);
+  const aBs = broadcastStrides(aLead, a.strides.slice(0, -2), batchShape);
+  const bBs = broadcastStrides(bLead, b.strides.slice(0, -2), batchShape);
+  const bShared = bBs.every((s, i) => s === 0 || batchShape[i] === 1);
+  // B the same for every batch entry: one [batch * m, k] x [k, n] gemm (B packed once).
+  if (bShared && batch > 1) {
+    const aView = new Tensor(a.data, [...batchShape, m, k], [...aBs, ...a.strides.slice(-2)], a.offset);
+    const av = rowsView(aView);
+    return gemm(av.t, av.rows, av.rowStride, b, outShape, k, n, null, false);
+  }
+  const aOff = allocF64(batch);
+  const bOff = allocF64(batch);
+  const idx = new Array<number>(batchShape.length).fill(0);
+  for (let bi = 0; bi < batch; bi++) {
+    let ao = a.offset;
+    let bo = b.offset;
+    for (let d = 0; d < idx.length; d++) {
+      ao += idx[d]! * aBs[d]!;
+      bo += idx[d]! * bBs[d]!;
+    }
+    aOff[bi] = ao;
+    bOff[bi] = bo;
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d]! < batchShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  const out = Tensor.zeros(outShape);
+  runGemm({
+    a: a.data,
+    aOff,
+    aRowStride: a.strides[a.ndim - 2]!,
+    aKStride: a.strides[a.ndim - 1]!,
+    b: b.data,
+    bOff,
+    bKStride: b.strides[b.ndim - 2]!,
+    bNStride: b.strides[b.ndim - 1]!,
+    c: out.data,
+    bias: EMPTY,
+    biasOff: 0,
+    biasStride: 0,
+    batch,
+    m,
+    n,
+    k,
+  });
+  return out;
+}
+
+/** One `[rows, k] x B` gemm; `wLayout`: B is W `[n, k]` (linear), else `[k, n]`. */
+function gemm(
+  a: Tensor,
+  rows: number,
+  rowStride: number,
+  b: Tensor,
+  outShape: number[],
+  k: number,
+  n: number,
+  bias: Tensor | null,
+  wLayout: boolean,
+): Tensor {
+  const out = Tensor.zeros(outShape);
+  const aOff = allocF64(1);
+  aOff[0] = a.offset;
+  const bOff = allocF64(1);
+  bOff[0] = b.offset;
+  runGemm({
+    a: a.data,
+    aOff,
+    aRowStride: rowStride,
+    aKStride: a.strides[a.ndim - 1]!,
+    b: b.data,
+    bOff,
+    // linear: W [out, in] read as B [k = in, n = out]
+    bKStride: wLayout ? b.strides[1]! : b.strides[b.ndim - 2]!,
+    bNStride: wLayout ? b.strides[0]! : b.strides[b.ndim - 1]!,
+    c: out.data,
+    bias: bias ? bias.data : EMPTY,
+    biasOff: bias ? bias.offset : 0,
+    biasStride: bias ? bias.strides[0]! : 0,
+    batch: 1,
+    m: rows,
+    n,
+    k,
+  });
+  return out;
+}
+
+/**
+ * `x W^T + b` for `x [..., in]`, `W [out, in]` (Hugging Face order) and optional `b [out]`; returns
+ * `[..., out]`. W is read in place through its strides (no transposed copy).
+ */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  if (w.ndim !== 2)
+    throw new TensorError(
+      `linear: weight must be 2-d [out, in], got ${fmtShape(w.shape)} (input ${fmtShape(x.shape)})`,
+    );
+  if (x.ndim < 1) throw new TensorError(`linear: input must have at least 1 dim, got ${fmtShape(x.shape)}`);
+  const [outF, inF] = w.shape as [number, number];
+  if (x.shape[x.ndim - 1] !== inF) shapeMismatch('linear', x.shape, w.shape, 'input features differ');
+  if (b && (b.ndim !== 1 || b.shape[0] !== outF)) shapeMismatch('linear', w.shape, b.shape, `bias must be [${outF}]`);
+  const rv = rowsView(x);
+  return gemm(rv.t, rv.rows, rv.rowStride, w, [...x.shape.slice(0, -1), outF], inF, outF, b ?? null, true);
+}

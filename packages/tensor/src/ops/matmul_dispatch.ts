@@ -1,0 +1,40 @@
+/**
+ * Chooses the matmul kernel (SIMD or plain; gemm or the few-rows matvec path) and runs it on the pool.
+ * The choice depends only on the shapes/strides and the backend switch, never on the thread count, so
+ * results are bit-identical for any number of threads.
+ */
+import { resolveBackend } from '../config.js';
+import type { MatmulArgs } from '../kernels/matmul_args.js';
+import { parallelFor } from '../parallel/pool.js';
+
+/** At most this many C rows (batch * m) use the matvec kernels when B's k stride is 1 (W rows, as in linear). */
+export const MATVEC_MAX_ROWS = 4;
+
+export type MatmulKernelName = 'matmul.wasm' | 'matmul.js' | 'matmul.matvecWasm' | 'matmul.matvecJs';
+
+/** The kernel `runGemm` would use for these arguments under the current backend. */
+export function pickMatmulKernel(args: MatmulArgs): MatmulKernelName {
+  const wasm = resolveBackend() === 'wasm';
+  const matvec = args.batch * args.m <= MATVEC_MAX_ROWS && args.bKStride === 1;
+  if (matvec) return wasm ? 'matmul.matvecWasm' : 'matmul.matvecJs';
+  return wasm ? 'matmul.wasm' : 'matmul.js';
+}
+
+/** Runs C = A B (+ bias) described by `args`; returns the number of threads used. */
+export function runGemm(args: MatmulArgs): number {
+  const rows = args.batch * args.m;
+  if (rows === 0 || args.n === 0) return 1;
+  const name = pickMatmulKernel(args);
+  const flopsPerRow = 2 * args.n * Math.max(args.k, 1);
+  switch (name) {
+    case 'matmul.wasm':
+      return parallelFor(name, args, rows, { costPerRow: flopsPerRow / 25, align: 4 });
+    case 'matmul.js':
+      return parallelFor(name, args, rows, { costPerRow: flopsPerRow / 3, align: 3 });
+    case 'matmul.matvecWasm':
+      // memory-bound: one W row (4k bytes) per column at ~10 GB/s
+      return parallelFor(name, args, args.n, { costPerRow: (0.4 + rows / 15) * args.k, align: 16 });
+    case 'matmul.matvecJs':
+      return parallelFor(name, args, args.n, { costPerRow: 2 * args.k * rows });
+  }
+}

@@ -1,0 +1,207 @@
+import { Code, F32, I32, ModuleBuilder, V128, type ValType } from './emitter.js';
+
+/** Register tile of the SIMD matmul: MR rows of A by NR columns of B (NR / 4 vectors per row). */
+export const MR = 4;
+export const NR = 12;
+const NV = NR / 4;
+
+export interface MatmulModuleOptions {
+  /** Use relaxed-SIMD `f32x4.relaxed_madd` instead of mul + add. */
+  fma: boolean;
+  /** Reload B vectors from L1 for every row instead of holding them in registers (fewer live registers). */
+  reloadB: boolean;
+}
+
+/**
+ * gebp(ap, bp, cp, mPanels, nPanels, kc, lda, ldc, first)
+ *
+ * C[mPanels*4, nPanels*12] (+)= A[mPanels*4, kc] * B[kc, nPanels*12], all byte pointers into memory:
+ * - A: row-major with row stride `lda` bytes (a plain copy of the rows, no interleaving);
+ * - B: packed panels of 12 columns, panel p at bp + p*kc*48, laid out [kc][12];
+ * - C: row-major with row stride `ldc` bytes; when `first` is 0 the tile is loaded and accumulated into.
+ * Every C element is one accumulator chain over k = 0..kc-1 in order, whatever its position in the tile.
+ */
+function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[]; code: Code } {
+  const [ap, bp, cp, mPanels, nPanels, kc, lda, ldc, first] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [jr, ir, a0, k, ctile, bpanel, arow, bptr] = [9, 10, 11, 15, 16, 17, 18, 19];
+  const aPtr = (r: number) => a0 + r; // 11..14
+  const acc = (r: number, j: number) => 20 + r * NV + j; // 20..31
+  const bv = (j: number) => 20 + MR * NV + j; // 32..34
+  const av = 20 + MR * NV + NV; // 35
+  const params: ValType[] = new Array(9).fill(I32);
+  const locals: ValType[] = [...new Array(11).fill(I32), ...new Array(MR * NV + NV + 1).fill(V128)];
+
+  const c = new Code();
+  // One k step reading A at +offA bytes and B at +offB bytes from the current pointers.
+  const step = (offA: number, offB: number) => {
+    if (!o.reloadB)
+      for (let j = 0; j < NV; j++)
+        c.get(bptr)
+          .v128Load(offB + j * 16)
+          .set(bv(j));
+    for (let r = 0; r < MR; r++) {
+      c.get(aPtr(r)).v128Load32Splat(offA).set(av);
+      for (let j = 0; j < NV; j++) {
+        const loadB = () => (o.reloadB ? c.get(bptr).v128Load(offB + j * 16) : c.get(bv(j)));
+        if (o.fma) {
+          c.get(av);
+          loadB();
+          c.get(acc(r, j)).f32x4RelaxedMadd().set(acc(r, j));
+        } else {
+          c.get(acc(r, j)).get(av);
+          loadB();
+          c.f32x4Mul().f32x4Add().set(acc(r, j));
+        }
+      }
+    }
+  };
+  const cRow = (r: number) => {
+    c.get(ctile);
+    if (r > 0) c.get(ldc).i32(r).mul().add();
+  };
+
+  c.get(bp).set(bpanel);
+  c.i32(0).set(jr);
+  c.loop(); // jr
+  c.get(ap).set(arow);
+  c.get(cp)
+    .get(jr)
+    .i32(NR * 4)
+    .mul()
+    .add()
+    .set(ctile);
+  c.i32(0).set(ir);
+  c.loop(); // ir
+  // accumulators
+  c.get(first).if();
+  for (let r = 0; r < MR; r++) for (let j = 0; j < NV; j++) c.v128Zero().set(acc(r, j));
+  c.else();
+  for (let r = 0; r < MR; r++)
+    for (let j = 0; j < NV; j++) {
+      cRow(r);
+      c.v128Load(j * 16).set(acc(r, j));
+    }
+  c.end();
+  for (let r = 0; r < MR; r++) {
+    c.get(arow);
+    if (r > 0) c.get(lda).i32(r).mul().add();
+    c.set(aPtr(r));
+  }
+  c.get(bpanel).set(bptr);
+  // k loop, unrolled by two
+  c.get(kc).i32(1).shrU().set(k);
+  c.block();
+  c.get(k).eqz().brIf(0);
+  c.loop();
+  step(0, 0);
+  step(4, NR * 4);
+  for (let r = 0; r < MR; r++) c.inc(aPtr(r), 8);
+  c.inc(bptr, NR * 8);
+  c.get(k).i32(1).sub().tee(k).brIf(0);
+  c.end();
+  c.end();
+  c.get(kc).i32(1).and().if();
+  step(0, 0);
+  c.end();
+  // store the tile
+  for (let r = 0; r < MR; r++)
+    for (let j = 0; j < NV; j++) {
+      cRow(r);
+      c.get(acc(r, j)).v128Store(j * 16);
+    }
+  c.get(arow).get(lda).i32(MR).mul().add().set(arow);
+  c.get(ctile).get(ldc).i32(MR).mul().add().set(ctile);
+  c.get(ir).i32(1).add().tee(ir).get(mPanels).ltU().brIf(0);
+  c.end(); // ir
+  c.get(bpanel)
+    .get(kc)
+    .i32(NR * 4)
+    .mul()
+    .add()
+    .set(bpanel);
+  c.get(jr).i32(1).add().tee(jr).get(nPanels).ltU().brIf(0);
+  c.end(); // jr
+  return { params, locals, code: c };
+}
+
+/**
+ * dots(xp, wp, kp, rows, ldw, out): out[r] = sum_k x[k] * w[r*ldw + k] for r < rows, with kp a multiple of
+ * 16 (callers zero-pad). Four f32x4 accumulators over k in order, then a fixed pairwise reduction:
+ * ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3).
+ */
+function emitDots(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[]; code: Code } {
+  const [xp, wp, kp, rows, ldw, out] = [0, 1, 2, 3, 4, 5];
+  const [r, k, wr, xr] = [6, 7, 8, 9];
+  const accs = [10, 11, 12, 13];
+  const s = 14;
+  const params: ValType[] = new Array(6).fill(I32);
+  const locals: ValType[] = [I32, I32, I32, I32, V128, V128, V128, V128, V128];
+  const c = new Code();
+  c.block();
+  c.get(rows).eqz().brIf(0);
+  c.i32(0).set(r);
+  c.get(wp).set(wr);
+  c.loop(); // rows
+  for (const a of accs) c.v128Zero().set(a);
+  c.get(xp).set(xr);
+  c.get(kp).i32(4).shrU().set(k);
+  c.block();
+  c.get(k).eqz().brIf(0);
+  c.loop();
+  for (let i = 0; i < 4; i++) {
+    if (o.fma) {
+      c.get(xr)
+        .v128Load(i * 16)
+        .get(wr)
+        .v128Load(i * 16)
+        .get(accs[i]!)
+        .f32x4RelaxedMadd()
+        .set(accs[i]!);
+    } else {
+      c.get(accs[i]!)
+        .get(xr)
+        .v128Load(i * 16)
+        .get(wr)
+        .v128Load(i * 16)
+        .f32x4Mul()
+        .f32x4Add()
+        .set(accs[i]!);
+    }
+  }
+  c.inc(xr, 64).inc(wr, 64);
+  c.get(k).i32(1).sub().tee(k).brIf(0);
+  c.end();
+  c.end();
+  c.get(accs[0]!).get(accs[1]!).f32x4Add().get(accs[2]!).get(accs[3]!).f32x4Add().f32x4Add().set(s);
+  c.get(out).get(r).i32(2).shl().add();
+  c.get(s).f32x4ExtractLane(0).get(s).f32x4ExtractLane(1).f32Add();
+  c.get(s).f32x4ExtractLane(2).get(s).f32x4ExtractLane(3).f32Add();
+  c.f32Add().f32Store(0);
+  // next row: wr = wp + (r+1)*ldw
+  c.get(wp).get(r).i32(1).add().tee(r).get(ldw).mul().add().set(wr);
+  c.get(r).get(rows).ltU().brIf(0);
+  c.end();
+  c.end();
+  return { params, locals, code: c };
+}
+
+/** The matmul module's bytes: exports `memory`, `gebp` and `dots`. */
+export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): Uint8Array {
+  const m = new ModuleBuilder().addMemory(memoryPages);
+  const g = emitGebp(o);
+  m.addFunction('gebp', g.params, [], g.locals, g.code);
+  const d = emitDots(o);
+  m.addFunction('dots', d.params, [], d.locals, d.code);
+  return m.build();
+}
+
+/** A minimal module using an f32x4 op, to feature-detect SIMD with WebAssembly.validate. */
+export function simdProbe(relaxed: boolean): Uint8Array {
+  const c = new Code().v128Zero().v128Zero();
+  if (relaxed) c.v128Zero().f32x4RelaxedMadd();
+  else c.f32x4Add();
+  c.f32x4ExtractLane(0);
+  const m = new ModuleBuilder();
+  m.addFunction('f', [], [F32], [], c);
+  return m.build();
+}

@@ -1,0 +1,91 @@
+import { type WasmMemory, instantiateSync, wasmApi } from './api.js';
+import { buildMatmulModule, simdProbe } from './matmul_module.js';
+
+let simd: boolean | undefined;
+let relaxed: boolean | undefined;
+
+/** True when the runtime validates a module using 128-bit SIMD. */
+export function simdSupported(): boolean {
+  if (simd === undefined) {
+    const w = wasmApi();
+    try {
+      simd = !!w && w.validate(simdProbe(false));
+    } catch {
+      simd = false;
+    }
+  }
+  return simd;
+}
+
+/** True when relaxed SIMD (`f32x4.relaxed_madd`) validates (Node 20: only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxed === undefined) {
+    const w = wasmApi();
+    try {
+      relaxed = simdSupported() && !!w && w.validate(simdProbe(true));
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
+}
+
+const PAGE = 65536;
+
+/** One thread's instance of the matmul module plus a float view of its memory. */
+export class MatmulWasm {
+  readonly gebp: (
+    ap: number,
+    bp: number,
+    cp: number,
+    mPanels: number,
+    nPanels: number,
+    kc: number,
+    lda: number,
+    ldc: number,
+    first: number,
+  ) => void;
+  readonly dots: (xp: number, wp: number, kp: number, rows: number, ldw: number, out: number) => void;
+  readonly fma: boolean;
+  private readonly memory: WasmMemory;
+  private view: Float32Array;
+
+  constructor(opts: { fma: boolean; reloadB: boolean }, bytes: number) {
+    const pages = Math.ceil(bytes / PAGE);
+    const inst = instantiateSync(buildMatmulModule(opts, pages));
+    this.gebp = inst.exports.gebp as MatmulWasm['gebp'];
+    this.dots = inst.exports.dots as MatmulWasm['dots'];
+    this.memory = inst.exports.memory as WasmMemory;
+    this.view = new Float32Array(this.memory.buffer);
+    this.fma = opts.fma;
+  }
+
+  /** Makes the memory at least `bytes` long. */
+  ensure(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  /** A Float32Array over the whole memory (re-created after growth). */
+  f32(): Float32Array {
+    if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+}
+
+let instance: MatmulWasm | null = null;
+
+/** Initial memory of a matmul instance; grows on demand. */
+const INITIAL_BYTES = 4 << 20;
+
+/**
+ * This thread's matmul instance, created on first use (so it works inline and inside a worker alike).
+ * Throws when SIMD is unavailable: callers check `simdSupported()` first.
+ */
+export function matmulWasm(): MatmulWasm {
+  if (!instance) {
+    if (!simdSupported()) throw new Error('WebAssembly SIMD is not available in this runtime');
+    instance = new MatmulWasm({ fma: relaxedSimdSupported(), reloadB: false }, INITIAL_BYTES);
+  }
+  return instance;
+}
