@@ -1,0 +1,40 @@
+import type { Tensor } from '@stade/tensor';
+import type { Tap } from './stats.js';
+
+/** A linear layer as @stade/transformer exposes it. */
+export interface LinearLayer {
+  name: string;
+  weight: Tensor; // [out, in]
+  bias: Tensor | null; // [out]
+}
+
+/**
+ * The part of @stade/transformer's CausalLM the pruning driver uses (any CausalLM satisfies it). Kept structural so
+ * the driver can also run on small models built in tests.
+ */
+export interface PrunableModel {
+  numBlocks: number;
+  embed(ids: Int32Array): Tensor; // [T, hidden]
+  block(i: number, h: Tensor, opts?: { tap?: Tap }): Tensor; // [T, hidden] -> [T, hidden]
+  linearNames(i: number): string[];
+  getLinear(name: string): LinearLayer;
+  setLinear(name: string, weight: Tensor, bias: Tensor | null): void;
+  releaseBlock?(i: number): void;
+}
+
+/** The current weight and bias of every prunable linear (references; pruning never mutates them in place). */
+export function snapshotLinears(model: PrunableModel): Map<string, { weight: Tensor; bias: Tensor | null }> {
+  const snap = new Map<string, { weight: Tensor; bias: Tensor | null }>();
+  for (let i = 0; i < model.numBlocks; i++) {
+    for (const name of model.linearNames(i)) {
+      const l = model.getLinear(name);
+      snap.set(name, { weight: l.weight, bias: l.bias });
+    }
+  }
+  return snap;
+}
+
+/** Puts back the weights saved by `snapshotLinears` (e.g. between the sparsities of a sweep). */
+export function restoreLinears(model: PrunableModel, snap: Map<string, { weight: Tensor; bias: Tensor | null }>): void {
+  for (const [name, l] of snap) model.setLinear(name, l.weight, l.bias);
+}

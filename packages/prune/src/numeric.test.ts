@@ -1,0 +1,86 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { accumulateXtX, quickselect, upperCholeskyOfInverse } from './numeric.js';
+
+const dims = fc.constantFrom(1, 2, 3, 5, 7, 8, 13, 17, 31);
+
+function randArray(n: number, seed: number): Float64Array {
+  let s = seed >>> 0;
+  return Float64Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+describe('accumulateXtX', () => {
+  it('matches the naive upper triangle of X^T X and accumulates', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 140 }), dims, fc.integer(), (rows, n, seed) => {
+        const x = randArray(rows * n, seed);
+        const h = new Float64Array(n * n).fill(0.5);
+        accumulateXtX(h, x, rows, n);
+        for (let i = 0; i < n; i++) {
+          for (let j = i; j < n; j++) {
+            let s = 0.5;
+            for (let r = 0; r < rows; r++) s += x[r * n + i]! * x[r * n + j]!;
+            expect(h[i * n + j]).toBeCloseTo(s, 10);
+          }
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('quickselect', () => {
+  it('returns the k-th smallest, duplicates included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 60 }), fc.nat(), (vals, kk) => {
+        const k = kk % vals.length;
+        const sorted = [...vals].sort((a, b) => a - b);
+        expect(quickselect(Float64Array.from(vals), vals.length, k)).toBe(sorted[k]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('upperCholeskyOfInverse', () => {
+  it('gives an upper U with U^T U = A^-1 (so A U^T U = I) and a positive diagonal', () => {
+    fc.assert(
+      fc.property(dims, fc.integer(), (n, seed) => {
+        const g = randArray(n * (n + 3), seed);
+        const a = new Float64Array(n * n); // G G^T + I: SPD
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = i === j ? 1 : 0;
+            for (let k = 0; k < n + 3; k++) s += g[i * (n + 3) + k]! * g[j * (n + 3) + k]!;
+            a[i * n + j] = s;
+          }
+        }
+        const u = upperCholeskyOfInverse(a, n);
+        for (let i = 0; i < n; i++) {
+          expect(u[i * n + i]).toBeGreaterThan(0);
+          for (let j = 0; j < i; j++) expect(u[i * n + j]).toBe(0);
+        }
+        // inv = U^T U; check A * inv = I
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let k = 0; k < n; k++) {
+              let inv = 0;
+              for (let m = 0; m < n; m++) inv += u[m * n + k]! * u[m * n + j]!;
+              s += a[i * n + k]! * inv;
+            }
+            expect(s).toBeCloseTo(i === j ? 1 : 0, 8);
+          }
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('names the matrix when it is not positive definite', () => {
+    expect(() => upperCholeskyOfInverse(Float64Array.from([1, 2, 2, 1]), 2, 'H of fc1')).toThrow(/H of fc1 is not positive definite/);
+  });
+});
