@@ -1,4 +1,4 @@
-import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from './half.js';
+import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from '@stade/tensor';
 
 /** The safetensors dtypes stade recognises (for validation and inspection). */
 export type SafetensorsDtype =
