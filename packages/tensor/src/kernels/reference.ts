@@ -6,6 +6,7 @@
 import { TensorError, fmtShape, shapeMismatch } from '../errors.js';
 import { broadcastShapes, numel } from '../layout.js';
 import { Tensor } from '../tensor.js';
+import { erfSeries } from './erf.js';
 
 /** Calls `fn` with every multi-index of `shape` in row-major order. */
 export function forEachIndex(shape: readonly number[], fn: (idx: number[]) => void): void {
@@ -81,3 +82,55 @@ export function refLinear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   });
   return fromF64(out, [...lead, nOut]);
 }
+
+/** Reads `t` at the broadcast index `idx` of a larger shape. */
+function getBroadcast(t: Tensor, idx: readonly number[]): number {
+  const off = idx.length - t.ndim;
+  const own = t.shape.map((d, i) => (d === 1 ? 0 : idx[off + i]!));
+  return t.get(...own);
+}
+
+/** Reference broadcasting binary op. */
+export function refBinary(a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tensor {
+  const shape = broadcastShapes(a.shape, b.shape, 'refBinary');
+  const out = new Float64Array(numel(shape));
+  let o = 0;
+  forEachIndex(shape, (idx) => {
+    out[o++] = f(getBroadcast(a, idx), getBroadcast(b, idx));
+  });
+  return fromF64(out, shape);
+}
+
+/** Reference element-wise map, evaluated in float64. */
+export function refUnary(x: Tensor, f: (v: number) => number): Tensor {
+  return fromF64(Array.from(refValues(x), f), x.shape);
+}
+
+/** Reference activations in float64 (`erfSeries` for GELU). */
+export const refActivations = {
+  relu: (v: number) => (v > 0 ? v : v === v ? 0 : v),
+  sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
+  silu: (v: number) => v / (1 + Math.exp(-v)),
+  geluErf: (v: number) => 0.5 * v * (1 + erfSeries(v / Math.SQRT2)),
+  geluTanh: (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+};
+
+/** Reference reduction of `x` along `axis` with `f` over the float64 values of each lane. */
+export function refReduce(x: Tensor, axis: number, f: (lane: number[]) => number, keepdim = false): Tensor {
+  const a = axis < 0 ? axis + x.ndim : axis;
+  const outShape = x.shape.map((d, i) => (i === a ? 1 : d));
+  const out = new Float64Array(numel(outShape));
+  let o = 0;
+  forEachIndex(outShape, (idx) => {
+    const lane: number[] = [];
+    for (let k = 0; k < x.shape[a]!; k++) {
+      const j = [...idx];
+      j[a] = k;
+      lane.push(x.get(...j));
+    }
+    out[o++] = f(lane);
+  });
+  return fromF64(out, keepdim ? outShape : x.shape.filter((_, i) => i !== a));
+}
+
+export { refEmbedding, refLayerNorm, refRmsNorm, refRotary, refSoftmax } from './reference_nn.js';

@@ -11,10 +11,11 @@ export interface CloseOptions {
   message?: string;
 }
 
-type Numeric = Tensor | ArrayLike<number>;
+type Numeric = Tensor | ArrayLike<number> | number;
 
 function flat(x: Numeric): { values: ArrayLike<number>; shape: readonly number[] | null } {
   if (x instanceof Tensor) return { values: x.values(), shape: x.shape };
+  if (typeof x === 'number') return { values: [x], shape: null };
   return { values: x, shape: null };
 }
 

@@ -1,0 +1,71 @@
+/** Element-wise ops: broadcasting arithmetic and activations. All accept strided views; outputs are contiguous. */
+import { TensorError } from '../errors.js';
+import { BinOp, UnOp, binaryBroadcast, unaryFlat } from '../kernels/elementwise.js';
+import { broadcastShapes, broadcastStrides } from '../layout.js';
+import { Tensor } from '../tensor.js';
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function binary(op: BinOp, name: string, a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') b = Tensor.from([b], []);
+  const shape = broadcastShapes(a.shape, b.shape, name);
+  const out = Tensor.zeros(shape);
+  const fast = a.contiguous && b.contiguous && sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  binaryBroadcast(
+    op,
+    a.data,
+    a.offset,
+    broadcastStrides(a.shape, a.strides, shape),
+    b.data,
+    b.offset,
+    broadcastStrides(b.shape, b.strides, shape),
+    out.data,
+    shape,
+    fast,
+  );
+  return out;
+}
+
+/** a + b with broadcasting (b may be a number). */
+export const add = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Add, 'add', a, b);
+/** a - b with broadcasting. */
+export const sub = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Sub, 'sub', a, b);
+/** a * b with broadcasting. */
+export const mul = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Mul, 'mul', a, b);
+/** a / b with broadcasting. */
+export const div = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Div, 'div', a, b);
+
+function unary(op: UnOp, x: Tensor, s = 1): Tensor {
+  const out = Tensor.zeros(x.shape);
+  if (x.contiguous) unaryFlat(op, x.data, x.offset, out.data, out.size, s);
+  else {
+    const c = x.clone();
+    unaryFlat(op, c.data, 0, out.data, out.size, s);
+  }
+  return out;
+}
+
+/** x * s for a scalar s. */
+export function scale(x: Tensor, s: number): Tensor {
+  if (typeof s !== 'number') throw new TensorError(`scale: factor must be a number, got ${typeof s}`);
+  return unary(UnOp.Scale, x, s);
+}
+/** -x. */
+export const neg = (x: Tensor): Tensor => unary(UnOp.Neg, x);
+/** e^x. */
+export const exp = (x: Tensor): Tensor => unary(UnOp.Exp, x);
+/** max(x, 0) (NaN stays NaN). */
+export const relu = (x: Tensor): Tensor => unary(UnOp.Relu, x);
+/** 1 / (1 + e^-x). */
+export const sigmoid = (x: Tensor): Tensor => unary(UnOp.Sigmoid, x);
+/** x * sigmoid(x) (a.k.a. swish). */
+export const silu = (x: Tensor): Tensor => unary(UnOp.Silu, x);
+
+/** GELU: exact `'erf'` form `x/2 (1 + erf(x/sqrt 2))` (default) or the `'tanh'` approximation. */
+export function gelu(x: Tensor, approximate: 'erf' | 'tanh' | 'none' = 'erf'): Tensor {
+  if (approximate === 'erf' || approximate === 'none') return unary(UnOp.GeluErf, x);
+  if (approximate === 'tanh') return unary(UnOp.GeluTanh, x);
+  throw new TensorError(`gelu: unknown form '${approximate}' (expected 'erf' or 'tanh')`);
+}

@@ -1,0 +1,118 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { refEmbedding, refLayerNorm, refRmsNorm, refRotary, refSoftmax } from '../kernels/reference.js';
+import { Tensor } from '../tensor.js';
+import { arbAnyLayout, arbDim, arbShape, expectClose, randn } from '../testing/index.js';
+import { applyRotary, embedding, layerNorm, logSoftmax, rmsNorm, softmax } from './nn.js';
+
+const arbX = arbAnyLayout(arbShape({ minRank: 1, maxRank: 3, maxDim: 37 }), { std: 4 });
+
+describe('softmax', () => {
+  it('matches the reference, plain and log, on random shapes and views', () => {
+    fc.assert(
+      fc.property(arbX, (x) => {
+        expectClose(softmax(x), refSoftmax(x), { rtol: 1e-5, atol: 1e-7 });
+        expectClose(logSoftmax(x), refSoftmax(x, false, true), { rtol: 1e-5, atol: 1e-5 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('applies the causal mask j <= i + S - T', () => {
+    const arbTS = fc.tuple(arbDim(13), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 3 }));
+    fc.assert(
+      fc.property(
+        arbTS.chain(([T, extra, B]) => arbAnyLayout([B, T, T + extra])),
+        (x) => {
+          expectClose(softmax(x, { causal: true }), refSoftmax(x, true), { rtol: 1e-5, atol: 1e-7 });
+          expectClose(logSoftmax(x, { causal: true }), refSoftmax(x, true, true), { rtol: 1e-5, atol: 1e-5 });
+        },
+      ),
+      { numRuns: 50 },
+    );
+    const y = softmax(Tensor.zeros([2, 3]), { causal: true }); // T=2, S=3: row 0 sees 2 columns
+    expectClose(y, [0.5, 0.5, 0, 1 / 3, 1 / 3, 1 / 3]);
+  });
+
+  it('rows sum to 1 for large inputs and propagate NaN', () => {
+    const y = softmax(Tensor.from([1000, 1001, -1000, 0], [1, 4]));
+    expectClose(y.toArray().reduce((s, v) => s + v, 0), 1, { rtol: 1e-6 });
+    expectClose(y, [0.26894142, 0.7310586, 0, 0], { rtol: 1e-6 });
+    expect(Number.isNaN(softmax(Tensor.from([1, Number.NaN])).data[0])).toBe(true);
+  });
+
+  it('rejects a causal mask with T > S', () => {
+    expect(() => softmax(Tensor.zeros([3, 2]), { causal: true })).toThrow(/softmax: causal mask needs T <= S, got \[3, 2\]/);
+  });
+});
+
+const arbNormCase = arbShape({ minRank: 1, maxRank: 3, maxDim: 67 }).chain((s) =>
+  fc.tuple(arbAnyLayout(s, { std: 3, mean: 1 }), arbAnyLayout([s[s.length - 1]!]), arbAnyLayout([s[s.length - 1]!]), fc.boolean()),
+);
+
+describe('norms', () => {
+  it('layerNorm matches the float64 reference (with and without affine terms)', () => {
+    fc.assert(
+      fc.property(arbNormCase, ([x, w, b, affine]) => {
+        expectClose(layerNorm(x, affine ? w : null, affine ? b : null, 1e-5), refLayerNorm(x, affine ? w : null, affine ? b : null, 1e-5), {
+          rtol: 1e-5,
+          atol: 1e-5,
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('rmsNorm matches the float64 reference', () => {
+    fc.assert(
+      fc.property(arbNormCase, ([x, w, , affine]) => {
+        expectClose(rmsNorm(x, affine ? w : null, 1e-6), refRmsNorm(x, affine ? w : null, 1e-6), { rtol: 1e-5, atol: 1e-6 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('names the op and shapes when the weight does not fit', () => {
+    expect(() => layerNorm(Tensor.zeros([2, 4]), Tensor.zeros([3]), null)).toThrow(/layerNorm: shape mismatch \[2, 4\] vs \[3\]/);
+    expect(() => rmsNorm(Tensor.zeros([2, 4]), Tensor.zeros([4, 1]))).toThrow(/rmsNorm: shape mismatch \[2, 4\] vs \[4, 1\]/);
+  });
+
+  it('layerNorm of a constant row is the bias (no NaN)', () => {
+    const y = layerNorm(Tensor.full([1, 5], 3), Tensor.full([5], 2), Tensor.full([5], 0.5));
+    expectClose(y, [0.5, 0.5, 0.5, 0.5, 0.5]);
+  });
+});
+
+describe('applyRotary', () => {
+  it('matches the literal rotate_half construction', () => {
+    const arbCase = fc
+      .tuple(fc.integer({ min: 1, max: 3 }), arbDim(11), fc.integer({ min: 1, max: 9 }))
+      .chain(([B, T, h]) => fc.tuple(arbAnyLayout([B, T, 2 * h]), arbAnyLayout([T, 2 * h]), arbAnyLayout([T, 2 * h])));
+    fc.assert(
+      fc.property(arbCase, ([x, c, s]) => {
+        expectClose(applyRotary(x, c, s), refRotary(x, c, s), { rtol: 1e-5, atol: 1e-6 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('rejects odd head dims and mismatched tables', () => {
+    expect(() => applyRotary(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), Tensor.zeros([2, 3]))).toThrow(/even/);
+    expect(() => applyRotary(Tensor.zeros([2, 4]), Tensor.zeros([3, 4]), Tensor.zeros([2, 4]))).toThrow(/applyRotary: .*\[2, 4\] vs \[3, 4\].*cos/);
+  });
+});
+
+describe('embedding', () => {
+  it('gathers rows of contiguous and transposed tables', () => {
+    const t = randn([7, 5], 1);
+    const ids = Int32Array.from([3, 0, 6, 3]);
+    expectClose(embedding(t, ids), refEmbedding(t, ids), { atol: 0, rtol: 0 });
+    const tt = randn([5, 7], 2).transpose();
+    expectClose(embedding(tt, ids), refEmbedding(tt, ids), { atol: 0, rtol: 0 });
+  });
+
+  it('names the bad id and its position', () => {
+    expect(() => embedding(Tensor.zeros([4, 2]), [1, 4])).toThrow(/embedding: token id 4 at position 1 is out of range for a vocabulary of 4/);
+    expect(() => embedding(Tensor.zeros([4, 2]), [-1])).toThrow(/token id -1/);
+  });
+});

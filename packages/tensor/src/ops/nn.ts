@@ -1,0 +1,115 @@
+/** Neural-network ops over the last axis: softmax, norms, rotary embedding, embedding gather. */
+import { TensorError, fmtShape, shapeMismatch } from '../errors.js';
+import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from '../kernels/nn.js';
+import { Tensor } from '../tensor.js';
+import { dense, runRows } from './run.js';
+
+export interface SoftmaxOptions {
+  /** Causal mask: in each `[..., T, S]` block, row i sees columns j <= i + S - T (requires T <= S). */
+  causal?: boolean;
+}
+
+function softmaxImpl(x: Tensor, opts: SoftmaxOptions, log: boolean, op: string): Tensor {
+  if (x.ndim < 1) throw new TensorError(`${op}: need at least a 1-d tensor, got ${fmtShape(x.shape)}`);
+  const cols = x.shape[x.ndim - 1]!;
+  let causalT = 0;
+  if (opts.causal) {
+    if (x.ndim < 2) throw new TensorError(`${op}: causal mask needs [..., T, S], got ${fmtShape(x.shape)}`);
+    causalT = x.shape[x.ndim - 2]!;
+    if (causalT > cols) throw new TensorError(`${op}: causal mask needs T <= S, got ${fmtShape(x.shape)}`);
+  }
+  const out = Tensor.zeros(x.shape);
+  if (out.size === 0) return out;
+  const rows = out.size / cols;
+  const { data, off } = dense(x);
+  const args = { x: data, xOff: off, out: out.data, cols, causalT, log: log ? 1 : 0 };
+  runRows('nn.softmax', softmaxRows, args, rows, cols * 8);
+  return out;
+}
+
+/** Softmax over the last axis (float64 sums), optionally with a causal mask (masked entries are 0). */
+export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
+  return softmaxImpl(x, opts, false, 'softmax');
+}
+
+/** Log-softmax over the last axis, optionally causal (masked entries are -Infinity). */
+export function logSoftmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
+  return softmaxImpl(x, opts, true, 'logSoftmax');
+}
+
+function vecArg(op: string, what: string, x: Tensor, v: Tensor | null | undefined, cols: number) {
+  if (!v) return { v: null, off: 0 };
+  if (v.ndim !== 1 || v.shape[0] !== cols) shapeMismatch(op, x.shape, v.shape, `${what} must be [${cols}]`);
+  const d = dense(v);
+  return { v: d.data, off: d.off };
+}
+
+function normImpl(op: 'layerNorm' | 'rmsNorm', x: Tensor, w: Tensor | null | undefined, b: Tensor | null | undefined, eps: number): Tensor {
+  if (x.ndim < 1) throw new TensorError(`${op}: need at least a 1-d tensor, got ${fmtShape(x.shape)}`);
+  if (!(eps >= 0)) throw new TensorError(`${op}: eps must be >= 0, got ${eps}`);
+  const cols = x.shape[x.ndim - 1]!;
+  const wa = vecArg(op, 'weight', x, w, cols);
+  const ba = vecArg(op, 'bias', x, b, cols);
+  const out = Tensor.zeros(x.shape);
+  if (out.size === 0) return out;
+  const { data, off } = dense(x);
+  const args = { x: data, xOff: off, out: out.data, cols, w: wa.v, wOff: wa.off, b: ba.v, bOff: ba.off, eps };
+  if (op === 'layerNorm') runRows('nn.layerNorm', layerNormRows, args, out.size / cols, cols * 6);
+  else runRows('nn.rmsNorm', rmsNormRows, args, out.size / cols, cols * 4);
+  return out;
+}
+
+/** LayerNorm over the last axis: `(x - mean) / sqrt(var + eps) * w + b` (w, b: `[D]` or null). */
+export function layerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps = 1e-5): Tensor {
+  return normImpl('layerNorm', x, w, b, eps);
+}
+
+/** RMSNorm over the last axis like Hugging Face Llama: `w * (x * rsqrt(mean(x^2) + eps))` in float32. */
+export function rmsNorm(x: Tensor, w: Tensor | null, eps = 1e-6): Tensor {
+  return normImpl('rmsNorm', x, w, null, eps);
+}
+
+/**
+ * Rotary position embedding with the rotate_half convention: `x * cos + rotate_half(x) * sin` where
+ * rotate_half(x) = cat(-x[..., D/2:], x[..., :D/2]). x: `[..., T, D]`, cos and sin: `[T, D]`.
+ */
+export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  if (x.ndim < 2) throw new TensorError(`applyRotary: x must be [..., T, D], got ${fmtShape(x.shape)}`);
+  const T = x.shape[x.ndim - 2]!;
+  const D = x.shape[x.ndim - 1]!;
+  if (D % 2 !== 0) throw new TensorError(`applyRotary: head dim must be even, got ${fmtShape(x.shape)}`);
+  for (const [name, c] of [['cos', cos], ['sin', sin]] as const) {
+    if (c.ndim !== 2 || c.shape[0] !== T || c.shape[1] !== D) shapeMismatch('applyRotary', x.shape, c.shape, `${name} must be [${T}, ${D}]`);
+  }
+  const out = Tensor.zeros(x.shape);
+  if (out.size === 0) return out;
+  const xd = dense(x);
+  const cd = dense(cos);
+  const sd = dense(sin);
+  const args = { x: xd.data, xOff: xd.off, cos: cd.data, cosOff: cd.off, sin: sd.data, sinOff: sd.off, out: out.data, T, D };
+  runRows('nn.rotary', rotaryRows, args, out.size / D, D * 4);
+  return out;
+}
+
+/** Gathers rows of `table` (`[V, D]`) for `ids`, giving `[n, D]`; an id outside [0, V) is an error naming it. */
+export function embedding(table: Tensor, ids: Int32Array | readonly number[]): Tensor {
+  if (table.ndim !== 2) throw new TensorError(`embedding: table must be [V, D], got ${fmtShape(table.shape)}`);
+  const [V, D] = table.shape as [number, number];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id >= V) {
+      throw new TensorError(`embedding: token id ${id} at position ${i} is out of range for a vocabulary of ${V} (table ${fmtShape(table.shape)})`);
+    }
+  }
+  const out = Tensor.zeros([ids.length, D]);
+  const rowContig = table.strides[1] === 1 || D <= 1;
+  for (let i = 0; i < ids.length; i++) {
+    if (rowContig) {
+      const s = table.offset + ids[i]! * table.strides[0]!;
+      out.data.set(table.data.subarray(s, s + D), i * D);
+    } else {
+      out.data.set(table.select(0, ids[i]!).clone().data, i * D);
+    }
+  }
+  return out;
+}
