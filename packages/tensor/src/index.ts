@@ -28,3 +28,16 @@ export { linear, matmul } from './ops/matmul.js';
 export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';
 export { add, div, exp, gelu, mul, neg, relu, scale, sigmoid, silu, sub } from './ops/elementwise.js';
 export { type SoftmaxOptions, applyRotary, embedding, layerNorm, logSoftmax, rmsNorm, softmax } from './ops/nn.js';
+export {
+  type Backend,
+  availableCores,
+  getBackend,
+  getThreads,
+  resolveBackend,
+  setBackend,
+  setThreads,
+  wasmSimdAvailable,
+} from './config.js';
+export { type ParallelOptions, parallelFor, poolInfo, shutdownPool } from './parallel/pool.js';
+export { splitRows } from './parallel/split.js';
+export { type Kernel, type KernelArgs, type KernelArgsOf, type KernelName, kernels } from './kernels/registry.js';
