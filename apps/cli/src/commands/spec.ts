@@ -1,0 +1,293 @@
+/**
+ * The one declarative definition of every `stade` command and flag. It drives argument parsing
+ * (args.ts), the `--help` output (help.ts) and the documentation site (exported as `COMMANDS`), so the
+ * three cannot drift apart.
+ */
+
+/** How a flag's value is read. `list` is a comma-separated list of strings. */
+export type FlagType = 'string' | 'int' | 'number' | 'boolean' | 'list';
+
+/** One command-line flag. */
+export interface FlagSpec {
+  /** Long name without the dashes, e.g. `sparsity`. */
+  readonly name: string;
+  readonly type: FlagType;
+  /** Placeholder shown in help, e.g. `DIR`. */
+  readonly metavar?: string;
+  /** Parsed default; `undefined` means "none" (or computed, see `defaultText`). */
+  readonly default?: string | number | boolean | readonly string[];
+  /** How the default is shown in help when it is computed at run time (e.g. the embedded model). */
+  readonly defaultText?: string;
+  readonly help: string;
+  /** Allowed values (for `string` and each element of `list`). */
+  readonly choices?: readonly string[];
+  /** Inclusive bounds for `int` / `number`. */
+  readonly min?: number;
+  readonly max?: number;
+  /** The flag must be given. */
+  readonly required?: boolean;
+}
+
+/** One sub-command. */
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly flags: readonly FlagSpec[];
+  readonly examples: readonly string[];
+}
+
+/** The pruning methods of SPEC section 4 and 7. */
+export const METHODS = [
+  'magnitude',
+  'random',
+  'wanda',
+  'stade',
+  'stade-star',
+  'stadew',
+  'sparsegpt',
+  'sparsegpt-noupdate',
+] as const;
+export type Method = (typeof METHODS)[number];
+
+/** Upper bounds that protect against typos (a window count of a million is never meant). */
+export const MAX_NSAMPLES = 65_536;
+export const MAX_SEQLEN = 1_048_576;
+
+/** Flags accepted by every command. */
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'threads',
+    type: 'int',
+    metavar: 'N',
+    min: 1,
+    max: 256,
+    defaultText: 'all cores',
+    help: 'worker threads for the tensor engine (also STADE_THREADS)',
+  },
+  { name: 'json', type: 'boolean', default: false, help: 'print exactly one JSON object on stdout' },
+  { name: 'debug', type: 'boolean', default: false, help: 'print stack traces on errors' },
+  { name: 'help', type: 'boolean', default: false, help: 'show help for the command' },
+  { name: 'version', type: 'boolean', default: false, help: 'print the version' },
+];
+
+const model: FlagSpec = {
+  name: 'model',
+  type: 'string',
+  metavar: 'DIR',
+  defaultText: 'models/stade-llama-tiny (embedded)',
+  help: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)',
+};
+const seqlen: FlagSpec = {
+  name: 'seqlen',
+  type: 'int',
+  metavar: 'N',
+  min: 2,
+  max: MAX_SEQLEN,
+  defaultText: 'min(2048, max_position_embeddings)',
+  help: 'tokens per window',
+};
+const calib: FlagSpec = {
+  name: 'calib',
+  type: 'string',
+  metavar: 'FILE|DIR',
+  defaultText: 'models/text/calibration.txt (embedded)',
+  help: 'calibration text: .txt, .jsonl (a "text" field per line) or a folder of .txt files',
+};
+const nsamples = (dflt: number): FlagSpec => ({
+  name: 'nsamples',
+  type: 'int',
+  metavar: 'N',
+  min: 1,
+  max: MAX_NSAMPLES,
+  default: dflt,
+  help: 'number of calibration windows',
+});
+const sampling: FlagSpec = {
+  name: 'sampling',
+  type: 'string',
+  metavar: 'MODE',
+  choices: ['random', 'contiguous'],
+  default: 'random',
+  help: 'calibration windows: random (seeded, reference behaviour) or contiguous',
+};
+const seed: FlagSpec = {
+  name: 'seed',
+  type: 'int',
+  metavar: 'N',
+  min: 0,
+  max: 2 ** 32 - 1,
+  default: 0,
+  help: 'seed for calibration sampling and the random method',
+};
+const group: FlagSpec = {
+  name: 'group',
+  type: 'string',
+  metavar: 'G',
+  choices: ['row', 'layer'],
+  default: 'row',
+  help: 'comparison group for unstructured masks: row (per output) or layer',
+};
+const evalFile: FlagSpec = {
+  name: 'eval',
+  type: 'string',
+  metavar: 'FILE',
+  defaultText: 'models/text/eval.txt (embedded)',
+  help: 'text for perplexity before and after pruning',
+};
+const html: FlagSpec = {
+  name: 'html',
+  type: 'string',
+  metavar: 'FILE',
+  help: 'also write an HTML report with SVG plots',
+};
+const noBiasCorrection: FlagSpec = {
+  name: 'no-bias-correction',
+  type: 'boolean',
+  default: false,
+  help: "turn off STADE's bias correction",
+};
+const owl: FlagSpec = {
+  name: 'owl',
+  type: 'boolean',
+  default: false,
+  help: 'outlier-weighted layerwise sparsity (OWL) instead of a uniform one',
+};
+
+/** Every command. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'eval',
+    summary: 'measure perplexity on a text',
+    description:
+      'Joins the documents with "\\n\\n", tokenises once, cuts non-overlapping windows of --seqlen tokens ' +
+      '(the remainder is dropped) and prints exp(mean next-token cross-entropy).',
+    flags: [
+      model,
+      {
+        name: 'data',
+        type: 'string',
+        metavar: 'FILE',
+        defaultText: 'models/text/eval.txt (embedded)',
+        help: 'evaluation text: .txt, .jsonl or a folder of .txt files',
+      },
+      seqlen,
+    ],
+    examples: ['stade eval --model ./opt-125m --data wikitext2-test.txt --seqlen 2048', 'stade eval --json'],
+  },
+  {
+    name: 'inspect',
+    summary: 'show architecture, parameters, dtype and per-layer sparsity',
+    description:
+      'Reads a model folder and prints its architecture, parameter count, dtype and the fraction of zeros in every prunable linear layer.',
+    flags: [model],
+    examples: ['stade inspect --model ./opt-125m-stade-50', 'stade inspect --model ./tinyllama --json'],
+  },
+  {
+    name: 'prune',
+    summary: 'prune a model and save it as a Hugging Face folder',
+    description:
+      'Collects calibration statistics block by block, prunes every linear layer with the chosen method, ' +
+      'optionally measures perplexity before and after, and saves the result atomically.',
+    flags: [
+      model,
+      {
+        name: 'method',
+        type: 'string',
+        metavar: 'M',
+        choices: METHODS,
+        required: true,
+        help: 'pruning method',
+      },
+      {
+        name: 'sparsity',
+        type: 'number',
+        metavar: 'S',
+        defaultText: 'N/M for N:M patterns, else required',
+        help: 'fraction of weights to remove, in [0, 1)',
+      },
+      {
+        name: 'pattern',
+        type: 'string',
+        metavar: 'P',
+        default: 'unstructured',
+        help: 'unstructured, or N:M (prune N of every M consecutive inputs, e.g. 2:4, 4:8)',
+      },
+      group,
+      owl,
+      calib,
+      nsamples(128),
+      seqlen,
+      sampling,
+      seed,
+      noBiasCorrection,
+      { ...evalFile, defaultText: 'none', help: 'measure perplexity on this text before and after pruning' },
+      { name: 'out', type: 'string', metavar: 'DIR', required: true, help: 'output folder (written atomically)' },
+      { name: 'overwrite', type: 'boolean', default: false, help: 'replace an existing --out folder' },
+      {
+        name: 'max-shard-mb',
+        type: 'number',
+        metavar: 'MB',
+        min: 0.001,
+        default: 2048,
+        help: 'split the weights into shards of at most this size',
+      },
+      html,
+    ],
+    examples: [
+      'stade prune --model ./opt-125m --method stade --sparsity 0.5 --out ./opt-125m-stade-50',
+      'stade prune --method wanda --pattern 2:4 --eval models/text/eval.txt --out ./llama-2-4 --json',
+    ],
+  },
+  {
+    name: 'sweep',
+    summary: 'compare methods, sparsities and patterns in one run',
+    description:
+      'Collects calibration statistics once from the dense model (dense-stats mode), prunes every ' +
+      'combination from them, measures perplexity, and prints a table (plus an optional HTML report).',
+    flags: [
+      model,
+      {
+        name: 'methods',
+        type: 'list',
+        metavar: 'LIST',
+        choices: METHODS,
+        default: ['magnitude', 'wanda', 'stade', 'stadew', 'sparsegpt'],
+        help: 'comma-separated methods',
+      },
+      {
+        name: 'sparsities',
+        type: 'list',
+        metavar: 'LIST',
+        default: ['0.5', '0.6', '0.7'],
+        help: 'comma-separated sparsities for unstructured patterns',
+      },
+      {
+        name: 'patterns',
+        type: 'list',
+        metavar: 'LIST',
+        default: ['unstructured', '2:4'],
+        help: 'comma-separated patterns (N:M patterns run once each, at N/M)',
+      },
+      group,
+      owl,
+      calib,
+      nsamples(32),
+      seqlen,
+      sampling,
+      seed,
+      noBiasCorrection,
+      evalFile,
+      html,
+    ],
+    examples: [
+      'stade sweep',
+      'stade sweep --model ./opt-125m --methods wanda,stade --sparsities 0.5,0.7 --patterns unstructured,2:4,4:8 --html sweep.html',
+    ],
+  },
+];
+
+/** Looks a command up by name. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
