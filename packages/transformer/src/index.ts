@@ -24,3 +24,19 @@ export {
   WEIGHTS_FILE,
   readJsonObject,
 } from './io/checkpoint.js';
+// models, layers and evaluation
+export {
+  type BlockOptions,
+  type CausalLM,
+  type LinearLayer,
+  MemorySource,
+  type Tap,
+  type TensorShapeInfo,
+  type TensorSource,
+} from './model.js';
+export { ARCHITECTURES, loadModel, modelFromCheckpoint, modelFromSource } from './models/registry.js';
+export { OptModel } from './models/opt.js';
+export { LlamaModel } from './models/llama.js';
+export { type AttentionSpec, causalAttention } from './layers/attention.js';
+export { Rope, ropeInvFreq } from './layers/rope.js';
+export { type PerplexityOptions, type PerplexityResult, crossEntropySum, perplexity } from './eval/perplexity.js';

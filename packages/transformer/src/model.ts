@@ -1,0 +1,101 @@
+import type { Tensor } from '@stade/tensor';
+
+/** Receives the input `x` (`[tokens, in]`) of a linear layer under its Hugging Face name, before it is applied. Do not modify `x`. */
+export type Tap = (name: string, x: Tensor /* [tokens, in] */) => void;
+
+/** A linear layer: `y = x W^T + b`. */
+export interface LinearLayer {
+  /** Hugging Face name without `.weight`, e.g. `model.layers.3.mlp.down_proj`. */
+  name: string;
+  weight: Tensor; // [out, in]
+  bias: Tensor | null; // [out]
+}
+
+/** Options of `CausalLM.block`. */
+export interface BlockOptions {
+  tap?: Tap;
+}
+
+/**
+ * A decoder-only language model run block by block. Weights are addressed by their checkpoint names and loaded
+ * lazily: running block i reads that block's tensors (and caches them until `releaseBlock(i)`).
+ */
+export interface CausalLM {
+  modelType: string;
+  /** The raw config.json object. */
+  config: Record<string, unknown>;
+  numBlocks: number;
+  hiddenSize: number;
+  vocabSize: number;
+  /** Longest sequence the model accepts (`max_position_embeddings`). */
+  maxPositions: number;
+  /** Token (and, for OPT, position) embeddings: ids -> `[T, hidden]`. */
+  embed(ids: Int32Array): Tensor;
+  /** Decoder block i: `[T, hidden]` -> `[T, hidden]`; `tap` sees the input of each of its linear layers. */
+  block(i: number, h: Tensor, opts?: BlockOptions): Tensor;
+  /** Final norm (and projection) and the language-model head: `[T, hidden]` -> `[T, vocab]` logits. */
+  head(h: Tensor): Tensor;
+  /** `head(block(n-1, ... block(0, embed(ids))))`: `[T, vocab]` logits. */
+  forward(ids: Int32Array): Tensor;
+  /** Hugging Face names of block i's prunable linear layers, in the order they run. */
+  linearNames(i: number): string[];
+  getLinear(name: string): LinearLayer;
+  /** Replaces a prunable linear layer's weight and bias (e.g. after pruning); kept until the model is dropped. */
+  setLinear(name: string, weight: Tensor, bias: Tensor | null): void;
+  /** Drops the cached checkpoint weights of block i (replacements from `setLinear` are kept). */
+  releaseBlock(i: number): void;
+  /** Every tensor as it is now (replacements included), under checkpoint names, for saving. */
+  tensors(): Iterable<{ name: string; tensor: Tensor }>;
+}
+
+/** Shape information of a stored tensor. */
+export interface TensorShapeInfo {
+  shape: readonly number[];
+}
+
+/**
+ * Where a model's weights come from: a `Checkpoint` (io/checkpoint.ts) or an in-memory map (`MemorySource`).
+ * `get` returns a float32 tensor.
+ */
+export interface TensorSource {
+  /** Where the weights live, for error messages (the model folder or a label). */
+  readonly dir: string;
+  readonly config: Record<string, unknown>;
+  names(): Iterable<string>;
+  has(name: string): boolean;
+  info(name: string): TensorShapeInfo;
+  get(name: string): Tensor;
+}
+
+/** A TensorSource over tensors held in memory (tests, benchmarks, models built in code). */
+export class MemorySource implements TensorSource {
+  readonly dir: string;
+  readonly config: Record<string, unknown>;
+  private readonly map: Map<string, Tensor>;
+
+  constructor(config: Record<string, unknown>, tensors: Iterable<[string, Tensor]>, dir = '<memory>') {
+    this.config = config;
+    this.map = new Map(tensors);
+    this.dir = dir;
+  }
+
+  names(): Iterable<string> {
+    return this.map.keys();
+  }
+
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+
+  info(name: string): TensorShapeInfo {
+    const t = this.map.get(name);
+    if (!t) throw new Error(`${this.dir}: no tensor ${name}`);
+    return { shape: t.shape };
+  }
+
+  get(name: string): Tensor {
+    const t = this.map.get(name);
+    if (!t) throw new Error(`${this.dir}: no tensor ${name}`);
+    return t;
+  }
+}

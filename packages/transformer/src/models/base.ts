@@ -1,0 +1,127 @@
+import { type Tensor, fmtShape } from '@stade/tensor';
+import { StadeError } from '../errors.js';
+import type { BlockOptions, CausalLM, LinearLayer, TensorSource } from '../model.js';
+import type { ExpectedTensor, WeightStore } from './weights.js';
+
+/** What an architecture knows about one of its linear layers. */
+export interface LinearSpec {
+  name: string; // HF name without .weight
+  out: number;
+  in: number;
+  bias: boolean; // stored in the checkpoint
+}
+
+/** The expected tensors of a list of linear layers (weights, and biases where stored). */
+export function linearTensors(specs: readonly LinearSpec[]): ExpectedTensor[] {
+  const out: ExpectedTensor[] = [];
+  for (const s of specs) {
+    out.push({ name: `${s.name}.weight`, shape: [s.out, s.in] });
+    if (s.bias) out.push({ name: `${s.name}.bias`, shape: [s.out] });
+  }
+  return out;
+}
+
+/**
+ * The parts every decoder-only architecture shares: forward, linear-layer access by name, releasing a block,
+ * listing tensors, and checking inputs. Subclasses wire embed / block / head.
+ */
+export abstract class DecoderModel implements CausalLM {
+  abstract readonly modelType: string;
+  abstract readonly numBlocks: number;
+  abstract readonly hiddenSize: number;
+  abstract readonly vocabSize: number;
+  abstract readonly maxPositions: number;
+  readonly config: Record<string, unknown>;
+  protected abstract readonly weights: WeightStore;
+  /** Prunable linear layers per block, in the order they run. */
+  protected abstract readonly blockLinears: readonly (readonly LinearSpec[])[];
+  private byName: Map<string, LinearSpec> | null = null;
+
+  constructor(readonly source: TensorSource) {
+    this.config = source.config;
+  }
+
+  abstract embed(ids: Int32Array): Tensor;
+  abstract block(i: number, h: Tensor, opts?: BlockOptions): Tensor;
+  abstract head(h: Tensor): Tensor;
+
+  forward(ids: Int32Array): Tensor {
+    let h = this.embed(ids);
+    for (let i = 0; i < this.numBlocks; i++) h = this.block(i, h);
+    return this.head(h);
+  }
+
+  linearNames(i: number): string[] {
+    this.checkBlock(i);
+    return this.blockLinears[i]!.map((s) => s.name);
+  }
+
+  private spec(name: string): LinearSpec {
+    if (!this.byName) this.byName = new Map(this.blockLinears.flat().map((s) => [s.name, s]));
+    const s = this.byName.get(name);
+    if (!s) throw new StadeError(`${this.source.dir}: ${name} is not a prunable linear layer of this ${this.modelType} model`, { key: name });
+    return s;
+  }
+
+  getLinear(name: string): LinearLayer {
+    this.spec(name);
+    return { name, weight: this.weights.get(`${name}.weight`), bias: this.weights.maybe(`${name}.bias`) };
+  }
+
+  setLinear(name: string, weight: Tensor, bias: Tensor | null): void {
+    const s = this.spec(name);
+    if (weight.shape.length !== 2 || weight.shape[0] !== s.out || weight.shape[1] !== s.in) {
+      throw new StadeError(`setLinear ${name}: weight shape ${fmtShape(weight.shape)}, expected ${fmtShape([s.out, s.in])}`, { key: name });
+    }
+    if (bias && (bias.shape.length !== 1 || bias.shape[0] !== s.out)) {
+      throw new StadeError(`setLinear ${name}: bias shape ${fmtShape(bias.shape)}, expected ${fmtShape([s.out])}`, { key: name });
+    }
+    if (!bias && this.weights.has(`${name}.bias`)) {
+      throw new StadeError(`setLinear ${name}: the layer has a bias; pass one (zeros to remove its effect)`, { key: name });
+    }
+    this.weights.set(`${name}.weight`, weight);
+    if (bias) this.weights.set(`${name}.bias`, bias);
+  }
+
+  releaseBlock(i: number): void {
+    this.checkBlock(i);
+    this.weights.release(this.blockPrefix(i));
+  }
+
+  tensors(): Iterable<{ name: string; tensor: Tensor }> {
+    return this.weights.all();
+  }
+
+  /** Name prefix of block i's tensors, ending with a dot. */
+  protected abstract blockPrefix(i: number): string;
+
+  /** The linear layer of block i called `name` (a suffix such as `self_attn.q_proj`). */
+  protected linear(i: number, suffix: string): LinearLayer {
+    return this.getLinear(this.blockPrefix(i) + suffix);
+  }
+
+  protected checkBlock(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.numBlocks) {
+      throw new StadeError(`block index ${i} out of range: the model has ${this.numBlocks} blocks`);
+    }
+  }
+
+  /** Checks token ids: 1..maxPositions of them, each in [0, vocab). */
+  protected checkIds(ids: Int32Array): void {
+    if (ids.length === 0) throw new StadeError('embed: no token ids');
+    if (ids.length > this.maxPositions) {
+      throw new StadeError(`embed: ${ids.length} tokens exceed max_position_embeddings ${this.maxPositions}`, { key: 'max_position_embeddings' });
+    }
+    for (let t = 0; t < ids.length; t++) {
+      const id = ids[t]!;
+      if (id < 0 || id >= this.vocabSize) throw new StadeError(`embed: token id ${id} at position ${t} is outside the vocabulary [0, ${this.vocabSize})`);
+    }
+  }
+
+  /** Checks a hidden-state input `[T, hidden]`. */
+  protected checkHidden(h: Tensor, what: string): void {
+    if (h.shape.length !== 2 || h.shape[1] !== this.hiddenSize) {
+      throw new StadeError(`${what}: hidden states of shape ${fmtShape(h.shape)}, expected [tokens, ${this.hiddenSize}]`);
+    }
+  }
+}

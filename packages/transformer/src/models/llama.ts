@@ -1,0 +1,127 @@
+// Llama, mirroring transformers' src/transformers/models/llama/modeling_llama.py
+// (https://github.com/huggingface/transformers/blob/main/src/transformers/models/llama/modeling_llama.py),
+// and its two small variants: mistral (models/mistral/modeling_mistral.py: a sliding-window causal mask) and
+// qwen2 (models/qwen2/modeling_qwen2.py: biases on q/k/v, none on o_proj).
+// RMSNorm in float32, rotary embeddings (rotate_half; default, linear, llama3 scaling), grouped-query attention,
+// SiLU-gated MLP, optional attention_bias / mlp_bias, head_dim from config, tie_word_embeddings.
+import { type Tensor, add, embedding, linear, mul, silu } from '@stade/tensor';
+import { type LlamaConfig, slidingWindowFor } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { causalAttention } from '../layers/attention.js';
+import { runLinear } from '../layers/linear.js';
+import { rmsNormOf } from '../layers/norm.js';
+import { Rope } from '../layers/rope.js';
+import type { BlockOptions, TensorSource } from '../model.js';
+import { DecoderModel, type LinearSpec, linearTensors } from './base.js';
+import { type ExpectedTensor, WeightStore } from './weights.js';
+
+/** A Llama, Mistral or Qwen2 model. */
+export class LlamaModel extends DecoderModel {
+  readonly modelType: LlamaConfig['model_type'];
+  readonly numBlocks: number;
+  readonly hiddenSize: number;
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly intermediate: number;
+  readonly eps: number;
+  readonly tied: boolean;
+  private readonly rope: Rope;
+  protected readonly weights: WeightStore;
+  protected readonly blockLinears: LinearSpec[][];
+
+  constructor(
+    source: TensorSource,
+    readonly cfg: LlamaConfig,
+  ) {
+    super(source);
+    this.modelType = cfg.model_type;
+    const h = (this.hiddenSize = cfg.hidden_size);
+    this.numBlocks = cfg.num_hidden_layers;
+    this.vocabSize = cfg.vocab_size;
+    this.maxPositions = cfg.max_position_embeddings;
+    this.heads = cfg.num_attention_heads;
+    this.kvHeads = cfg.num_key_value_heads;
+    this.headDim = cfg.head_dim;
+    if (this.headDim % 2 !== 0) throw new ConfigError(`${source.dir}: head_dim ${this.headDim} must be even for rotary embeddings`, { key: 'head_dim' });
+    this.intermediate = cfg.intermediate_size;
+    this.eps = cfg.rms_norm_eps;
+    this.tied = cfg.tie_word_embeddings;
+    const prf = cfg.raw.partial_rotary_factor;
+    if (prf != null && prf !== 1) throw new ConfigError(`${source.dir}: partial_rotary_factor ${JSON.stringify(prf)} is not supported`, { key: 'partial_rotary_factor' });
+    this.rope = new Rope(this.headDim, cfg.rope_theta, cfg.rope_scaling);
+    const qkvBias = cfg.qkv_bias;
+    const oBias = cfg.o_proj_bias;
+    const mlpBias = cfg.mlp_bias;
+    const qd = this.heads * this.headDim;
+    const kvd = this.kvHeads * this.headDim;
+    const m = this.intermediate;
+    const expected: ExpectedTensor[] = [
+      { name: 'model.embed_tokens.weight', shape: [this.vocabSize, h] },
+      { name: 'model.norm.weight', shape: [h] },
+    ];
+    if (!this.tied) expected.push({ name: 'lm_head.weight', shape: [this.vocabSize, h] });
+    this.blockLinears = [];
+    for (let i = 0; i < this.numBlocks; i++) {
+      const p = this.blockPrefix(i);
+      // A pruned model may carry biases its config does not announce: accept stored ones.
+      const b = (name: string, announced: boolean) => announced || source.has(`${name}.bias`);
+      const specs: LinearSpec[] = [
+        { name: `${p}self_attn.q_proj`, out: qd, in: h, bias: b(`${p}self_attn.q_proj`, qkvBias) },
+        { name: `${p}self_attn.k_proj`, out: kvd, in: h, bias: b(`${p}self_attn.k_proj`, qkvBias) },
+        { name: `${p}self_attn.v_proj`, out: kvd, in: h, bias: b(`${p}self_attn.v_proj`, qkvBias) },
+        { name: `${p}self_attn.o_proj`, out: h, in: qd, bias: b(`${p}self_attn.o_proj`, oBias) },
+        { name: `${p}mlp.gate_proj`, out: m, in: h, bias: b(`${p}mlp.gate_proj`, mlpBias) },
+        { name: `${p}mlp.up_proj`, out: m, in: h, bias: b(`${p}mlp.up_proj`, mlpBias) },
+        { name: `${p}mlp.down_proj`, out: h, in: m, bias: b(`${p}mlp.down_proj`, mlpBias) },
+      ];
+      this.blockLinears.push(specs);
+      expected.push(...linearTensors(specs));
+      expected.push({ name: `${p}input_layernorm.weight`, shape: [h] }, { name: `${p}post_attention_layernorm.weight`, shape: [h] });
+    }
+    this.weights = new WeightStore(source, expected);
+  }
+
+  protected blockPrefix(i: number): string {
+    return `model.layers.${i}.`;
+  }
+
+  embed(ids: Int32Array): Tensor {
+    this.checkIds(ids);
+    return embedding(this.weights.get('model.embed_tokens.weight'), ids); // [T, hidden]
+  }
+
+  block(i: number, h: Tensor, opts: BlockOptions = {}): Tensor {
+    this.checkBlock(i);
+    this.checkHidden(h, `block ${i}`);
+    const tap = opts.tap;
+    const p = this.blockPrefix(i);
+    const T = h.shape[0]!;
+    let x = rmsNormOf(h, this.weights.get(`${p}input_layernorm.weight`), this.eps);
+    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x, tap); // [T, heads*head_dim]
+    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x, tap); // [T, kv*head_dim]
+    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x, tap);
+    const a = causalAttention(q, k, v, {
+      heads: this.heads,
+      kvHeads: this.kvHeads,
+      headDim: this.headDim,
+      scale: this.headDim ** -0.5,
+      rotary: this.rope.tables(T),
+      window: slidingWindowFor(this.cfg, i),
+    });
+    h = add(h, runLinear(this.linear(i, 'self_attn.o_proj'), a, tap));
+    x = rmsNormOf(h, this.weights.get(`${p}post_attention_layernorm.weight`), this.eps);
+    const g = silu(runLinear(this.linear(i, 'mlp.gate_proj'), x, tap)); // [T, intermediate]
+    const u = runLinear(this.linear(i, 'mlp.up_proj'), x, tap);
+    return add(h, runLinear(this.linear(i, 'mlp.down_proj'), mul(g, u), tap));
+  }
+
+  head(h: Tensor): Tensor {
+    this.checkHidden(h, 'head');
+    const x = rmsNormOf(h, this.weights.get('model.norm.weight'), this.eps);
+    // tie_word_embeddings: transformers ties lm_head to embed_tokens whatever is stored
+    return linear(x, this.weights.get(this.tied ? 'model.embed_tokens.weight' : 'lm_head.weight')); // [T, vocab]
+  }
+}

@@ -1,0 +1,143 @@
+// OPT, mirroring transformers' src/transformers/models/opt/modeling_opt.py
+// (https://github.com/huggingface/transformers/blob/main/src/transformers/models/opt/modeling_opt.py):
+// learned positions with offset 2, pre-LN or post-LN blocks (`do_layer_norm_before`), q * head_dim^-0.5,
+// relu FFN, optional project_in/project_out (word_embed_proj_dim != hidden_size), lm_head tied when absent.
+import { type Tensor, add, embedding, gelu, linear, relu, silu } from '@stade/tensor';
+import type { OptActivation, OptConfig } from '../config.js';
+import { causalAttention } from '../layers/attention.js';
+import { runLinear } from '../layers/linear.js';
+import { layerNormOf } from '../layers/norm.js';
+import type { BlockOptions, TensorSource } from '../model.js';
+import { DecoderModel, type LinearSpec, linearTensors } from './base.js';
+import { type ExpectedTensor, WeightStore } from './weights.js';
+
+const POSITION_OFFSET = 2; // OPTLearnedPositionalEmbedding
+const LN_EPS = 1e-5;
+
+function activation(name: OptActivation): (x: Tensor) => Tensor {
+  if (name === 'relu') return relu;
+  if (name === 'gelu') return (x) => gelu(x, 'erf');
+  if (name === 'silu' || name === 'swish') return silu;
+  return (x) => gelu(x, 'tanh'); // gelu_new, gelu_pytorch_tanh
+}
+
+/** An OPT model (opt-125m ... opt-66b, incl. the post-LN opt-350m). */
+export class OptModel extends DecoderModel {
+  readonly modelType = 'opt';
+  readonly numBlocks: number;
+  readonly hiddenSize: number;
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  readonly heads: number;
+  readonly ffnDim: number;
+  readonly projDim: number;
+  readonly preLN: boolean;
+  readonly affine: boolean;
+  /** model.decoder.final_layer_norm exists: pre-LN models (unless `_remove_final_layer_norm`). */
+  readonly finalLN: boolean;
+  private readonly act: (x: Tensor) => Tensor;
+  private readonly lmHead: string;
+  protected readonly weights: WeightStore;
+  protected readonly blockLinears: LinearSpec[][];
+
+  constructor(
+    source: TensorSource,
+    readonly cfg: OptConfig,
+  ) {
+    super(source);
+    this.hiddenSize = cfg.hidden_size;
+    this.numBlocks = cfg.num_hidden_layers;
+    this.vocabSize = cfg.vocab_size;
+    this.maxPositions = cfg.max_position_embeddings;
+    this.heads = cfg.num_attention_heads;
+    this.ffnDim = cfg.ffn_dim;
+    this.projDim = cfg.word_embed_proj_dim;
+    this.preLN = cfg.do_layer_norm_before;
+    this.affine = cfg.layer_norm_elementwise_affine;
+    const bias = cfg.enable_bias;
+    this.act = activation(cfg.activation_function);
+
+    const h = this.hiddenSize;
+    this.blockLinears = [];
+    const expected: ExpectedTensor[] = [
+      { name: 'model.decoder.embed_tokens.weight', shape: [this.vocabSize, this.projDim] },
+      { name: 'model.decoder.embed_positions.weight', shape: [this.maxPositions + POSITION_OFFSET, h] },
+    ];
+    if (this.projDim !== h) {
+      expected.push({ name: 'model.decoder.project_in.weight', shape: [h, this.projDim] });
+      expected.push({ name: 'model.decoder.project_out.weight', shape: [this.projDim, h] });
+    }
+    const ln = (name: string) => {
+      if (this.affine) expected.push({ name: `${name}.weight`, shape: [h] }, { name: `${name}.bias`, shape: [h] });
+    };
+    this.finalLN = this.preLN && !cfg._remove_final_layer_norm;
+    if (this.finalLN) ln('model.decoder.final_layer_norm');
+    for (let i = 0; i < this.numBlocks; i++) {
+      const p = this.blockPrefix(i);
+      const specs: LinearSpec[] = [
+        { name: `${p}self_attn.q_proj`, out: h, in: h, bias },
+        { name: `${p}self_attn.k_proj`, out: h, in: h, bias },
+        { name: `${p}self_attn.v_proj`, out: h, in: h, bias },
+        { name: `${p}self_attn.out_proj`, out: h, in: h, bias },
+        { name: `${p}fc1`, out: this.ffnDim, in: h, bias },
+        { name: `${p}fc2`, out: h, in: this.ffnDim, bias },
+      ];
+      this.blockLinears.push(specs);
+      expected.push(...linearTensors(specs));
+      ln(`${p}self_attn_layer_norm`);
+      ln(`${p}final_layer_norm`);
+    }
+    // transformers ties lm_head to embed_tokens (tie_word_embeddings defaults to true for OPT)
+    this.lmHead = source.has('lm_head.weight') && !cfg.tie_word_embeddings ? 'lm_head.weight' : 'model.decoder.embed_tokens.weight';
+    if (this.lmHead === 'lm_head.weight') expected.push({ name: 'lm_head.weight', shape: [this.vocabSize, this.projDim] });
+    this.weights = new WeightStore(source, expected);
+  }
+
+  protected blockPrefix(i: number): string {
+    return `model.decoder.layers.${i}.`;
+  }
+
+  private norm(name: string, x: Tensor): Tensor {
+    const w = this.affine ? this.weights.get(`${name}.weight`) : null;
+    const b = this.affine ? this.weights.get(`${name}.bias`) : null;
+    return layerNormOf(x, w, b, LN_EPS);
+  }
+
+  embed(ids: Int32Array): Tensor {
+    this.checkIds(ids);
+    let x = embedding(this.weights.get('model.decoder.embed_tokens.weight'), ids); // [T, proj]
+    if (this.projDim !== this.hiddenSize) x = linear(x, this.weights.get('model.decoder.project_in.weight')); // [T, hidden]
+    const pos = new Int32Array(ids.length);
+    for (let t = 0; t < ids.length; t++) pos[t] = t + POSITION_OFFSET;
+    return add(x, embedding(this.weights.get('model.decoder.embed_positions.weight'), pos)); // [T, hidden]
+  }
+
+  block(i: number, h: Tensor, opts: BlockOptions = {}): Tensor {
+    this.checkBlock(i);
+    this.checkHidden(h, `block ${i}`);
+    const tap = opts.tap;
+    const p = this.blockPrefix(i);
+    const d = this.hiddenSize / this.heads;
+    // self-attention
+    let x = this.preLN ? this.norm(`${p}self_attn_layer_norm`, h) : h; // [T, hidden]
+    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x, tap);
+    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x, tap);
+    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x, tap);
+    const a = causalAttention(q, k, v, { heads: this.heads, kvHeads: this.heads, headDim: d, scale: d ** -0.5 });
+    h = add(h, runLinear(this.linear(i, 'self_attn.out_proj'), a, tap));
+    if (!this.preLN) h = this.norm(`${p}self_attn_layer_norm`, h);
+    // feed-forward
+    x = this.preLN ? this.norm(`${p}final_layer_norm`, h) : h;
+    const f = this.act(runLinear(this.linear(i, 'fc1'), x, tap)); // [T, ffn]
+    h = add(h, runLinear(this.linear(i, 'fc2'), f, tap));
+    if (!this.preLN) h = this.norm(`${p}final_layer_norm`, h);
+    return h;
+  }
+
+  head(h: Tensor): Tensor {
+    this.checkHidden(h, 'head');
+    let x = this.finalLN ? this.norm('model.decoder.final_layer_norm', h) : h;
+    if (this.projDim !== this.hiddenSize) x = linear(x, this.weights.get('model.decoder.project_out.weight')); // [T, proj]
+    return linear(x, this.weights.get(this.lmHead)); // [T, vocab]
+  }
+}
