@@ -21,8 +21,8 @@ describe('OWL', () => {
     fc.assert(
       fc.property(
         fc.array(fc.double({ min: 0, max: 20, noNaN: true }), { minLength: 2, maxLength: 8 }),
-        fc.double({ min: 0.3, max: 0.7, noNaN: true }),
-        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        fc.double({ min: 0.4, max: 0.6, noNaN: true }),
+        fc.double({ min: 0, max: 0.15, noNaN: true }),
         fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 8, maxLength: 8 }),
         (ratios, target, lambda, p) => {
           const params = p.slice(0, ratios.length);
