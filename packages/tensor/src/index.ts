@@ -41,3 +41,5 @@ export {
 export { type ParallelOptions, parallelFor, poolInfo, shutdownPool } from './parallel/pool.js';
 export { splitRows } from './parallel/split.js';
 export { type Kernel, type KernelArgs, type KernelArgsOf, type KernelName, kernels } from './kernels/registry.js';
+export { type ReduceOptions, type VarianceOptions, max, mean, sum, variance } from './ops/reduce.js';
+export { ColumnStats, accumulateXtX } from './ops/stats.js';

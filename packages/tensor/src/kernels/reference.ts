@@ -134,3 +134,11 @@ export function refReduce(x: Tensor, axis: number, f: (lane: number[]) => number
 }
 
 export { refEmbedding, refLayerNorm, refRmsNorm, refRotary, refSoftmax } from './reference_nn.js';
+export {
+  refArgsortRows,
+  refColumnStats,
+  refKthSmallest,
+  refMatmulF64,
+  refTransposeF64,
+  refXtX,
+} from './reference_stats.js';
