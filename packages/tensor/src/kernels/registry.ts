@@ -13,6 +13,8 @@ import { poolTestKernels } from '../parallel/test-kernels.js';
 import type { Kernel } from '../parallel/types.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
+import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
+import { columnMomentsCols, xtxRows } from './stats.js';
 
 export type { Kernel, KernelArg, KernelArgs, TypedArray } from '../parallel/types.js';
 
@@ -27,6 +29,12 @@ export const kernels = {
   'matmul.matvecJs': matvecJsKernel,
 
   // --- row ops: nn, reduce, stats, select (engineer B) ---
+  'nn.softmax': softmaxRows,
+  'nn.layerNorm': layerNormRows,
+  'nn.rmsNorm': rmsNormRows,
+  'nn.rotary': rotaryRows,
+  'stats.columnMoments': columnMomentsCols,
+  'stats.xtx': xtxRows,
 } satisfies Record<string, Kernel>;
 
 /** The name of a registered kernel. */

@@ -1,16 +1,22 @@
 /**
- * How the ops run their row kernels. For now every kernel runs inline on the calling thread; the pool's
- * `parallelFor(name, args, rows, {costPerRow})` replaces the body of `runRows` once the kernels below are
- * registered under `name` in kernels/registry.ts. Kernels must keep outputs per row independent of the
- * chunking, so both paths give identical bits.
+ * How the ops run their row kernels: through the pool's `parallelFor` (kernels/registry.ts lists them by
+ * name), which keeps small work on the calling thread and splits large work across workers. Kernels keep
+ * every output row independent of the chunking, so any thread count gives identical bits.
  */
+import { TensorError } from '../errors.js';
+import { type KernelName, kernels } from '../kernels/registry.js';
+import { parallelFor } from '../parallel/pool.js';
 import { Tensor } from '../tensor.js';
 
 export type RowKernel<A> = (args: A, rowStart: number, rowEnd: number) => void;
 
 /** Runs `kernel` over rows [0, rows). `name` is its registry key; `costPerRow` an estimate in ns. */
-export function runRows<A>(_name: string, kernel: RowKernel<A>, args: A, rows: number, _costPerRow: number): void {
-  if (rows > 0) kernel(args, 0, rows);
+export function runRows<A>(name: string, kernel: RowKernel<A>, args: A, rows: number, costPerRow: number): void {
+  if (rows <= 0) return;
+  if ((kernels as Record<string, unknown>)[name] !== kernel) {
+    throw new TensorError(`runRows: kernel '${name}' is not registered under that name in kernels/registry.ts`);
+  }
+  parallelFor(name as KernelName, args as never, rows, { costPerRow });
 }
 
 /** Storage and offset of `x`'s elements in row-major order (a contiguous copy when `x` is strided). */

@@ -67,7 +67,7 @@ describe('parallelFor', () => {
     const tags = new Int32Array(new SharedArrayBuffer(rows * 4)).fill(-1);
     const starts = new Int32Array(new SharedArrayBuffer(rows * 4));
     expect(parallelFor('pool.recordThread', { tags, starts }, rows, BIG)).toBe(3);
-    expect(poolInfo()).toEqual({ workers: 2, platform: 'node' });
+    expect(poolInfo()).toMatchObject({ workers: 2, platform: 'node' });
     const ranges = splitRows(rows, 3);
     const seen = ranges.map(([a]) => tags[a]!);
     expect(seen[0]).toBe(0); // chunk 0 ran on the calling thread

@@ -38,6 +38,7 @@ interface Slot {
 let slots: Slot[] = [];
 let done: Int32Array | null = null;
 let busy = false;
+const counts = { parallel: 0, inline: 0 };
 
 const sab = (ints: number) => new Int32Array(new SharedArrayBuffer(ints * 4));
 
@@ -77,9 +78,12 @@ export function shutdownPool(): Promise<void> {
   return shrink(0);
 }
 
-/** Diagnostics: the number of live pool workers and the platform name (null: no worker support). */
-export function poolInfo(): { workers: number; platform: string | null } {
-  return { workers: slots.length, platform: getPlatform()?.name ?? null };
+/**
+ * Diagnostics: live pool workers, the platform name (null: no worker support) and how many calls ran split
+ * across threads or inline since the process started.
+ */
+export function poolInfo(): { workers: number; platform: string | null; parallelCalls: number; inlineCalls: number } {
+  return { workers: slots.length, platform: getPlatform()?.name ?? null, parallelCalls: counts.parallel, inlineCalls: counts.inline };
 }
 
 type Ctor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
@@ -149,6 +153,7 @@ export function parallelFor<K extends KernelName>(kernel: K, args: KernelArgsOf<
   const prepared = shareArgs(kernel, args as Record<string, unknown>, chunks > 1);
   if (rows === 0) return 1;
   if (chunks === 1) {
+    counts.inline++;
     fn(args, 0, rows);
     return 1;
   }
@@ -158,6 +163,7 @@ export function parallelFor<K extends KernelName>(kernel: K, args: KernelArgsOf<
   const jobArgs = prepared.args;
   const counter = done!;
   busy = true;
+  counts.parallel++;
   try {
     Atomics.store(counter, 0, 0);
     for (let i = 1; i < used; i++) {
