@@ -138,7 +138,11 @@ class Reader {
   }
 }
 
-function common(r: Reader, hiddenKey: string, tieDefault: boolean): Omit<CommonConfig, 'head_dim' | 'max_position_embeddings'> {
+function common(
+  r: Reader,
+  hiddenKey: string,
+  tieDefault: boolean,
+): Omit<CommonConfig, 'head_dim' | 'max_position_embeddings'> {
   const dtype = r.get('torch_dtype') ?? r.get('dtype');
   return {
     model_type: r.modelType,
@@ -156,7 +160,10 @@ function optConfig(r: Reader): OptConfig {
   // Old OPT configs spell hidden_size as d_model (OPTConfig's attribute_map).
   const base = common(r, r.has('hidden_size') || !r.has('d_model') ? 'hidden_size' : 'd_model', true);
   if (base.hidden_size % base.num_attention_heads !== 0) {
-    r.fail('num_attention_heads', `hidden_size ${base.hidden_size} is not divisible by num_attention_heads ${base.num_attention_heads}`);
+    r.fail(
+      'num_attention_heads',
+      `hidden_size ${base.hidden_size} is not divisible by num_attention_heads ${base.num_attention_heads}`,
+    );
   }
   return {
     ...base,
@@ -217,7 +224,10 @@ function rope(r: Reader): { rope_theta: number; rope_scaling: RopeScaling | null
         },
       };
     default:
-      return r.fail(`${key}.${typeKey}`, `unsupported rope type ${fmtValue(type)} (supported: default, linear, llama3)`);
+      return r.fail(
+        `${key}.${typeKey}`,
+        `unsupported rope type ${fmtValue(type)} (supported: default, linear, llama3)`,
+      );
   }
 }
 
@@ -226,7 +236,8 @@ function llamaConfig(r: Reader, type: 'llama' | 'mistral' | 'qwen2'): LlamaConfi
   const heads = base.num_attention_heads;
   const kvDefault = type === 'mistral' && !r.has('num_key_value_heads') ? 8 : heads;
   const kv = r.int('num_key_value_heads', kvDefault);
-  if (heads % kv !== 0) r.fail('num_key_value_heads', `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kv}`);
+  if (heads % kv !== 0)
+    r.fail('num_key_value_heads', `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kv}`);
   const maxPos = { llama: 2048, mistral: 4096 * 32, qwen2: 32768 }[type];
   const attentionBias = type === 'llama' ? r.bool('attention_bias', false) : false;
   const mlpBias = type === 'llama' ? r.bool('mlp_bias', false) : false;
@@ -243,14 +254,23 @@ function llamaConfig(r: Reader, type: 'llama' | 'mistral' | 'qwen2'): LlamaConfi
     maxWindowLayers = r.int('max_window_layers', 28, 0);
     const w = r.has('sliding_window') ? r.int('sliding_window') : r.raw.sliding_window === null ? null : 4096;
     window = useSliding ? w : null;
-    kinds = Array.from({ length: layers }, (_, i) => (window !== null && i >= maxWindowLayers! ? 'sliding_attention' : 'full_attention'));
+    kinds = Array.from({ length: layers }, (_, i) =>
+      window !== null && i >= maxWindowLayers! ? 'sliding_attention' : 'full_attention',
+    );
   } else {
     kinds = new Array<AttentionKind>(layers).fill('full_attention');
   }
   const explicit = r.get('layer_types');
   if (explicit !== undefined && type !== 'mistral') {
-    if (!Array.isArray(explicit) || explicit.length !== layers || !explicit.every((k) => k === 'full_attention' || k === 'sliding_attention')) {
-      r.fail('layer_types', `expected ${layers} entries of "full_attention" or "sliding_attention", got ${fmtValue(explicit)}`);
+    if (
+      !Array.isArray(explicit) ||
+      explicit.length !== layers ||
+      !explicit.every((k) => k === 'full_attention' || k === 'sliding_attention')
+    ) {
+      r.fail(
+        'layer_types',
+        `expected ${layers} entries of "full_attention" or "sliding_attention", got ${fmtValue(explicit)}`,
+      );
     }
     kinds = [...(explicit as AttentionKind[])];
     if (kinds.includes('sliding_attention') && window === null) {
@@ -291,13 +311,19 @@ export function normalizeConfig(raw: Readonly<Record<string, unknown>>, file = '
   }
   const type: unknown = Object.hasOwn(raw, 'model_type') ? raw.model_type : undefined;
   if (type === undefined || type === null) {
-    throw new ConfigError(`${file}: key "model_type": missing (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`, { file, key: 'model_type' });
-  }
-  if (typeof type !== 'string' || !SUPPORTED_MODEL_TYPES.includes(type)) {
-    throw new ConfigError(`${file}: key "model_type": unsupported model_type ${fmtValue(type)} (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`, {
+    throw new ConfigError(`${file}: key "model_type": missing (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`, {
       file,
       key: 'model_type',
     });
+  }
+  if (typeof type !== 'string' || !SUPPORTED_MODEL_TYPES.includes(type)) {
+    throw new ConfigError(
+      `${file}: key "model_type": unsupported model_type ${fmtValue(type)} (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
+      {
+        file,
+        key: 'model_type',
+      },
+    );
   }
   const r = new Reader(raw as Raw, file, type);
   return type === 'opt' ? optConfig(r) : llamaConfig(r, type as 'llama' | 'mistral' | 'qwen2');

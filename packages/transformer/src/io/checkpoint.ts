@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { type Tensor, fmtShape } from '@stade/tensor';
+import { fmtShape, type Tensor } from '@stade/tensor';
 import { type ModelConfig, normalizeConfig } from '../config.js';
 import { CheckpointError, ConfigError, fmtValue } from '../errors.js';
 import type { SafetensorsDtype } from './dtypes.js';
 import type { TensorInfo } from './header.js';
-import { SafetensorsFile, fsError } from './safetensors.js';
+import { fsError, SafetensorsFile } from './safetensors.js';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -64,7 +64,8 @@ export function resolveShard(dir: string, name: string, indexFile: string, key: 
     });
   };
   if (name === '' || name.includes('\0')) fail('is not a valid file name');
-  if (nodePath.isAbsolute(name) || nodePath.win32.isAbsolute(name)) fail('is an absolute path; shards must stay inside the model folder');
+  if (nodePath.isAbsolute(name) || nodePath.win32.isAbsolute(name))
+    fail('is an absolute path; shards must stay inside the model folder');
   if (name.split(/[\\/]/).includes('..')) fail('leaves the model folder');
   const full = nodePath.resolve(dir, name);
   if (!inside(nodePath.resolve(dir), full)) fail('leaves the model folder');
@@ -80,10 +81,13 @@ function checkRealPath(dir: string, file: string, from: string, key?: string): v
     real = fs.realpathSync(file);
   } catch (e) {
     const err = fsError(e, file, 'open');
-    throw new CheckpointError(`${err.message}${key !== undefined ? ` (needed for tensor ${fmtValue(key)} by ${from})` : ''}`, {
-      file,
-      key,
-    });
+    throw new CheckpointError(
+      `${err.message}${key !== undefined ? ` (needed for tensor ${fmtValue(key)} by ${from})` : ''}`,
+      {
+        file,
+        key,
+      },
+    );
   }
   if (!inside(containmentRoot(realDir), real)) {
     throw new CheckpointError(`${file}: is a symlink to ${real}, outside the model folder ${dir}`, { file, key });
@@ -128,7 +132,8 @@ export class Checkpoint {
     } catch (e) {
       throw fsError(e, dir, 'open the model folder');
     }
-    if (!st.isDirectory()) throw new CheckpointError(`${dir}: not a folder (expected a Hugging Face model folder)`, { file: dir });
+    if (!st.isDirectory())
+      throw new CheckpointError(`${dir}: not a folder (expected a Hugging Face model folder)`, { file: dir });
     const config = readJsonObject(nodePath.join(dir, CONFIG_FILE), ConfigError);
     const single = nodePath.join(dir, WEIGHTS_FILE);
     const index = nodePath.join(dir, INDEX_FILE);
@@ -140,7 +145,9 @@ export class Checkpoint {
       return new Checkpoint(dir, config, [f], where, null);
     }
     if (fs.existsSync(index)) return Checkpoint.openSharded(dir, config, index);
-    const hint = fs.existsSync(nodePath.join(dir, 'pytorch_model.bin')) ? ' (pytorch_model.bin is not supported: convert it to safetensors)' : '';
+    const hint = fs.existsSync(nodePath.join(dir, 'pytorch_model.bin'))
+      ? ' (pytorch_model.bin is not supported: convert it to safetensors)'
+      : '';
     throw new CheckpointError(`${dir}: no ${WEIGHTS_FILE} or ${INDEX_FILE} found${hint}`, { file: single });
   }
 
@@ -148,7 +155,10 @@ export class Checkpoint {
     const json = readJsonObject(index, CheckpointError);
     const map: unknown = Object.getOwnPropertyDescriptor(json, 'weight_map')?.value;
     if (typeof map !== 'object' || map === null || Array.isArray(map)) {
-      throw new CheckpointError(`${index}: weight_map must be an object of tensor name -> shard file`, { file: index, key: 'weight_map' });
+      throw new CheckpointError(`${index}: weight_map must be an object of tensor name -> shard file`, {
+        file: index,
+        key: 'weight_map',
+      });
     }
     const byShard = new Map<string, string[]>();
     for (const key of Object.keys(map)) {
@@ -157,17 +167,21 @@ export class Checkpoint {
         throw new CheckpointError(`${index}: weight_map: forbidden tensor name ${fmtValue(key)}`, { file: index, key });
       }
       if (typeof shard !== 'string') {
-        throw new CheckpointError(`${index}: weight_map entry of ${fmtValue(key)} must be a file name, got ${fmtValue(shard)}`, {
-          file: index,
-          key,
-        });
+        throw new CheckpointError(
+          `${index}: weight_map entry of ${fmtValue(key)} must be a file name, got ${fmtValue(shard)}`,
+          {
+            file: index,
+            key,
+          },
+        );
       }
       const path = resolveShard(dir, shard, index, key);
       const list = byShard.get(path);
       if (list) list.push(key);
       else byShard.set(path, [key]);
     }
-    if (byShard.size === 0) throw new CheckpointError(`${index}: weight_map is empty`, { file: index, key: 'weight_map' });
+    if (byShard.size === 0)
+      throw new CheckpointError(`${index}: weight_map is empty`, { file: index, key: 'weight_map' });
     const files: SafetensorsFile[] = [];
     const where = new Map<string, SafetensorsFile>();
     try {
@@ -177,10 +191,13 @@ export class Checkpoint {
         files.push(f);
         for (const key of keys) {
           if (!f.has(key)) {
-            throw new CheckpointError(`${index}: tensor ${fmtValue(key)} is mapped to ${path}, which does not contain it`, {
-              file: path,
-              key,
-            });
+            throw new CheckpointError(
+              `${index}: tensor ${fmtValue(key)} is mapped to ${path}, which does not contain it`,
+              {
+                file: path,
+                key,
+              },
+            );
           }
           where.set(key, f);
         }

@@ -1,5 +1,5 @@
 import { CheckpointError, fmtValue } from '../errors.js';
-import { DTYPE_SIZE, type SafetensorsDtype, isDtype } from './dtypes.js';
+import { DTYPE_SIZE, isDtype, type SafetensorsDtype } from './dtypes.js';
 
 /** Largest accepted JSON header, in bytes (the limit of the reference implementation). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -59,7 +59,8 @@ export function parseHeader(bytes: Uint8Array, dataLength: number, file: string)
       if (!isPlainObject(entry)) fail(`__metadata__ must be an object of strings, got ${fmtValue(entry, 40)}`);
       for (const k of Object.keys(entry as object)) {
         const v: unknown = Object.getOwnPropertyDescriptor(entry, k)?.value;
-        if (typeof v !== 'string') fail(`__metadata__ value of ${fmtValue(k)} must be a string, got ${fmtValue(v, 40)}`);
+        if (typeof v !== 'string')
+          fail(`__metadata__ value of ${fmtValue(k)} must be a string, got ${fmtValue(v, 40)}`);
         metadata[k] = v as string;
       }
       continue;
@@ -78,12 +79,14 @@ function parseEntry(
   dataLength: number,
   fail: (msg: string, key?: string) => never,
 ): TensorInfo {
-  if (!isPlainObject(entry)) return fail(`entry must be an object with dtype, shape, data_offsets, got ${fmtValue(entry, 40)}`, name);
+  if (!isPlainObject(entry))
+    return fail(`entry must be an object with dtype, shape, data_offsets, got ${fmtValue(entry, 40)}`, name);
   const dtype = Object.getOwnPropertyDescriptor(entry, 'dtype')?.value as unknown;
   const shape = Object.getOwnPropertyDescriptor(entry, 'shape')?.value as unknown;
   const offsets = Object.getOwnPropertyDescriptor(entry, 'data_offsets')?.value as unknown;
   if (!isDtype(dtype)) return fail(`unknown dtype ${fmtValue(dtype)}`, name);
-  if (!Array.isArray(shape)) return fail(`shape must be an array of non-negative integers, got ${fmtValue(shape)}`, name);
+  if (!Array.isArray(shape))
+    return fail(`shape must be an array of non-negative integers, got ${fmtValue(shape)}`, name);
   let count = 1n;
   for (const d of shape as unknown[]) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
@@ -95,7 +98,12 @@ function parseEntry(
     return fail(`data_offsets must be [begin, end], got ${fmtValue(offsets)}`, name);
   }
   const [begin, end] = offsets as unknown[];
-  if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end)) {
+  if (
+    typeof begin !== 'number' ||
+    typeof end !== 'number' ||
+    !Number.isSafeInteger(begin) ||
+    !Number.isSafeInteger(end)
+  ) {
     return fail(`data_offsets must be two integers, got ${fmtValue(offsets)}`, name);
   }
   if (begin < 0 || end < begin || end > dataLength) {
@@ -143,13 +151,18 @@ export interface HeaderPlan {
  * Lays tensors out as PyTorch's safetensors does (largest dtype first, then by name), builds the JSON header
  * with `__metadata__` first and pads it with spaces so the data starts on an 8-byte boundary.
  */
-export function planHeader(specs: readonly TensorSpec[], metadata: Readonly<Record<string, string>>, file: string): HeaderPlan {
+export function planHeader(
+  specs: readonly TensorSpec[],
+  metadata: Readonly<Record<string, string>>,
+  file: string,
+): HeaderPlan {
   const fail = (msg: string, key?: string): never => {
     throw new CheckpointError(`${file}: ${key !== undefined ? `tensor ${fmtValue(key)}: ` : ''}${msg}`, { file, key });
   };
   const seen = new Set<string>();
   for (const s of specs) {
-    if (typeof s.name !== 'string' || s.name === '' || FORBIDDEN_NAMES.has(s.name)) fail('invalid tensor name', String(s.name));
+    if (typeof s.name !== 'string' || s.name === '' || FORBIDDEN_NAMES.has(s.name))
+      fail('invalid tensor name', String(s.name));
     if (seen.has(s.name)) fail('duplicate tensor name', s.name);
     seen.add(s.name);
     if (!isDtype(s.dtype)) fail(`unknown dtype ${fmtValue(s.dtype)}`, s.name);
@@ -170,9 +183,17 @@ export function planHeader(specs: readonly TensorSpec[], metadata: Readonly<Reco
   for (const s of order) {
     const bytes = s.shape.reduce((a, d) => a * d, 1) * DTYPE_SIZE[s.dtype];
     if (!Number.isSafeInteger(offset + bytes)) fail(`shape ${fmtValue(s.shape)} is too large`, s.name);
-    const info: TensorInfo = Object.freeze({ name: s.name, dtype: s.dtype, shape: Object.freeze([...s.shape]), begin: offset, end: offset + bytes });
+    const info: TensorInfo = Object.freeze({
+      name: s.name,
+      dtype: s.dtype,
+      shape: Object.freeze([...s.shape]),
+      begin: offset,
+      end: offset + bytes,
+    });
     tensors.set(s.name, info);
-    parts.push(`${JSON.stringify(s.name)}:${JSON.stringify({ dtype: s.dtype, shape: info.shape, data_offsets: [info.begin, info.end] })}`);
+    parts.push(
+      `${JSON.stringify(s.name)}:${JSON.stringify({ dtype: s.dtype, shape: info.shape, data_offsets: [info.begin, info.end] })}`,
+    );
     offset += bytes;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import { Tensor, allocF32 } from '@stade/tensor';
+import { allocF32, Tensor } from '@stade/tensor';
 import { CheckpointError, fmtValue } from '../errors.js';
-import { LITTLE_ENDIAN, canReadAsF32, decodeToF32 } from './dtypes.js';
-import { MAX_HEADER_BYTES, type TensorInfo, parseHeader } from './header.js';
+import { canReadAsF32, decodeToF32, LITTLE_ENDIAN } from './dtypes.js';
+import { MAX_HEADER_BYTES, parseHeader, type TensorInfo } from './header.js';
 
 export type { TensorInfo } from './header.js';
 
@@ -13,11 +13,22 @@ const READ_CHUNK = 1 << 30;
 export function fsError(e: unknown, file: string, what: string): CheckpointError {
   const code = (e as { code?: unknown })?.code;
   const msg = e instanceof Error ? e.message : String(e);
-  return new CheckpointError(`${file}: cannot ${what}${typeof code === 'string' ? ` (${code})` : ''}: ${msg}`, { file }, { cause: e });
+  return new CheckpointError(
+    `${file}: cannot ${what}${typeof code === 'string' ? ` (${code})` : ''}: ${msg}`,
+    { file },
+    { cause: e },
+  );
 }
 
 /** Reads exactly `length` bytes at `position` into `dst` (from `dstOffset`), or throws a truncation error. */
-function readExact(fd: number, dst: Uint8Array, dstOffset: number, length: number, position: number, file: string): void {
+function readExact(
+  fd: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  length: number,
+  position: number,
+  file: string,
+): void {
   let done = 0;
   while (done < length) {
     const want = Math.min(READ_CHUNK, length - done);
@@ -28,7 +39,10 @@ function readExact(fd: number, dst: Uint8Array, dstOffset: number, length: numbe
       throw fsError(e, file, 'read');
     }
     if (n <= 0) {
-      throw new CheckpointError(`${file}: file is truncated: wanted ${length} bytes at offset ${position}, got ${done}`, { file });
+      throw new CheckpointError(
+        `${file}: file is truncated: wanted ${length} bytes at offset ${position}, got ${done}`,
+        { file },
+      );
     }
     done += n;
   }
@@ -83,16 +97,22 @@ export class SafetensorsFile {
         throw e instanceof CheckpointError ? e : fsError(e, path, 'stat');
       }
       if (size < 8) {
-        throw new CheckpointError(`${path}: file is truncated: ${size} bytes, shorter than the 8-byte header length`, { file: path });
+        throw new CheckpointError(`${path}: file is truncated: ${size} bytes, shorter than the 8-byte header length`, {
+          file: path,
+        });
       }
       const lenBytes = new Uint8Array(8);
       readExact(fd, lenBytes, 0, 8, 0, path);
       const n = new DataView(lenBytes.buffer).getBigUint64(0, true);
       if (n > BigInt(MAX_HEADER_BYTES)) {
-        throw new CheckpointError(`${path}: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`, { file: path });
+        throw new CheckpointError(`${path}: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`, {
+          file: path,
+        });
       }
       if (n > BigInt(size - 8)) {
-        throw new CheckpointError(`${path}: header length ${n} goes past the end of the file (${size} bytes)`, { file: path });
+        throw new CheckpointError(`${path}: header length ${n} goes past the end of the file (${size} bytes)`, {
+          file: path,
+        });
       }
       const headerLength = Number(n);
       const bytes = new Uint8Array(headerLength);
@@ -118,7 +138,8 @@ export class SafetensorsFile {
   /** dtype, shape and offsets of a tensor; throws CheckpointError naming a missing key. */
   info(name: string): TensorInfo {
     const t = this.header.get(name);
-    if (!t) throw new CheckpointError(`${this.path}: no tensor named ${fmtValue(name)}`, { file: this.path, key: name });
+    if (!t)
+      throw new CheckpointError(`${this.path}: no tensor named ${fmtValue(name)}`, { file: this.path, key: name });
     return t;
   }
 
@@ -142,7 +163,14 @@ export class SafetensorsFile {
     const n = t.shape.reduce((a, d) => a * d, 1);
     const out = allocF32(n);
     if (t.dtype === 'F32' && LITTLE_ENDIAN) {
-      readExact(this.descriptor(), new Uint8Array(out.buffer, out.byteOffset, n * 4), 0, n * 4, this.dataStart + t.begin, this.path);
+      readExact(
+        this.descriptor(),
+        new Uint8Array(out.buffer, out.byteOffset, n * 4),
+        0,
+        n * 4,
+        this.dataStart + t.begin,
+        this.path,
+      );
     } else {
       decodeToF32(t.dtype, this.readRaw(name), out);
     }
@@ -169,7 +197,9 @@ export class SafetensorsFile {
     const size = fs.fstatSync(fd).size;
     if (size !== this.size) {
       fs.closeSync(fd);
-      throw new CheckpointError(`${this.path}: file changed size since it was opened (${this.size} -> ${size} bytes)`, { file: this.path });
+      throw new CheckpointError(`${this.path}: file changed size since it was opened (${this.size} -> ${size} bytes)`, {
+        file: this.path,
+      });
     }
     this.fd = fd;
     return fd;

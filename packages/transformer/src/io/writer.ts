@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { Tensor, fmtShape } from '@stade/tensor';
+import { fmtShape, Tensor } from '@stade/tensor';
 import { CheckpointError, fmtValue } from '../errors.js';
-import { type FloatDtype, encodeFromF32, isFloatDtype } from './dtypes.js';
-import { type TensorInfo, planHeader } from './header.js';
+import { encodeFromF32, type FloatDtype, isFloatDtype } from './dtypes.js';
+import { planHeader, type TensorInfo } from './header.js';
 import { fsError } from './safetensors.js';
 
 /** A tensor to write: float32 values (row-major) or a Tensor, stored as `dtype`. */
@@ -60,10 +60,13 @@ export class SafetensorsWriter {
   ): SafetensorsWriter {
     for (const s of specs) {
       if (!isFloatDtype(s.dtype)) {
-        throw new CheckpointError(`${path}: tensor ${fmtValue(s.name)}: cannot write dtype ${fmtValue(s.dtype)} (F32, F16 or BF16)`, {
-          file: path,
-          key: s.name,
-        });
+        throw new CheckpointError(
+          `${path}: tensor ${fmtValue(s.name)}: cannot write dtype ${fmtValue(s.dtype)} (F32, F16 or BF16)`,
+          {
+            file: path,
+            key: s.name,
+          },
+        );
       }
     }
     const plan = planHeader(specs, { ...DEFAULT_METADATA, ...metadata }, path);
@@ -91,11 +94,10 @@ export class SafetensorsWriter {
   /** Writes one tensor's values (float32, row-major, or a Tensor of the planned shape) at its offset. */
   write(name: string, data: Float32Array | Tensor): void {
     const fd = this.open();
-    const t = this.tensors.get(name);
     const fail = (msg: string): never => {
       throw new CheckpointError(`${this.path}: tensor ${fmtValue(name)}: ${msg}`, { file: this.path, key: name });
     };
-    if (!t) return fail('not in the planned header');
+    const t = this.tensors.get(name) ?? fail('not in the planned header');
     if (this.written.has(name)) fail('written twice');
     let values: Float32Array;
     if (data instanceof Tensor) {
@@ -118,10 +120,13 @@ export class SafetensorsWriter {
     const missing = [...this.tensors.keys()].filter((k) => !this.written.has(k));
     if (missing.length > 0) {
       this.abort();
-      throw new CheckpointError(`${this.path}: tensor ${fmtValue(missing[0])} was never written (${missing.length} missing)`, {
-        file: this.path,
-        key: missing[0]!,
-      });
+      throw new CheckpointError(
+        `${this.path}: tensor ${fmtValue(missing[0])} was never written (${missing.length} missing)`,
+        {
+          file: this.path,
+          key: missing[0]!,
+        },
+      );
     }
     try {
       fs.fsyncSync(fd);
@@ -148,7 +153,8 @@ export class SafetensorsWriter {
   }
 
   private open(): number {
-    if (this.fd === null) throw new CheckpointError(`${this.path}: writer already committed or aborted`, { file: this.path });
+    if (this.fd === null)
+      throw new CheckpointError(`${this.path}: writer already committed or aborted`, { file: this.path });
     return this.fd;
   }
 }

@@ -7,7 +7,10 @@ import { LLAMA_CONFIG, rawFile, tmpDir } from './raw.js';
 const vals = (n: number, start = 0) => Float32Array.from({ length: n }, (_, i) => start + i);
 
 /** A folder with config.json and the given files (name -> entries) plus an optional index. */
-function makeFolder(shards: Record<string, { name: string; shape: number[]; dtype?: 'F32' | 'F16' | 'BF16' }[]>, index?: object): string {
+function makeFolder(
+  shards: Record<string, { name: string; shape: number[]; dtype?: 'F32' | 'F16' | 'BF16' }[]>,
+  index?: object,
+): string {
   const dir = tmpDir('stade-ckpt-');
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(LLAMA_CONFIG));
   let start = 0;
@@ -40,8 +43,14 @@ function expectError<T extends StadeError>(fn: () => unknown, cls: new (...a: ne
 const sharded = () =>
   makeFolder(
     {
-      'model-00001-of-00002.safetensors': [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [4], dtype: 'F16' }],
-      'model-00002-of-00002.safetensors': [{ name: 'c', shape: [3], dtype: 'BF16' }, { name: 'd', shape: [5], dtype: 'F16' }],
+      'model-00001-of-00002.safetensors': [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [4], dtype: 'F16' },
+      ],
+      'model-00002-of-00002.safetensors': [
+        { name: 'c', shape: [3], dtype: 'BF16' },
+        { name: 'd', shape: [5], dtype: 'F16' },
+      ],
     },
     {
       metadata: { total_size: 123 },
@@ -56,7 +65,12 @@ const sharded = () =>
 
 describe('Checkpoint', () => {
   test('single file: names, info, get, require, dtype, normalised config', () => {
-    const dir = makeFolder({ 'model.safetensors': [{ name: 'w', shape: [2, 2], dtype: 'F16' }, { name: 'n', shape: [3] }] });
+    const dir = makeFolder({
+      'model.safetensors': [
+        { name: 'w', shape: [2, 2], dtype: 'F16' },
+        { name: 'n', shape: [3] },
+      ],
+    });
     const c = Checkpoint.open(dir);
     expect(c.names().sort()).toEqual(['n', 'w']);
     expect(c.has('w')).toBe(true);
@@ -85,7 +99,11 @@ describe('Checkpoint', () => {
 
   test('require names the key and both shapes on a mismatch; get names a missing key', () => {
     const c = Checkpoint.open(sharded());
-    const e = expectError(() => c.require('a', [3, 2]), CheckpointError, /tensor "a" has shape \[2, 3\], expected \[3, 2\]/);
+    const e = expectError(
+      () => c.require('a', [3, 2]),
+      CheckpointError,
+      /tensor "a" has shape \[2, 3\], expected \[3, 2\]/,
+    );
     expect(e.key).toBe('a');
     expect(e.message).toContain('model-00001-of-00002.safetensors');
     const m = expectError(() => c.get('model.norm.weight'), CheckpointError, /no tensor named "model.norm.weight"/);
@@ -103,7 +121,11 @@ describe('Checkpoint', () => {
     fs.writeFileSync(path.join(dir, 'config.json'), '[]');
     expectError(() => Checkpoint.open(dir), ConfigError, /expected a JSON object/);
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(LLAMA_CONFIG));
-    expectError(() => Checkpoint.open(dir), CheckpointError, /no model\.safetensors or model\.safetensors\.index\.json/);
+    expectError(
+      () => Checkpoint.open(dir),
+      CheckpointError,
+      /no model\.safetensors or model\.safetensors\.index\.json/,
+    );
     fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), '');
     expectError(() => Checkpoint.open(dir), CheckpointError, /pytorch_model\.bin is not supported/);
   });
@@ -129,7 +151,10 @@ describe('Checkpoint index validation', () => {
   const index = (map: Record<string, unknown>) => ({ weight_map: map });
   const withIndex = (idx: unknown) => {
     const dir = sharded();
-    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), typeof idx === 'string' ? idx : JSON.stringify(idx));
+    fs.writeFileSync(
+      path.join(dir, 'model.safetensors.index.json'),
+      typeof idx === 'string' ? idx : JSON.stringify(idx),
+    );
     return dir;
   };
 
@@ -174,7 +199,11 @@ describe('Checkpoint index validation', () => {
     expectError(() => Checkpoint.open(withIndex({ weight_map: [] })), CheckpointError, /weight_map must be an object/);
     expectError(() => Checkpoint.open(withIndex({})), CheckpointError, /weight_map must be an object/);
     expectError(() => Checkpoint.open(withIndex(index({}))), CheckpointError, /weight_map is empty/);
-    expectError(() => Checkpoint.open(withIndex(index({ a: 3 }))), CheckpointError, /entry of "a" must be a file name, got 3/);
+    expectError(
+      () => Checkpoint.open(withIndex(index({ a: 3 }))),
+      CheckpointError,
+      /entry of "a" must be a file name, got 3/,
+    );
     expectError(
       () => Checkpoint.open(withIndex('{"weight_map": {"__proto__": "model-00001-of-00002.safetensors"}}')),
       CheckpointError,
@@ -186,6 +215,10 @@ describe('Checkpoint index validation', () => {
       /tensor "zz" is mapped to .*model-00001-of-00002\.safetensors, which does not contain it/,
     );
     expect(e.key).toBe('zz');
-    expectError(() => Checkpoint.open(withIndex(index({ a: 'missing.safetensors' }))), CheckpointError, /missing\.safetensors: cannot open \(ENOENT\).*tensor "a"/);
+    expectError(
+      () => Checkpoint.open(withIndex(index({ a: 'missing.safetensors' }))),
+      CheckpointError,
+      /missing\.safetensors: cannot open \(ENOENT\).*tensor "a"/,
+    );
   });
 });

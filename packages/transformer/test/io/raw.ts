@@ -17,9 +17,15 @@ export function tmpDir(prefix = 'stade-io-'): string {
 }
 
 /** The bytes of a safetensors file: 8-byte LE length (or `length`), the header text/bytes, then `data`. */
-export function rawBytes(header: string | Uint8Array | object, data: Uint8Array = new Uint8Array(0), length?: bigint): Uint8Array {
+export function rawBytes(
+  header: string | Uint8Array | object,
+  data: Uint8Array = new Uint8Array(0),
+  length?: bigint,
+): Uint8Array {
   const h =
-    header instanceof Uint8Array ? header : new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+    header instanceof Uint8Array
+      ? header
+      : new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
   const out = new Uint8Array(8 + h.length + data.length);
   new DataView(out.buffer).setBigUint64(0, length ?? BigInt(h.length), true);
   out.set(h, 8);
@@ -28,7 +34,12 @@ export function rawBytes(header: string | Uint8Array | object, data: Uint8Array 
 }
 
 /** Writes `rawBytes(...)` to a new file and returns its path. */
-export function rawFile(header: string | Uint8Array | object, data?: Uint8Array, length?: bigint, dir = tmpDir()): string {
+export function rawFile(
+  header: string | Uint8Array | object,
+  data?: Uint8Array,
+  length?: bigint,
+  dir = tmpDir(),
+): string {
   const p = path.join(dir, 'model.safetensors');
   fs.writeFileSync(p, rawBytes(header, data, length));
   return p;

@@ -1,10 +1,17 @@
 import * as fs from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
-import { Tensor, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '@stade/tensor';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, Tensor } from '@stade/tensor';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CheckpointError, DTYPE_SIZE, type FloatDtype, SafetensorsFile, SafetensorsWriter, writeSafetensors } from '../../src/index.js';
+import {
+  CheckpointError,
+  DTYPE_SIZE,
+  type FloatDtype,
+  SafetensorsFile,
+  SafetensorsWriter,
+  writeSafetensors,
+} from '../../src/index.js';
 import { rawFile, tmpDir } from './raw.js';
 
 const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
@@ -19,7 +26,10 @@ const arbShape = fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 4 });
 const arbDtype = fc.constantFrom<FloatDtype>('F32', 'F16', 'BF16');
 const arbName = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== '__proto__' && s !== '__metadata__');
 const arbEntries = fc
-  .uniqueArray(fc.record({ name: arbName, dtype: arbDtype, shape: arbShape }), { selector: (e) => e.name, maxLength: 5 })
+  .uniqueArray(fc.record({ name: arbName, dtype: arbDtype, shape: arbShape }), {
+    selector: (e) => e.name,
+    maxLength: 5,
+  })
   .chain((specs) =>
     fc.tuple(
       ...specs.map((s) =>
@@ -67,12 +77,16 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
   test('layout: 8-byte aligned header padded with spaces, metadata first, largest dtype then name order', () => {
     const p = path.join(tmpDir(), 'a.safetensors');
     const d = new Float32Array([1, 2, 3]);
-    writeSafetensors(p, [
-      { name: 'b', dtype: 'F16', shape: [3], data: d },
-      { name: 'z', dtype: 'F32', shape: [3], data: d },
-      { name: 'a', dtype: 'F16', shape: [1, 3], data: d },
-      { name: 'y', dtype: 'F32', shape: [3, 1], data: d },
-    ], { note: 'hi' });
+    writeSafetensors(
+      p,
+      [
+        { name: 'b', dtype: 'F16', shape: [3], data: d },
+        { name: 'z', dtype: 'F32', shape: [3], data: d },
+        { name: 'a', dtype: 'F16', shape: [1, 3], data: d },
+        { name: 'y', dtype: 'F32', shape: [3, 1], data: d },
+      ],
+      { note: 'hi' },
+    );
     const bytes = fs.readFileSync(p);
     const n = Number(bytes.readBigUInt64LE(0));
     expect(n % 8).toBe(0);
@@ -97,7 +111,10 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
   test('object-internal names are ordinary tensors (constructor, toString, hasOwnProperty)', () => {
     const p = path.join(tmpDir(), 'n.safetensors');
     const names = ['constructor', 'toString', 'hasOwnProperty', 'prototype'];
-    writeSafetensors(p, names.map((name, i) => ({ name, dtype: 'F32' as const, shape: [1], data: new Float32Array([i]) })));
+    writeSafetensors(
+      p,
+      names.map((name, i) => ({ name, dtype: 'F32' as const, shape: [1], data: new Float32Array([i]) })),
+    );
     const f = SafetensorsFile.open(p);
     expect(names.map((n) => f.read(n).toArray()[0])).toEqual([0, 1, 2, 3]);
     expect(f.has('valueOf')).toBe(false);
@@ -110,7 +127,10 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
     const d = new Float32Array(4);
     const bad: Parameters<typeof writeSafetensors>[1][] = [
       [{ name: 'a', dtype: 'F32', shape: [5], data: d }], // too few values
-      [{ name: 'a', dtype: 'F32', shape: [4], data: d }, { name: 'a', dtype: 'F32', shape: [4], data: d }], // duplicate
+      [
+        { name: 'a', dtype: 'F32', shape: [4], data: d },
+        { name: 'a', dtype: 'F32', shape: [4], data: d },
+      ], // duplicate
       [{ name: '__proto__', dtype: 'F32', shape: [4], data: d }],
       [{ name: 'a', dtype: 'I32' as FloatDtype, shape: [4], data: d }],
       [{ name: 'a', dtype: 'F32', shape: [2, 2], data: Tensor.zeros([4]) }], // tensor shape differs
@@ -125,7 +145,9 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
     const p = path.join(tmpDir(), 'keep.safetensors');
     writeSafetensors(p, [{ name: 'a', dtype: 'F32', shape: [2], data: new Float32Array([7, 8]) }]);
     const before = fs.readFileSync(p);
-    expect(() => writeSafetensors(p, [{ name: 'a', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(CheckpointError);
+    expect(() => writeSafetensors(p, [{ name: 'a', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(
+      CheckpointError,
+    );
     expect(fs.readFileSync(p).equals(before)).toBe(true);
   });
 
