@@ -14,6 +14,7 @@ import type { Kernel } from '../parallel/types.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
+import { reduceRows } from './reduce.js';
 import { columnMomentsCols, xtxRows } from './stats.js';
 
 export type { Kernel, KernelArg, KernelArgs, TypedArray } from '../parallel/types.js';
@@ -33,6 +34,7 @@ export const kernels = {
   'nn.layerNorm': layerNormRows,
   'nn.rmsNorm': rmsNormRows,
   'nn.rotary': rotaryRows,
+  'reduce.axis': reduceRows,
   'stats.columnMoments': columnMomentsCols,
   'stats.xtx': xtxRows,
 } satisfies Record<string, Kernel>;

@@ -1,0 +1,64 @@
+/**
+ * The row ops wired through the pool (ops/run.ts -> parallelFor): shapes large enough to split give the same
+ * bits for 1, 2 and 3 threads, and really take the parallel path.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { getThreads, setThreads } from '../config.js';
+import { applyRotary, layerNorm, logSoftmax, rmsNorm, softmax } from '../ops/nn.js';
+import { max, sum, variance } from '../ops/reduce.js';
+import { Tensor } from '../tensor.js';
+import { randn } from '../testing/random.js';
+import { poolInfo, shutdownPool } from './pool.js';
+
+const threads0 = getThreads();
+afterAll(async () => {
+  setThreads(threads0);
+  await shutdownPool();
+});
+
+const cases: [string, () => Tensor][] = (() => {
+  const x = randn([67, 1999], 1); // softmax: ~1 ms estimated
+  const xn = randn([257, 1031], 2);
+  const w = randn([1031], 3);
+  const b = randn([1031], 4);
+  const xr = randn([3, 97, 1024], 5).transpose(0, 1); // a strided view: [97, 3, 1024]
+  const cos = randn([3, 1024], 6);
+  const sin = randn([3, 1024], 7);
+  const xs = randn([5, 301, 700], 8);
+  return [
+    ['softmax causal', () => softmax(x, { causal: true })],
+    ['logSoftmax', () => logSoftmax(x)],
+    ['layerNorm', () => layerNorm(xn, w, b)],
+    ['rmsNorm', () => rmsNorm(xn, w)],
+    ['applyRotary (strided)', () => applyRotary(xr, cos, sin)],
+    ['sum axis 1', () => sum(xs, 1)],
+    ['max axis 1', () => max(xs, 1)],
+    ['variance axis 1', () => variance(xs, 1)],
+  ];
+})();
+
+/** Index of the first element whose bits differ (NaN equals NaN), or -1. */
+function firstDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 0;
+  const ia = new Int32Array(a.buffer, a.byteOffset, a.length);
+  const ib = new Int32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < a.length; i++) if (ia[i] !== ib[i] && !(a[i] !== a[i] && b[i] !== b[i])) return i;
+  return -1;
+}
+
+describe('row ops on the pool', () => {
+  it('give identical bits for 1, 2 and 3 threads and really split across workers', () => {
+    setThreads(1);
+    const refs = cases.map(([, run]) => run());
+    for (const t of [2, 3]) {
+      setThreads(t); // resize once per thread count, not per case
+      cases.forEach(([name, run], i) => {
+        const before = poolInfo().parallelCalls;
+        const out = run();
+        expect(poolInfo().parallelCalls, `${name} at ${t} threads took the parallel path`).toBeGreaterThan(before);
+        expect(out.shape).toEqual(refs[i]!.shape);
+        expect(firstDiff(out.values(), refs[i]!.values()), `${name} at ${t} threads: first differing element`).toBe(-1);
+      });
+    }
+  });
+});
