@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { refMatmulF64, refTransposeF64 } from '../kernels/reference.js';
+import { arbDim, expectClose, mulberry32 } from '../testing/index.js';
+import { cholesky, choleskyInverse, choleskyUpper, solveTriangular } from './linalg.js';
+
+/** A random symmetric positive definite matrix B B^T + ridge I (float64). */
+function spd(n: number, seed: number, ridge = 0.1): Float64Array {
+  const r = mulberry32(seed);
+  const b = Float64Array.from({ length: n * n }, () => r() * 2 - 1);
+  const a = refMatmulF64(b, refTransposeF64(b, n, n), n, n, n);
+  for (let i = 0; i < n; i++) a[i * n + i] += ridge * n;
+  return a;
+}
+
+const eye = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+const arbCase = fc.tuple(arbDim(37), fc.integer({ min: 0, max: 1e9 }));
+
+describe('cholesky', () => {
+  it('L is lower triangular with L L^T = A; U = L^T with U^T U = A', () => {
+    fc.assert(
+      fc.property(arbCase, ([n, seed]) => {
+        const a = spd(n, seed);
+        const L = cholesky(a, n);
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(L[i * n + j]).toBe(0);
+        expectClose(refMatmulF64(L, refTransposeF64(L, n, n), n, n, n), a, { rtol: 1e-10, atol: 1e-10 });
+        const U = choleskyUpper(a, n);
+        expectClose(U, refTransposeF64(L, n, n), { rtol: 0, atol: 0 });
+        expectClose(refMatmulF64(refTransposeF64(U, n, n), U, n, n, n), a, { rtol: 1e-10, atol: 1e-10 });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('matches a worked example', () => {
+    const L = cholesky(Float64Array.from([4, 12, -16, 12, 37, -43, -16, -43, 98]), 3);
+    expectClose(L, [2, 0, 0, 6, 1, 0, -8, 5, 3], { rtol: 1e-15, atol: 0 });
+  });
+
+  it('rejects matrices that are not positive definite, naming the pivot', () => {
+    expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(/cholesky: matrix is not positive definite \(pivot 1 of 2 is -3\)/);
+    expect(() => cholesky(Float64Array.from([0]), 1)).toThrow(/pivot 0/);
+    expect(() => cholesky(Float64Array.from([Number.NaN]), 1)).toThrow(/not positive definite/);
+    expect(() => cholesky(new Float64Array(5), 2)).toThrow(/cholesky: matrix holds 5 values, expected 2x2/);
+  });
+});
+
+describe('choleskyInverse', () => {
+  it('gives the symmetric inverse: A^-1 A = I', () => {
+    fc.assert(
+      fc.property(arbCase, ([n, seed]) => {
+        const a = spd(n, seed);
+        const inv = choleskyInverse(cholesky(a, n), n);
+        expectClose(refMatmulF64(inv, a, n, n, n), eye(n), { rtol: 0, atol: 1e-9 });
+        expectClose(inv, refTransposeF64(inv, n, n), { rtol: 0, atol: 0 });
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('solveTriangular', () => {
+  it('solves T x = b and T^T x = b for lower and upper T, vector and matrix right-hand sides', () => {
+    fc.assert(
+      fc.property(arbCase, fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.boolean(), ([n, seed], m, lower, transpose) => {
+        const L = cholesky(spd(n, seed), n);
+        const T = lower ? L : refTransposeF64(L, n, n);
+        // Fill the unused triangle with junk: the solver must not read it.
+        const Tj = Float64Array.from(T, (v, idx) => {
+          const i = Math.floor(idx / n);
+          const j = idx % n;
+          return (lower ? j > i : j < i) ? 1e3 + idx : v;
+        });
+        const r = mulberry32(seed + 1);
+        const b = Float64Array.from({ length: n * m }, () => r() - 0.5);
+        const x = solveTriangular(Tj, b, n, { lower, transpose });
+        const E = transpose ? refTransposeF64(T, n, n) : T;
+        expectClose(refMatmulF64(E, x, n, n, m), b, { rtol: 0, atol: 1e-9 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('rejects bad right-hand sides and singular matrices', () => {
+    expect(() => solveTriangular(new Float64Array(4), [1, 2, 3], 2)).toThrow(/solveTriangular: right-hand side of 3 values does not fit 2 rows/);
+    expect(() => solveTriangular(Float64Array.from([1, 0, 0, 0]), [1, 1], 2)).toThrow(/singular \(diagonal 1 is 0\)/);
+  });
+});
