@@ -15,6 +15,7 @@ import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
 import { reduceRows } from './reduce.js';
+import { argsortRowsKernel, kthRows } from './select.js';
 import { columnMomentsCols, xtxRows } from './stats.js';
 
 export type { Kernel, KernelArg, KernelArgs, TypedArray } from '../parallel/types.js';
@@ -37,6 +38,8 @@ export const kernels = {
   'reduce.axis': reduceRows,
   'stats.columnMoments': columnMomentsCols,
   'stats.xtx': xtxRows,
+  'select.kth': kthRows,
+  'select.argsort': argsortRowsKernel,
 } satisfies Record<string, Kernel>;
 
 /** The name of a registered kernel. */
