@@ -22,15 +22,32 @@ export const OPT_125M_CONFIG: Readonly<Record<string, unknown>> = Object.freeze(
   tie_word_embeddings: true,
 });
 
-/** Fills `a` with uniform values in [-s, s) from a fast seeded generator (xorshift32). */
+const POOL = 1 << 20;
+const pools = new Map<number, Float32Array>(); // scale -> pool
+
+/**
+ * Fills `a` with values uniform in [-s, s): slices of a pool of 2^20 xorshift32 draws at seeded offsets
+ * (filling 125M parameters one draw at a time would take longer than the benchmark itself).
+ */
 function fillUniform(a: Float32Array, seed: number, s: number): void {
-  let x = seed >>> 0 || 1;
-  const k = (2 * s) / 4294967296;
-  for (let i = 0; i < a.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    a[i] = (x >>> 0) * k - s;
+  let pool = pools.get(s);
+  if (!pool) {
+    pool = new Float32Array(POOL);
+    let x = 2463534242;
+    for (let i = 0; i < POOL; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      pool[i] = ((x >>> 0) / 4294967296 * 2 - 1) * s;
+    }
+    pools.set(s, pool);
+  }
+  let o = (seed >>> 0) % POOL;
+  for (let i = 0; i < a.length; ) {
+    const n = Math.min(a.length - i, POOL - o);
+    a.set(pool.subarray(o, o + n), i);
+    i += n;
+    o = (o * 7 + 12345) % POOL;
   }
 }
 
