@@ -89,6 +89,18 @@ export function randomOptModel(overrides: Record<string, unknown> = {}, seed = 1
   return new OptModel(new MemorySource(raw, tensors, '<random opt>'), cfg);
 }
 
+/**
+ * Floating-point operations of one OPT forward pass over `T` tokens with logits for every position: the linear
+ * layers, q k^T and p v over the full T x T block (as eager attention computes them), and the head.
+ */
+export function forwardFlops(config: Readonly<Record<string, unknown>>, T: number): number {
+  const h = config.hidden_size as number;
+  const f = config.ffn_dim as number;
+  const L = config.num_hidden_layers as number;
+  const V = config.vocab_size as number;
+  return L * (2 * T * (4 * h * h + 2 * h * f) + 4 * T * T * h) + 2 * T * h * V;
+}
+
 /** One measured figure. */
 export interface BenchResult {
   name: string;
@@ -99,7 +111,8 @@ export interface BenchResult {
   detail?: Record<string, number>;
 }
 
-function randomIds(n: number, vocab: number, seed: number): Int32Array {
+/** `n` pseudo-random token ids in [0, vocab). */
+export function randomIds(n: number, vocab: number, seed: number): Int32Array {
   const ids = new Int32Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
@@ -131,7 +144,8 @@ export function benchPrefill(model: CausalLM, opts: { threads: number; seqlen?: 
       model.forward(ids);
       best = Math.min(best, (performance.now() - t0) / 1000);
     }
-    return { name: `prefill opt-125m-shaped seqlen ${seqlen}`, value: seqlen / best, unit: 'tokens/s', threads: opts.threads, detail: { seconds: best } };
+    const gflops = forwardFlops(model.config, seqlen) / best / 1e9;
+    return { name: `prefill opt-125m-shaped seqlen ${seqlen}`, value: seqlen / best, unit: 'tokens/s', threads: opts.threads, detail: { seconds: best, gflops } };
   });
 }
 
