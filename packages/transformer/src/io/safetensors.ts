@@ -194,7 +194,13 @@ export class SafetensorsFile {
     } catch (e) {
       throw fsError(e, this.path, 'reopen');
     }
-    const size = fs.fstatSync(fd).size;
+    let size: number;
+    try {
+      size = fs.fstatSync(fd).size;
+    } catch (e) {
+      fs.closeSync(fd);
+      throw fsError(e, this.path, 'stat');
+    }
     if (size !== this.size) {
       fs.closeSync(fd);
       throw new CheckpointError(`${this.path}: file changed size since it was opened (${this.size} -> ${size} bytes)`, {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { Checkpoint, CheckpointError, ConfigError, type StadeError, writeSafetensors } from '../../src/index.js';
 import { LLAMA_CONFIG, rawFile, tmpDir } from './raw.js';
@@ -219,6 +220,54 @@ describe('Checkpoint index validation', () => {
       () => Checkpoint.open(withIndex(index({ a: 'missing.safetensors' }))),
       CheckpointError,
       /missing\.safetensors: cannot open \(ENOENT\).*tensor "a"/,
+    );
+  });
+});
+
+describe('fuzz: a random index only produces CheckpointError', () => {
+  const arbShard = fc.oneof(
+    fc.constantFrom(
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+      '../x',
+      '/abs',
+      '',
+      'missing.safetensors',
+      'config.json',
+      '.',
+      'sub/..',
+    ),
+    fc.string({ maxLength: 6 }),
+    fc.anything(),
+  );
+  const arbMap = fc.dictionary(
+    fc.oneof(fc.constantFrom('a', 'b', 'c', 'd', '__proto__', 'zz'), fc.string({ maxLength: 3 })),
+    arbShard,
+    {
+      maxKeys: 5,
+    },
+  );
+  test('weight_map', () => {
+    const dir = sharded();
+    const idx = path.join(dir, 'model.safetensors.index.json');
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          arbMap.map((m) => ({ weight_map: m })),
+          fc.anything(),
+        ),
+        (index) => {
+          fs.writeFileSync(idx, JSON.stringify(index) ?? 'undefined');
+          try {
+            const c = Checkpoint.open(dir);
+            for (const n of c.names()) c.get(n);
+            c.close();
+          } catch (e) {
+            if (!(e instanceof CheckpointError)) throw new Error(`non-CheckpointError: ${String(e)}`, { cause: e });
+          }
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });

@@ -300,7 +300,7 @@ describe('fuzz: the reader only ever throws CheckpointError', () => {
         openAndReadAll(rawBytes(text, d));
         expect(({} as Record<string, unknown>).dtype).toBeUndefined();
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
@@ -308,6 +308,48 @@ describe('fuzz: the reader only ever throws CheckpointError', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.uint8Array({ maxLength: 40 }), (len, d) =>
         openAndReadAll(rawBytes('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', d, len)),
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('fuzz: damaged copies of a valid file only produce CheckpointError', () => {
+  const dir = tmpDir();
+  const good = path.join(dir, 'good.safetensors');
+  writeSafetensors(good, [
+    { name: 'model.layers.0.w', dtype: 'F32', shape: [3, 2], data: new Float32Array(6).fill(1) },
+    { name: 'model.layers.0.b', dtype: 'F16', shape: [3], data: new Float32Array(3).fill(2) },
+    { name: 'model.norm', dtype: 'BF16', shape: [], data: new Float32Array([3]) },
+  ]);
+  const bytes = fs.readFileSync(good);
+  const p = path.join(dir, 'bad.safetensors');
+
+  test('byte edits in the length and header, and truncations', () => {
+    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
+    const edit = fc.record({
+      at: fc.integer({ min: 0, max: headerEnd - 1 }),
+      value: fc.oneof(
+        fc.integer({ min: 0, max: 255 }),
+        fc.constantFrom(0x22, 0x2c, 0x5b, 0x5d, 0x7b, 0x7d, 0x30, 0x39, 0x2d),
+      ),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(edit, { minLength: 1, maxLength: 4 }),
+        fc.option(fc.integer({ min: 0, max: bytes.length })),
+        (edits, cut) => {
+          const b = Uint8Array.from(bytes);
+          for (const e of edits) b[e.at] = e.value;
+          fs.writeFileSync(p, cut === null ? b : b.subarray(0, cut));
+          try {
+            const f = SafetensorsFile.open(p);
+            for (const n of f.names()) f.read(n);
+            f.close();
+          } catch (e) {
+            if (!(e instanceof CheckpointError)) throw new Error(`non-CheckpointError: ${String(e)}`, { cause: e });
+          }
+        },
       ),
       { numRuns: 200 },
     );
