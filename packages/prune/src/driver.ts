@@ -1,7 +1,7 @@
-import type { Tensor } from '@stade/tensor';
+import { type Tensor, linear } from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkSparsity, parsePattern, resolveSparsity } from './mask.js';
-import { ErrorMeter, linearRef } from './metrics.js';
+import { ErrorMeter } from './metrics.js';
 import type { PrunableModel } from './model.js';
 import { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
 import { type LayerPruneOptions, checkMethod, methodNeeds, pruneLinear } from './prune-layer.js';
@@ -233,16 +233,12 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
     const layerTap = (name: string, x: Tensor): void => {
       const d = dense.get(name);
       if (!d) return;
-      const now_ = model.getLinear(name);
-      const xv = x.values();
-      const rows = x.shape[0]!;
-      const inp = x.shape[1]!;
-      const out = d.weight.shape[0]!;
-      const yd = linearRef(xv, rows, inp, d.weight.values(), out, d.bias ? d.bias.values() : null);
-      const yp = linearRef(xv, rows, inp, now_.weight.values(), out, now_.bias ? now_.bias.values() : null);
+      const p = model.getLinear(name);
+      const yd = linear(x, d.weight, d.bias ?? undefined); // [T, out]
+      const yp = linear(x, p.weight, p.bias ?? undefined);
       let m = meters.get(name);
       if (!m) meters.set(name, (m = new ErrorMeter()));
-      m.add(yd, yp);
+      m.addTensors(yd, yp);
     };
     const blockMeter = new ErrorMeter();
     for (let k = 0; k < hs.length; k++) {

@@ -41,27 +41,3 @@ export class ErrorMeter {
     return this.dp / Math.sqrt(this.dd * this.pp);
   }
 }
-
-/**
- * y = x W^T + b for row-major x [rows, inp] and w [out, inp], float64 accumulation. Used for the per-layer
- * error report on a few windows.
- */
-export function linearRef(x: Float32Array, rows: number, inp: number, w: Float32Array, out: number, b: Float32Array | null): Float64Array {
-  const y = new Float64Array(rows * out);
-  for (let r = 0; r < rows; r++) {
-    const xo = r * inp;
-    for (let i = 0; i < out; i++) {
-      const wo = i * inp;
-      let s0 = 0;
-      let s1 = 0;
-      let j = 0;
-      for (; j + 1 < inp; j += 2) {
-        s0 += x[xo + j]! * w[wo + j]!;
-        s1 += x[xo + j + 1]! * w[wo + j + 1]!;
-      }
-      if (j < inp) s0 += x[xo + j]! * w[wo + j]!;
-      y[r * out + i] = s0 + s1 + (b ? b[i]! : 0);
-    }
-  }
-  return y;
-}

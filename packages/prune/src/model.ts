@@ -1,4 +1,4 @@
-import type { Tensor } from '@stade/tensor';
+import { Tensor } from '@stade/tensor';
 import type { Tap } from './stats.js';
 
 /** A linear layer as @stade/transformer exposes it. */
@@ -36,5 +36,9 @@ export function snapshotLinears(model: PrunableModel): Map<string, { weight: Ten
 
 /** Puts back the weights saved by `snapshotLinears` (e.g. between the sparsities of a sweep). */
 export function restoreLinears(model: PrunableModel, snap: Map<string, { weight: Tensor; bias: Tensor | null }>): void {
-  for (const [name, l] of snap) model.setLinear(name, l.weight, l.bias);
+  for (const [name, l] of snap) {
+    // A layer that gained a bias (STADE) keeps one: a zero bias restores the dense behaviour.
+    const bias = l.bias ?? (model.getLinear(name).bias ? Tensor.zeros([l.weight.shape[0]!]) : null);
+    model.setLinear(name, l.weight, bias);
+  }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { accumulateXtX, quickselect, upperCholeskyOfInverse } from './numeric.js';
+import { quickselect, upperCholeskyOfInverse } from './numeric.js';
 
 const dims = fc.constantFrom(1, 2, 3, 5, 7, 8, 13, 17, 31);
 
@@ -11,26 +11,6 @@ function randArray(n: number, seed: number): Float64Array {
     return s / 2 ** 32 - 0.5;
   });
 }
-
-describe('accumulateXtX', () => {
-  it('matches the naive upper triangle of X^T X and accumulates', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 140 }), dims, fc.integer(), (rows, n, seed) => {
-        const x = randArray(rows * n, seed);
-        const h = new Float64Array(n * n).fill(0.5);
-        accumulateXtX(h, x, rows, n);
-        for (let i = 0; i < n; i++) {
-          for (let j = i; j < n; j++) {
-            let s = 0.5;
-            for (let r = 0; r < rows; r++) s += x[r * n + i]! * x[r * n + j]!;
-            expect(h[i * n + j]).toBeCloseTo(s, 10);
-          }
-        }
-      }),
-      { numRuns: 30 },
-    );
-  });
-});
 
 describe('quickselect', () => {
   it('returns the k-th smallest, duplicates included', () => {

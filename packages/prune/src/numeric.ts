@@ -1,37 +1,5 @@
-/**
- * Float64 numeric helpers used by the statistics and SparseGPT. Plain loops; references for tests live in
- * numeric.test.ts.
- */
+/** Float64 numeric helpers used by mask selection and SparseGPT; tested against naive references in numeric.test.ts. */
 import { PruneError } from './errors.js';
-
-/** h[i*n + j] += sum_r x[r,i] * x[r,j] for j >= i (upper triangle only). x is row-major [rows, n]. */
-export function accumulateXtX(h: Float64Array, x: ArrayLike<number>, rows: number, n: number): void {
-  const CH = 64; // rows per chunk, copied to float64 once
-  const buf = new Float64Array(CH * n);
-  for (let r0 = 0; r0 < rows; r0 += CH) {
-    const rc = Math.min(CH, rows - r0);
-    for (let k = 0; k < rc * n; k++) buf[k] = x[r0 * n + k]!;
-    for (let i = 0; i < n; i++) {
-      const hi = i * n;
-      let r = 0;
-      // Two rows at a time halve the passes over h's row.
-      for (; r + 1 < rc; r += 2) {
-        const o0 = r * n;
-        const o1 = o0 + n;
-        const a0 = buf[o0 + i]!;
-        const a1 = buf[o1 + i]!;
-        if (a0 === 0 && a1 === 0) continue;
-        for (let j = i; j < n; j++) h[hi + j]! += a0 * buf[o0 + j]! + a1 * buf[o1 + j]!;
-      }
-      for (; r < rc; r++) {
-        const o0 = r * n;
-        const a0 = buf[o0 + i]!;
-        if (a0 === 0) continue;
-        for (let j = i; j < n; j++) h[hi + j]! += a0 * buf[o0 + j]!;
-      }
-    }
-  }
-}
 
 /**
  * The value of rank k (0-based) of `a[0..len)` in ascending order; reorders `a`. NaN must not be present.

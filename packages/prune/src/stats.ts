@@ -1,6 +1,5 @@
-import type { Tensor } from '@stade/tensor';
+import { ColumnStats, type Tensor, accumulateXtX, allocF64 } from '@stade/tensor';
 import { PruneError } from './errors.js';
-import { accumulateXtX } from './numeric.js';
 
 /** The statistics every score needs, read-only. All arrays are float64 and indexed by input column. */
 export interface ScoreStats {
@@ -18,33 +17,40 @@ export interface ScoreStats {
 
 /**
  * Per-linear statistics of its inputs (SPEC 3), accumulated in float64: per-column count, sum, sum of squares,
- * mean and M2 merged with Chan's formula (stable), the sequence count and, on request, the SparseGPT Hessian.
+ * mean and M2 (tensor's ColumnStats, Chan's stable merge), the sequence count and, on request, the SparseGPT
+ * Hessian (tensor's accumulateXtX, run on the worker pool).
  */
 export class LayerStats implements ScoreStats {
   readonly cols: number;
-  tokens = 0;
   sequences = 0;
-  readonly sum: Float64Array;
-  readonly sumsq: Float64Array;
-  private readonly mu: Float64Array;
-  private readonly m2: Float64Array;
-  /** Running sum_s X_s^T X_s (row-major [cols, cols], upper triangle filled), or null. */
+  private readonly cs: ColumnStats;
+  /** Running sum_s X_s^T X_s (row-major symmetric [cols, cols]), or null. */
   private readonly xtx: Float64Array | null;
-  private readonly bm: Float64Array;
 
   constructor(cols: number, opts: { hessian?: boolean } = {}) {
     if (!Number.isInteger(cols) || cols <= 0) throw new PruneError(`LayerStats: invalid column count ${cols}`);
     this.cols = cols;
-    this.sum = new Float64Array(cols);
-    this.sumsq = new Float64Array(cols);
-    this.mu = new Float64Array(cols);
-    this.m2 = new Float64Array(cols);
-    this.bm = new Float64Array(cols);
-    this.xtx = opts.hessian ? new Float64Array(cols * cols) : null;
+    this.cs = new ColumnStats(cols);
+    this.xtx = opts.hessian ? allocF64(cols * cols) : null;
   }
 
   get hasHessian(): boolean {
     return this.xtx !== null;
+  }
+
+  /** Calibration tokens N seen so far. */
+  get tokens(): number {
+    return this.cs.count;
+  }
+
+  /** Per-column sum (float64, live view). */
+  get sum(): Float64Array {
+    return this.cs.sum;
+  }
+
+  /** Per-column sum of squares (float64, live view). */
+  get sumsq(): Float64Array {
+    return this.cs.sumsq;
   }
 
   /** Adds one sequence `x` of shape [tokens, cols] (any strides). */
@@ -52,103 +58,44 @@ export class LayerStats implements ScoreStats {
     if (x.ndim !== 2 || x.shape[1] !== this.cols) {
       throw new PruneError(`LayerStats.update: expected [tokens, ${this.cols}], got [${x.shape.join(', ')}]`);
     }
-    const rows = x.shape[0]!;
-    if (rows === 0) return;
-    const n = this.cols;
-    const v = x.values(); // [rows, n] row-major
-    const bm = this.bm;
-    bm.fill(0);
-    const sum = this.sum;
-    const sumsq = this.sumsq;
-    for (let r = 0; r < rows; r++) {
-      const o = r * n;
-      for (let j = 0; j < n; j++) {
-        const a = v[o + j]!;
-        bm[j]! += a;
-        sumsq[j]! += a * a;
-      }
-    }
-    const na = this.tokens;
-    const nb = rows;
-    const nt = na + nb;
-    const mu = this.mu;
-    const m2 = this.m2;
-    for (let j = 0; j < n; j++) {
-      sum[j]! += bm[j]!;
-      bm[j] = bm[j]! / nb;
-    }
-    // Second pass for the batch's M2 around its own mean, then Chan's merge.
-    const bM2 = new Float64Array(n);
-    for (let r = 0; r < rows; r++) {
-      const o = r * n;
-      for (let j = 0; j < n; j++) {
-        const d = v[o + j]! - bm[j]!;
-        bM2[j]! += d * d;
-      }
-    }
-    for (let j = 0; j < n; j++) {
-      const delta = bm[j]! - mu[j]!;
-      mu[j] = mu[j]! + (delta * nb) / nt;
-      m2[j] = m2[j]! + bM2[j]! + (delta * delta * na * nb) / nt;
-    }
-    this.tokens = nt;
+    this.cs.update(x);
     this.sequences += sequences;
-    if (this.xtx) accumulateXtX(this.xtx, v, rows, n);
+    if (this.xtx) accumulateXtX(this.xtx, x);
   }
 
   /** Merges another collector's statistics into this one (Chan's parallel formula). */
   merge(o: LayerStats): void {
     if (o.cols !== this.cols) throw new PruneError(`LayerStats.merge: ${o.cols} columns vs ${this.cols}`);
     if (!!o.xtx !== !!this.xtx) throw new PruneError('LayerStats.merge: one side has a Hessian and the other not');
-    const na = this.tokens;
-    const nb = o.tokens;
-    const nt = na + nb;
-    if (nb === 0) return;
-    for (let j = 0; j < this.cols; j++) {
-      const delta = o.mu[j]! - this.mu[j]!;
-      this.mu[j] = this.mu[j]! + (delta * nb) / nt;
-      this.m2[j] = this.m2[j]! + o.m2[j]! + (delta * delta * na * nb) / nt;
-      this.sum[j]! += o.sum[j]!;
-      this.sumsq[j]! += o.sumsq[j]!;
-    }
+    this.cs.merge(o.cs);
     if (this.xtx && o.xtx) for (let k = 0; k < this.xtx.length; k++) this.xtx[k]! += o.xtx[k]!;
-    this.tokens = nt;
     this.sequences += o.sequences;
   }
 
+  /** Per-column mean (zeros before any token). */
   mean(): Float64Array {
-    return this.mu.slice();
+    return this.cs.count ? this.cs.mean() : new Float64Array(this.cols);
   }
 
   /** Unbiased variance M2 / (N - 1); zero when N < 2. */
   variance(): Float64Array {
-    const out = new Float64Array(this.cols);
-    if (this.tokens < 2) return out;
-    for (let j = 0; j < this.cols; j++) out[j] = Math.max(0, this.m2[j]! / (this.tokens - 1));
-    return out;
+    if (this.cs.count < 2) return new Float64Array(this.cols);
+    return this.cs.variance(true).map((v) => Math.max(0, v));
   }
 
   scaler(): Float64Array {
     const out = new Float64Array(this.cols);
     if (this.sequences === 0) return out;
-    for (let j = 0; j < this.cols; j++) out[j] = this.sumsq[j]! / this.sequences;
+    const sq = this.cs.sumsq;
+    for (let j = 0; j < this.cols; j++) out[j] = sq[j]! / this.sequences;
     return out;
   }
 
   /** SparseGPT's H = (2 / S) * sum_s X_s^T X_s as a full symmetric row-major [cols, cols] float64 matrix. */
   hessian(): Float64Array {
     if (!this.xtx) throw new PruneError('LayerStats.hessian: this collector was created without a Hessian');
-    const n = this.cols;
-    const h = new Float64Array(n * n);
     const s = this.sequences > 0 ? 2 / this.sequences : 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) {
-        const v = this.xtx[i * n + j]! * s;
-        h[i * n + j] = v;
-        h[j * n + i] = v;
-      }
-    }
-    return h;
+    return this.xtx.map((v) => v * s);
   }
 }
 
