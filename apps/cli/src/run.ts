@@ -1,13 +1,30 @@
 import { num, type Parsed } from './args.js';
+import { evalCommand } from './commands/eval.js';
+import { inspectCommand } from './commands/inspect.js';
+import { pruneCommand } from './commands/prune.js';
+import { sweepCommand } from './commands/sweep.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 
-/** Runs a parsed command (in the worker thread, or directly in tests). */
-export async function runCommand(parsed: Parsed, io: Io): Promise<void> {
+/** Runs a parsed command (in the worker thread, or directly in tests). `argv` is kept for the model card. */
+export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[]): Promise<void> {
   if (!parsed.command) throw new UsageError('missing command (expected one of: eval, inspect, prune, sweep)');
   const threads = num(parsed.values, 'threads');
   if (threads !== undefined) process.env.STADE_THREADS = String(threads);
+  const v = parsed.values;
   switch (parsed.command.name) {
+    case 'eval':
+      await evalCommand(v, io);
+      return;
+    case 'inspect':
+      await inspectCommand(v, io);
+      return;
+    case 'prune':
+      await pruneCommand(v, io, argv);
+      return;
+    case 'sweep':
+      await sweepCommand(v, io);
+      return;
     default:
       throw new UsageError(`unknown command '${parsed.command.name}'`);
   }

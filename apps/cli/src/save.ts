@@ -168,6 +168,7 @@ export function saveModel(model: SavableModel, opts: SaveOptions, io: Io): strin
   const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.stade-tmp-`));
   io.tempCreated(tmp);
   try {
+    chmodSync(tmp, 0o755); // mkdtemp creates 0700; the saved model is an ordinary folder
     const warnings = writeFolder(model, opts, tmp);
     if (existsSync(out)) {
       const old = `${tmp}-old`;

@@ -38,7 +38,7 @@ async function work(): Promise<void> {
     tempDone: (p) => send({ t: 'tmp-', p }),
   };
   try {
-    await runCommand(parseArgs(input.argv), io);
+    await runCommand(parseArgs(input.argv), io, input.argv);
     send({ t: 'done' });
   } catch (e) {
     const stack = e instanceof Error ? e.stack : undefined;

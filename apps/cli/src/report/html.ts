@@ -26,8 +26,14 @@ function short(name: string): string {
 
 function layerPlots(series: { name: string; layers: LayerResult[] }[], title: string): string {
   const names = series[0]?.layers.map((l) => short(l.name)) ?? [];
-  const mse: Series[] = series.map((s) => ({ name: s.name, points: s.layers.map((l, i) => [i, l.mse] as const) }));
-  const cos: Series[] = series.map((s) => ({ name: s.name, points: s.layers.map((l, i) => [i, l.cosine] as const) }));
+  const mse: Series[] = series.map((s) => ({
+    name: s.name,
+    points: s.layers.map((l, i) => [i, l.mse ?? Number.NaN] as const),
+  }));
+  const cos: Series[] = series.map((s) => ({
+    name: s.name,
+    points: s.layers.map((l, i) => [i, l.cosine ?? Number.NaN] as const),
+  }));
   return [
     `<figure>${linePlot({ title: `Per-layer output error — ${title}`, xLabel: 'layer', yLabel: 'MSE', series: mse, logY: true, xTickLabels: names, width: 900, height: 380 })}</figure>`,
     `<figure>${linePlot({ title: `Per-layer cosine similarity — ${title}`, xLabel: 'layer', yLabel: 'cosine', series: cos, xTickLabels: names, width: 900, height: 380 })}</figure>`,
@@ -58,7 +64,12 @@ export function pruneHtml(r: PruneResult): string {
     layerPlots([{ name: r.method, layers: r.layers }], r.method),
     htmlTable(
       ['layer', 'zeros', 'MSE', 'cosine'],
-      r.layers.map((l) => [l.name, fmtPct(l.zeros), fmtSci(l.mse), l.cosine.toFixed(5)]),
+      r.layers.map((l) => [
+        l.name,
+        fmtPct(l.zeros),
+        l.mse === null ? '-' : fmtSci(l.mse),
+        l.cosine === null ? '-' : l.cosine.toFixed(5),
+      ]),
     ),
   ]);
 }
@@ -83,7 +94,7 @@ export function sweepHtml(r: SweepResult): string {
   ];
   const patterns = [...new Set(r.rows.map((x) => `${x.pattern}@${x.sparsity}`))];
   for (const p of patterns) {
-    const rows = r.rows.filter((x) => `${x.pattern}@${x.sparsity}` === p && x.layers.length > 0);
+    const rows = r.rows.filter((x) => `${x.pattern}@${x.sparsity}` === p && x.layers.some((l) => l.mse !== null));
     if (rows.length === 0) continue;
     const label = rows[0]!.pattern === 'unstructured' ? `unstructured ${fmtPct(rows[0]!.sparsity)}` : rows[0]!.pattern;
     body.push(

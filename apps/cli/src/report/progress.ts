@@ -12,7 +12,7 @@ export function fmtDuration(seconds: number): string {
 
 /**
  * A progress bar with ETA on stderr. On a terminal it redraws one line in place (at most every 100 ms);
- * otherwise it prints plain lines (every step for short tasks, every 5% for long ones).
+ * otherwise it prints plain lines (every step for short tasks, every 10% for long ones).
  */
 export class Progress {
   private readonly start: number;
@@ -49,7 +49,7 @@ export class Progress {
       this.io.err(`\r${line}\x1b[K`);
       this.drawn = true;
     } else {
-      const step = this.total > 20 ? 5 : 0;
+      const step = this.total > 10 ? 10 : 0;
       if (step > 0 && done < this.total && pct < this.lastPct + step) return;
       this.lastPct = pct;
       this.io.err(`${this.label}: ${tail}${detail ? ` ${detail}` : ''}\n`);

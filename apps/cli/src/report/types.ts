@@ -3,10 +3,10 @@ export interface LayerResult {
   name: string;
   /** Fraction of zero weights after pruning. */
   zeros: number;
-  /** Mean squared error between the dense and the pruned output. */
-  mse: number;
-  /** Cosine similarity between the dense and the pruned output. */
-  cosine: number;
+  /** Mean squared error between the dense and the pruned output of the layer (null: not measured). */
+  mse: number | null;
+  /** Cosine similarity between the dense and the pruned output of the layer (null: not measured). */
+  cosine: number | null;
   seconds?: number;
 }
 
@@ -32,8 +32,13 @@ export interface PruneResult {
   biasCorrection: boolean;
   calibration: CalibInfo;
   dtype: string;
+  /** Fraction of zeros over all pruned weights. */
+  zeros: number;
   seconds: number;
+  /** Per block: zeros, and MSE / cosine between the dense and pruned block outputs. */
+  blocks: { index: number; zeros: number; mse: number | null; cosine: number | null; seconds: number }[];
   layers: LayerResult[];
+  warnings: string[];
   ppl?: { dense: number; pruned: number; windows: number; seqlen: number; data: string };
 }
 

@@ -1,0 +1,49 @@
+import { perplexity } from '@stade/transformer';
+import { bool, str, type Values } from '../args.js';
+import type { Io } from '../io.js';
+import { embedded } from '../paths.js';
+import { Progress } from '../report/progress.js';
+import { fmtPpl } from '../report/table.js';
+import { loadTokenizer } from '../text.js';
+import { evalIds, openModel, resolveModelDir, resolveSeqlen, since } from './common.js';
+
+/** `stade eval --json` output. */
+export interface EvalResult {
+  ppl: number;
+  windows: number;
+  seqlen: number;
+  tokens: number;
+  model: string;
+  data: string;
+  seconds: number;
+}
+
+/** `stade eval`: perplexity of a model on a text (SPEC 9). */
+export async function evalCommand(v: Values, io: Io): Promise<EvalResult> {
+  const t0 = performance.now();
+  const dir = resolveModelDir(v);
+  const data = str(v, 'data') ?? embedded.eval();
+  const { model } = openModel(dir);
+  const seqlen = resolveSeqlen(v, model, dir);
+  const tok = loadTokenizer(dir);
+  const ids = evalIds(tok, data, model, seqlen);
+  const bar = new Progress(io, 'eval', Math.floor(ids.length / seqlen));
+  const r = perplexity(model, ids, { seqlen, onProgress: (done) => bar.update(done) });
+  bar.finish();
+  const result: EvalResult = {
+    ppl: r.ppl,
+    windows: r.windows,
+    seqlen: r.seqlen,
+    tokens: ids.length,
+    model: dir,
+    data,
+    seconds: since(t0),
+  };
+  if (bool(v, 'json')) io.out(`${JSON.stringify(result)}\n`);
+  else {
+    io.out(
+      `perplexity ${fmtPpl(result.ppl)}  (${result.windows} windows of ${result.seqlen} tokens, ${result.tokens} tokens, ${result.seconds.toFixed(1)} s)\n`,
+    );
+  }
+  return result;
+}

@@ -1,0 +1,185 @@
+import {
+  applyPruning,
+  collectDenseStats,
+  type DenseStats,
+  type Method,
+  methodNeeds,
+  type PruneReport,
+  pruneModel,
+  restoreLinears,
+  snapshotLinears,
+} from '@stade/prune';
+import { perplexity } from '@stade/transformer';
+import { bool, list, num, str, type Values } from '../args.js';
+import { UsageError } from '../errors.js';
+import type { Io } from '../io.js';
+import { embedded } from '../paths.js';
+import { type Pattern, parsePattern, parseSparsities, patternName } from '../recipe.js';
+import { sweepHtml, writeFileAtomic } from '../report/html.js';
+import { log, Progress } from '../report/progress.js';
+import { fmtPct, fmtPpl, renderTable } from '../report/table.js';
+import type { SweepResult, SweepRow } from '../report/types.js';
+import { loadTokenizer } from '../text.js';
+import {
+  calibOptions,
+  calibrationWindows,
+  evalIds,
+  openModel,
+  resolveModelDir,
+  resolveSeqlen,
+  since,
+} from './common.js';
+import { layerErrors } from './layer-error.js';
+import { checkReportPath } from './prune.js';
+
+/** One run of a sweep. */
+export interface SweepCase {
+  method: Method;
+  pattern: Pattern;
+  sparsity: number;
+}
+
+/** Every combination: each method at each unstructured sparsity, and once at N/M for each N:M pattern. */
+export function sweepCases(
+  methods: readonly string[],
+  sparsities: readonly number[],
+  patterns: readonly Pattern[],
+): SweepCase[] {
+  const cases: SweepCase[] = [];
+  const seen = new Set<string>();
+  for (const p of patterns) {
+    const ss = p === 'unstructured' ? sparsities : [p.n / p.m];
+    for (const s of ss) {
+      for (const m of methods) {
+        const key = `${m}|${patternName(p)}|${s}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        cases.push({ method: m as Method, pattern: p, sparsity: s });
+      }
+    }
+  }
+  return cases;
+}
+
+/** `stade sweep`: compare methods, sparsities and patterns on one model. */
+export async function sweepCommand(v: Values, io: Io): Promise<SweepResult> {
+  const t0 = performance.now();
+  const methods = list(v, 'methods');
+  const sparsities = parseSparsities(list(v, 'sparsities'));
+  const patterns = list(v, 'patterns').map((p) => parsePattern(p, '--patterns'));
+  const mode = str(v, 'mode') as 'dense-stats' | 'sequential';
+  const owl = bool(v, 'owl');
+  const group = str(v, 'group') as 'row' | 'layer';
+  const biasCorrection = !bool(v, 'no-bias-correction');
+  const seed = num(v, 'seed')!;
+  const html = str(v, 'html');
+  const cases = sweepCases(methods, sparsities, patterns);
+  if (cases.length === 0) throw new UsageError('nothing to sweep: give at least one method, sparsity and pattern');
+  checkReportPath(html);
+
+  const dir = resolveModelDir(v);
+  const calibPath = str(v, 'calib') ?? embedded.calib();
+  const evalPath = str(v, 'eval') ?? embedded.eval();
+  const { ckpt, model } = openModel(dir);
+  const seqlen = resolveSeqlen(v, model, dir);
+  const tok = loadTokenizer(dir);
+  const calib = calibOptions(v, seqlen);
+  const { windows, tokens } = calibrationWindows(tok, calibPath, model, calib);
+  const ids = evalIds(tok, evalPath, model, seqlen);
+  const nWin = Math.floor(ids.length / seqlen);
+
+  const evalBar = new Progress(io, 'eval dense', nWin);
+  const dense = perplexity(model, ids, { seqlen, onProgress: (d) => evalBar.update(d) });
+  evalBar.finish();
+  log(
+    io,
+    `dense perplexity ${fmtPpl(dense.ppl)}; ${cases.length} runs (${mode}, ${windows.length} calibration windows of ${seqlen} tokens)`,
+  );
+  const snapshot = snapshotLinears(model);
+  let stats: DenseStats | null = null;
+  if (mode === 'dense-stats') {
+    const bar = new Progress(io, 'statistics', model.numBlocks);
+    stats = collectDenseStats(model, windows, {
+      hessian: cases.some((c) => methodNeeds(c.method).hessian),
+      onProgress: (e) => bar.update(e.block, `block ${e.block}`),
+    });
+    bar.update(model.numBlocks);
+    bar.finish();
+  }
+  const rows: SweepRow[] = [];
+  const bar = new Progress(io, 'sweep', cases.length);
+  for (const c of cases) {
+    const tc = performance.now();
+    restoreLinears(model, snapshot);
+    const opts = {
+      method: c.method,
+      sparsity: c.sparsity,
+      pattern: c.pattern,
+      group,
+      biasCorrection,
+      seed,
+      owl: owl && c.pattern === 'unstructured',
+    };
+    let errors: Map<string, { mse: number; cosine: number }> | null = null;
+    const report: PruneReport = stats ? applyPruning(model, stats, opts) : pruneModel(model, windows, opts);
+    if (report.layers.some((l) => l.mse === null)) errors = layerErrors(model, snapshot, windows);
+    const r = perplexity(model, ids, { seqlen });
+    rows.push({
+      method: c.method,
+      pattern: patternName(c.pattern),
+      sparsity: c.sparsity,
+      ppl: r.ppl,
+      seconds: since(tc),
+      layers: report.layers.map((l) => {
+        const e = errors?.get(l.name);
+        return { name: l.name, zeros: l.zeros, mse: e ? e.mse : l.mse, cosine: e ? e.cosine : l.cosine };
+      }),
+    });
+    bar.update(rows.length, `${c.method} ${patternName(c.pattern)} ${fmtPct(c.sparsity)}: ${fmtPpl(r.ppl)}`);
+  }
+  bar.finish();
+  restoreLinears(model, snapshot);
+  ckpt.close();
+  const result: SweepResult = {
+    model: dir,
+    mode,
+    group,
+    owl,
+    biasCorrection,
+    calibration: { source: calibPath, ...calib, tokens },
+    eval: { data: evalPath, windows: dense.windows, seqlen },
+    dense: dense.ppl,
+    rows,
+    seconds: since(t0),
+  };
+  if (html) writeFileAtomic(io, html, sweepHtml(result));
+  if (bool(v, 'json')) io.out(`${JSON.stringify(result)}\n`);
+  else io.out(sweepText(result));
+  return result;
+}
+
+/** The sweep's perplexity table: one row per method, one column per pattern/sparsity. */
+export function sweepText(r: SweepResult): string {
+  const cols: { key: string; label: string }[] = [];
+  for (const x of r.rows) {
+    const key = `${x.pattern}@${x.sparsity}`;
+    if (!cols.some((c) => c.key === key))
+      cols.push({ key, label: x.pattern === 'unstructured' ? fmtPct(x.sparsity) : x.pattern });
+  }
+  const methods = [...new Set(r.rows.map((x) => x.method))];
+  const table = renderTable(
+    [{ header: 'method' }, ...cols.map((c) => ({ header: c.label, align: 'right' as const }))],
+    methods.map((m) => [
+      m,
+      ...cols.map((c) => fmtPpl(r.rows.find((x) => x.method === m && `${x.pattern}@${x.sparsity}` === c.key)?.ppl)),
+    ]),
+  );
+  return [
+    `perplexity of ${r.model} on ${r.eval.data} (${r.eval.windows} windows of ${r.eval.seqlen} tokens); dense ${fmtPpl(r.dense)}`,
+    '',
+    table,
+    '',
+    `${r.rows.length} runs in ${r.seconds.toFixed(1)} s (${r.mode}, ${r.calibration.nsamples} calibration windows)`,
+    '',
+  ].join('\n');
+}
