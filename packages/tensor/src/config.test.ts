@@ -1,7 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { availableCores, getBackend, getThreads, resolveBackend, setBackend, setThreads, simdProbeBytes, wasmSimdAvailable } from './config.js';
+import {
+  availableCores,
+  getBackend,
+  getThreads,
+  resolveBackend,
+  setBackend,
+  setThreads,
+  simdProbeBytes,
+  wasmSimdAvailable,
+} from './config.js';
 
 const config = new URL('../dist/config.js', import.meta.url).href;
 
@@ -29,7 +38,9 @@ describe('config', () => {
     setThreads(3);
     expect(getThreads()).toBe(3);
     for (const bad of [0, -1, 1.5, Number.NaN, 1000]) {
-      expect(() => setThreads(bad)).toThrow(`setThreads: expected an integer thread count in [1, 256], got ${JSON.stringify(bad)}`);
+      expect(() => setThreads(bad)).toThrow(
+        `setThreads: expected an integer thread count in [1, 256], got ${JSON.stringify(bad)}`,
+      );
     }
     expect(getThreads()).toBe(3);
   });
@@ -53,10 +64,14 @@ describe('config', () => {
 
   it('reads STADE_THREADS and STADE_BACKEND, with clear errors for bad values', () => {
     expect(run('console.log(c.getThreads(), c.getBackend())', {}).out).toBe(`${availableParallelism()} auto`);
-    expect(run('console.log(c.getThreads(), c.getBackend())', { STADE_THREADS: '3', STADE_BACKEND: 'JS' }).out).toBe('3 js');
+    expect(run('console.log(c.getThreads(), c.getBackend())', { STADE_THREADS: '3', STADE_BACKEND: 'JS' }).out).toBe(
+      '3 js',
+    );
     const bad = run('c.getThreads()', { STADE_THREADS: 'lots' });
     expect(bad.status).not.toBe(0);
     expect(bad.err).toContain('env STADE_THREADS: expected an integer thread count in [1, 256], got "lots"');
-    expect(run('c.getBackend()', { STADE_BACKEND: 'cuda' }).err).toContain(`env STADE_BACKEND: expected 'auto', 'wasm' or 'js', got "cuda"`);
+    expect(run('c.getBackend()', { STADE_BACKEND: 'cuda' }).err).toContain(
+      `env STADE_BACKEND: expected 'auto', 'wasm' or 'js', got "cuda"`,
+    );
   });
 });

@@ -48,7 +48,9 @@ export function setCoresHint(n: number): void {
 function parseThreads(value: unknown, source: string): number {
   const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
-    throw new RangeError(`${source}: expected an integer thread count in [1, ${MAX_THREADS}], got ${JSON.stringify(value)}`);
+    throw new RangeError(
+      `${source}: expected an integer thread count in [1, ${MAX_THREADS}], got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -116,7 +118,7 @@ export function wasmSimdAvailable(): boolean {
   if (simd === undefined) {
     const wa = (globalThis as { WebAssembly?: { validate(b: Uint8Array): boolean } }).WebAssembly;
     try {
-      simd = wa !== undefined && wa.validate(simdProbeBytes());
+      simd = wa?.validate(simdProbeBytes()) === true;
     } catch {
       simd = false;
     }
@@ -129,6 +131,9 @@ export function resolveBackend(): 'wasm' | 'js' {
   const b = getBackend();
   if (b === 'js') return 'js';
   if (wasmSimdAvailable()) return 'wasm';
-  if (b === 'wasm') throw new Error("backend 'wasm' was requested (setBackend or STADE_BACKEND) but this runtime has no WebAssembly SIMD");
+  if (b === 'wasm')
+    throw new Error(
+      "backend 'wasm' was requested (setBackend or STADE_BACKEND) but this runtime has no WebAssembly SIMD",
+    );
   return 'js';
 }

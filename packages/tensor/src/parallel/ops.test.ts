@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, setThreads } from '../config.js';
 import { applyRotary, layerNorm, logSoftmax, rmsNorm, softmax } from '../ops/nn.js';
 import { max, sum, variance } from '../ops/reduce.js';
+import { accumulateXtX, ColumnStats } from '../ops/stats.js';
 import { Tensor } from '../tensor.js';
 import { randn } from '../testing/random.js';
 import { poolInfo, shutdownPool } from './pool.js';
@@ -16,7 +17,7 @@ afterAll(async () => {
   await shutdownPool();
 });
 
-const cases: [string, () => Tensor][] = (() => {
+const cases: [string, () => Tensor | Float64Array][] = (() => {
   const x = randn([67, 1999], 1); // softmax: ~1 ms estimated
   const xn = randn([257, 1031], 2);
   const w = randn([1031], 3);
@@ -25,6 +26,8 @@ const cases: [string, () => Tensor][] = (() => {
   const cos = randn([3, 1024], 6);
   const sin = randn([3, 1024], 7);
   const xs = randn([5, 301, 700], 8);
+  const xq = randn([300, 257], 9);
+  const xc = randn([2000, 301], 10);
   return [
     ['softmax causal', () => softmax(x, { causal: true })],
     ['logSoftmax', () => logSoftmax(x)],
@@ -34,15 +37,39 @@ const cases: [string, () => Tensor][] = (() => {
     ['sum axis 1', () => sum(xs, 1)],
     ['max axis 1', () => max(xs, 1)],
     ['variance axis 1', () => variance(xs, 1)],
+    [
+      'accumulateXtX',
+      () => {
+        const h = new Float64Array(257 * 257).fill(0.5);
+        accumulateXtX(h, xq, 0.25);
+        return h;
+      },
+    ],
+    [
+      'ColumnStats.update',
+      () => {
+        const st = new ColumnStats(301).update(xc).update(xc.narrow(0, 3, 1500));
+        return Float64Array.from([...st.sum, ...st.sumsq, ...st.M2, ...st.mean(), ...st.variance()]);
+      },
+    ],
   ];
 })();
 
-/** Index of the first element whose bits differ (NaN equals NaN), or -1. */
-function firstDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return 0;
-  const ia = new Int32Array(a.buffer, a.byteOffset, a.length);
-  const ib = new Int32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < a.length; i++) if (ia[i] !== ib[i] && !(a[i] !== a[i] && b[i] !== b[i])) return i;
+type Result = Tensor | Float64Array;
+const bits = (r: Result) =>
+  r instanceof Tensor ? new Int32Array(r.values().slice().buffer) : new Int32Array(r.slice().buffer);
+const isNaNAt = (r: Result, i: number) => {
+  const v = r instanceof Tensor ? r.values()[i]! : r[i >> 1]!;
+  return Number.isNaN(v);
+};
+const shapeOf = (r: Result) => (r instanceof Tensor ? r.shape : [r.length]);
+
+/** Index (in 32-bit words) of the first differing bit pattern (NaN equals NaN), or -1. */
+function firstDiff(a: Result, b: Result): number {
+  const ia = bits(a);
+  const ib = bits(b);
+  if (ia.length !== ib.length) return 0;
+  for (let i = 0; i < ia.length; i++) if (ia[i] !== ib[i] && !(isNaNAt(a, i) && isNaNAt(b, i))) return i;
   return -1;
 }
 
@@ -56,8 +83,8 @@ describe('row ops on the pool', () => {
         const before = poolInfo().parallelCalls;
         const out = run();
         expect(poolInfo().parallelCalls, `${name} at ${t} threads took the parallel path`).toBeGreaterThan(before);
-        expect(out.shape).toEqual(refs[i]!.shape);
-        expect(firstDiff(out.values(), refs[i]!.values()), `${name} at ${t} threads: first differing element`).toBe(-1);
+        expect(shapeOf(out)).toEqual(shapeOf(refs[i]!));
+        expect(firstDiff(out, refs[i]!), `${name} at ${t} threads: first differing element`).toBe(-1);
       });
     }
   });

@@ -31,32 +31,42 @@ function input(rows: number, cols: number, seed: number): Float32Array {
 describe('parallelFor', () => {
   it('gives bit-identical results for 1, 2 and 3 threads', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 97 }), fc.integer({ min: 1, max: 67 }), fc.constantFrom(1, 4, 12), (rows, cols, align) => {
-        const x = input(rows, cols, rows * 131 + cols);
-        const expected = new Float32Array(rows * cols);
-        kernels['pool.prefixSinRows']({ x, out: expected, cols }, 0, rows);
-        const outs = [1, 2, 3].map((t) => {
-          setThreads(t); // resizes the pool: keep the property runs few
-          const out = allocF32(rows * cols);
-          const used = parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align });
-          expect(used).toBe(splitRows(rows, Math.min(t, rows), align).length);
-          return out;
-        });
-        for (const out of outs) expect(out).toEqual(expected);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 97 }),
+        fc.integer({ min: 1, max: 67 }),
+        fc.constantFrom(1, 4, 12),
+        (rows, cols, align) => {
+          const x = input(rows, cols, rows * 131 + cols);
+          const expected = new Float32Array(rows * cols);
+          kernels['pool.prefixSinRows']({ x, out: expected, cols }, 0, rows);
+          const outs = [1, 2, 3].map((t) => {
+            setThreads(t); // resizes the pool: keep the property runs few
+            const out = allocF32(rows * cols);
+            const used = parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align });
+            expect(used).toBe(splitRows(rows, Math.min(t, rows), align).length);
+            return out;
+          });
+          for (const out of outs) expect(out).toEqual(expected);
+        },
+      ),
       { numRuns: 8 },
     );
     // Many shapes at a fixed thread count (no pool resizing between runs).
     setThreads(3);
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 211 }), fc.integer({ min: 1, max: 37 }), fc.constantFrom(1, 4, 12), (rows, cols, align) => {
-        const x = input(rows, cols, rows * 7 + cols);
-        const expected = new Float32Array(rows * cols);
-        kernels['pool.prefixSinRows']({ x, out: expected, cols }, 0, rows);
-        const out = allocF32(rows * cols);
-        parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align });
-        expect(out).toEqual(expected);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 211 }),
+        fc.integer({ min: 1, max: 37 }),
+        fc.constantFrom(1, 4, 12),
+        (rows, cols, align) => {
+          const x = input(rows, cols, rows * 7 + cols);
+          const expected = new Float32Array(rows * cols);
+          kernels['pool.prefixSinRows']({ x, out: expected, cols }, 0, rows);
+          const out = allocF32(rows * cols);
+          parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align });
+          expect(out).toEqual(expected);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -95,7 +105,9 @@ describe('parallelFor', () => {
   it('propagates kernel errors from workers and from the calling thread, and stays usable', () => {
     setThreads(3);
     const out = allocF32(30);
-    expect(() => parallelFor('pool.failAt', { failRow: 25, out }, 30, BIG)).toThrow('pool.failAt: deliberate failure at row 25');
+    expect(() => parallelFor('pool.failAt', { failRow: 25, out }, 30, BIG)).toThrow(
+      'pool.failAt: deliberate failure at row 25',
+    );
     expect(() => parallelFor('pool.failAt', { failRow: 3, out }, 30, BIG)).toThrow('deliberate failure at row 3');
     expect(() => parallelFor('pool.failAt', { failRow: 3, out }, 30)).toThrow('deliberate failure at row 3'); // inline
     // Two failing workers: the first failing chunk's error wins, and no stale error leaks into the next call.
@@ -151,7 +163,9 @@ describe('parallelFor', () => {
   });
 
   it('maps the worker script from src/*.ts to dist/*.js', () => {
-    expect(workerScriptUrl('file:///r/packages/tensor/src/parallel/pool.ts').href).toBe('file:///r/packages/tensor/dist/parallel/worker.js');
+    expect(workerScriptUrl('file:///r/packages/tensor/src/parallel/pool.ts').href).toBe(
+      'file:///r/packages/tensor/dist/parallel/worker.js',
+    );
     expect(workerScriptUrl('file:///r/node_modules/@stade/tensor/dist/parallel/pool.js').href).toBe(
       'file:///r/node_modules/@stade/tensor/dist/parallel/worker.js',
     );
@@ -187,15 +201,21 @@ describe('parallelFor', () => {
       while (Atomics.load(done, 0) < 1 && Date.now() < deadline) Atomics.wait(done, 0, 0, 100);
       expect(Atomics.load(done, 0)).toBe(1);
       expect(Atomics.load(ctl, 1)).toBe(1);
-      expect((port.receive() as { message: string }).message).toMatch(/pool worker failed to start: .*stade-worker\.js/);
+      expect((port.receive() as { message: string }).message).toMatch(
+        /pool worker failed to start: .*stade-worker\.js/,
+      );
     } finally {
       port.close();
       await worker.terminate();
     }
   });
 
-  it('drops main-script-only options from the workers\' Node options', () => {
-    expect(workerExecArgv(['--input-type=module', '-e', 'code', '--max-old-space-size=100'])).toEqual(['--max-old-space-size=100']);
-    expect(workerExecArgv(['--input-type', 'module', '--eval', 'x', '-p', 'y', '--print=z', '--conditions=dev'])).toEqual(['--conditions=dev']);
+  it("drops main-script-only options from the workers' Node options", () => {
+    expect(workerExecArgv(['--input-type=module', '-e', 'code', '--max-old-space-size=100'])).toEqual([
+      '--max-old-space-size=100',
+    ]);
+    expect(
+      workerExecArgv(['--input-type', 'module', '--eval', 'x', '-p', 'y', '--print=z', '--conditions=dev']),
+    ).toEqual(['--conditions=dev']);
   });
 });

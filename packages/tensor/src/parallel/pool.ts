@@ -24,8 +24,8 @@ import { TensorError } from '../errors.js';
 import { type KernelArgsOf, type KernelName, kernels } from '../kernels/registry.js';
 import { sharedMemoryAvailable } from '../storage.js';
 import { inPoolWorker } from './context.js';
-import { type Platform, type PlatformPort, type PlatformWorker, getPlatform } from './platform.js';
-import { type SplitOptions, chunkCount, splitRows } from './split.js';
+import { getPlatform, type Platform, type PlatformPort, type PlatformWorker } from './platform.js';
+import { chunkCount, type SplitOptions, splitRows } from './split.js';
 
 export type ParallelOptions = SplitOptions;
 
@@ -83,13 +83,22 @@ export function shutdownPool(): Promise<void> {
  * across threads or inline since the process started.
  */
 export function poolInfo(): { workers: number; platform: string | null; parallelCalls: number; inlineCalls: number } {
-  return { workers: slots.length, platform: getPlatform()?.name ?? null, parallelCalls: counts.parallel, inlineCalls: counts.inline };
+  return {
+    workers: slots.length,
+    platform: getPlatform()?.name ?? null,
+    parallelCalls: counts.parallel,
+    inlineCalls: counts.inline,
+  };
 }
 
 type Ctor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
 
 /** Validates the argument object; returns a version whose typed arrays all live on shared memory. */
-function shareArgs(name: string, args: Record<string, unknown>, share: boolean): { args: Record<string, unknown>; copyBack: () => void } {
+function shareArgs(
+  name: string,
+  args: Record<string, unknown>,
+  share: boolean,
+): { args: Record<string, unknown>; copyBack: () => void } {
   let plain: Map<ArrayBufferLike, { lo: number; hi: number }> | null = null;
   for (const key of Object.keys(args)) {
     const v = args[key];
@@ -107,8 +116,10 @@ function shareArgs(name: string, args: Record<string, unknown>, share: boolean):
       } else plain.set(v.buffer, { lo, hi });
       continue;
     }
-    const what = Array.isArray(v) ? 'an array' : t === 'object' ? (v as object).constructor?.name ?? 'an object' : t;
-    throw new TensorError(`parallelFor(${name}): argument '${key}' is ${what}; kernels take numbers, strings, booleans and typed arrays`);
+    const what = Array.isArray(v) ? 'an array' : t === 'object' ? ((v as object).constructor?.name ?? 'an object') : t;
+    throw new TensorError(
+      `parallelFor(${name}): argument '${key}' is ${what}; kernels take numbers, strings, booleans and typed arrays`,
+    );
   }
   if (!plain) return { args, copyBack: () => {} };
   const copies = new Map<ArrayBufferLike, { lo: number; hi: number; shared: SharedArrayBuffer }>();
@@ -133,7 +144,10 @@ function shareArgs(name: string, args: Record<string, unknown>, share: boolean):
 }
 
 function rebuildError(e: { name?: string; message?: string; stack?: string } | undefined, name: string): Error {
-  const err = e?.name === 'TensorError' ? new TensorError(e.message ?? '') : new Error(e?.message ?? `parallelFor(${name}): a worker failed`);
+  const err =
+    e?.name === 'TensorError'
+      ? new TensorError(e.message ?? '')
+      : new Error(e?.message ?? `parallelFor(${name}): a worker failed`);
   if (e?.name && err.name !== e.name) err.name = e.name;
   if (e?.stack) err.stack = e.stack;
   return err;
@@ -143,7 +157,12 @@ function rebuildError(e: { name?: string; message?: string; stack?: string } | u
  * Runs `kernels[kernel](args, rowStart, rowEnd)` over [0, rows), possibly split across the worker pool.
  * Returns the number of threads that took part (1 = it ran inline).
  */
-export function parallelFor<K extends KernelName>(kernel: K, args: KernelArgsOf<K>, rows: number, opts: ParallelOptions = {}): number {
+export function parallelFor<K extends KernelName>(
+  kernel: K,
+  args: KernelArgsOf<K>,
+  rows: number,
+  opts: ParallelOptions = {},
+): number {
   const fn = kernels[kernel] as ((a: unknown, r0: number, r1: number) => void) | undefined;
   if (typeof fn !== 'function') throw new TensorError(`parallelFor: unknown kernel '${String(kernel)}'`);
   if (!Number.isInteger(rows) || rows < 0) throw new TensorError(`parallelFor(${kernel}): invalid row count ${rows}`);

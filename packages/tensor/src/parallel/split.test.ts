@@ -1,35 +1,51 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { INLINE_BELOW_NS, chunkCount, splitRows } from './split.js';
+import { chunkCount, INLINE_BELOW_NS, splitRows } from './split.js';
 
 describe('splitRows', () => {
   it('covers [0, rows) with ordered, contiguous, non-empty, aligned chunks', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 9 }), fc.constantFrom(1, 2, 4, 12), (rows, chunks, align) => {
-        const r = splitRows(rows, chunks, align);
-        expect(r.length).toBeGreaterThanOrEqual(1);
-        expect(r.length).toBeLessThanOrEqual(chunks);
-        expect(r[0]![0]).toBe(0);
-        expect(r[r.length - 1]![1]).toBe(rows);
-        for (let i = 0; i < r.length; i++) {
-          const [a, b] = r[i]!;
-          expect(b).toBeGreaterThan(a);
-          expect(a % align).toBe(0);
-          if (i > 0) expect(a).toBe(r[i - 1]![1]);
-        }
-        // Even: chunk sizes (in align units) differ by at most one unit.
-        const units = r.map(([a, b]) => Math.ceil((b - a) / align));
-        expect(Math.max(...units) - Math.min(...units)).toBeLessThanOrEqual(1);
-        expect(splitRows(rows, chunks, align)).toEqual(r); // deterministic
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5000 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom(1, 2, 4, 12),
+        (rows, chunks, align) => {
+          const r = splitRows(rows, chunks, align);
+          expect(r.length).toBeGreaterThanOrEqual(1);
+          expect(r.length).toBeLessThanOrEqual(chunks);
+          expect(r[0]![0]).toBe(0);
+          expect(r[r.length - 1]![1]).toBe(rows);
+          for (let i = 0; i < r.length; i++) {
+            const [a, b] = r[i]!;
+            expect(b).toBeGreaterThan(a);
+            expect(a % align).toBe(0);
+            if (i > 0) expect(a).toBe(r[i - 1]![1]);
+          }
+          // Even: chunk sizes (in align units) differ by at most one unit.
+          const units = r.map(([a, b]) => Math.ceil((b - a) / align));
+          expect(Math.max(...units) - Math.min(...units)).toBeLessThanOrEqual(1);
+          expect(splitRows(rows, chunks, align)).toEqual(r); // deterministic
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it('gives exact ranges for known cases', () => {
-    expect(splitRows(10, 3)).toEqual([[0, 3], [3, 6], [6, 10]]);
-    expect(splitRows(10, 2, 4)).toEqual([[0, 4], [4, 10]]);
-    expect(splitRows(3, 8)).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(splitRows(10, 3)).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 10],
+    ]);
+    expect(splitRows(10, 2, 4)).toEqual([
+      [0, 4],
+      [4, 10],
+    ]);
+    expect(splitRows(3, 8)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
     expect(splitRows(0, 4)).toEqual([[0, 0]]);
   });
 });

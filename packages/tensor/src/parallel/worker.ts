@@ -33,7 +33,9 @@ function run(job: Job): void {
   if (!kernels) throw new Error(loadError);
   const k = kernels[job.name];
   if (typeof k !== 'function') {
-    throw new Error(`parallelFor: unknown kernel '${job.name}' in the worker (is dist/ older than the sources? run npm run build)`);
+    throw new Error(
+      `parallelFor: unknown kernel '${job.name}' in the worker (is dist/ older than the sources? run npm run build)`,
+    );
   }
   (k as (a: unknown, r0: number, r1: number) => void)(job.args, job.r0, job.r1);
 }
