@@ -32,14 +32,14 @@ export class FakeModel implements PrunableModel {
   blockCalls = 0;
   released: number[] = [];
 
-  constructor(opts: { blocks?: number; hidden?: number; ffn?: number; vocab?: number; seed?: number; bias?: boolean } = {}) {
+  constructor(opts: { blocks?: number; hidden?: number; ffn?: number; vocab?: number; seed?: number; bias?: boolean; maxPos?: number } = {}) {
     const seed = opts.seed ?? 1;
     this.numBlocks = opts.blocks ?? 2;
     this.hidden = opts.hidden ?? 8;
     this.ffn = opts.ffn ?? 16;
     this.vocab = opts.vocab ?? 20;
     this.table = randn([this.vocab, this.hidden], seed);
-    this.pos = randn([64, this.hidden], seed + 1, 0.5, 0.3);
+    this.pos = randn([opts.maxPos ?? 64, this.hidden], seed + 1, 0.5, 0.3);
     for (let i = 0; i < this.numBlocks; i++) {
       const s = seed + 10 * (i + 1);
       const fc1 = `model.decoder.layers.${i}.fc1`;
