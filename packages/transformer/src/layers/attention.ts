@@ -20,10 +20,14 @@ function heads(x: Tensor, H: number, D: number, rotary: { cos: Tensor; sin: Tens
   return rotary ? applyRotary(v, rotary.cos, rotary.sin) : v.toContiguous();
 }
 
+/** Query rows per score block: causal blocks skip the keys after the block (about half of the T x T work). */
+const QUERY_BLOCK = 256;
+
 /**
  * Eager causal attention as transformers' `eager_attention_forward`: per head, softmax(q k^T * scale + mask) v,
- * key/value heads repeated for grouped-query attention. q: `[T, H*D]`, k and v: `[T, KV*D]` -> `[T, H*D]`.
- * Runs one key/value group at a time so the score matrix is `[heads/kvHeads * T, T]`, not `[H, T, T]`.
+ * key/value heads shared by `heads / kvHeads` query heads (grouped-query attention). q: `[T, H*D]`, k and v:
+ * `[T, KV*D]` -> `[T, H*D]`. Queries run in blocks of rows against only the keys they can see (a causal block
+ * [r0, r1) sees keys [k0, r1), k0 > 0 only with a sliding window), so scores take `[256, T]` at a time.
  */
 export function causalAttention(q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec): Tensor {
   const { heads: H, kvHeads: KV, headDim: D, scale } = spec;
@@ -31,28 +35,31 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, spec: Attention
   const rep = H / KV;
   const qh = scaleOp(heads(q, H, D, spec.rotary), scale); // [H, T, D], q * scale as transformers' OPT does
   const kh = heads(k, KV, D, spec.rotary); // [KV, T, D]
-  const vh = v.reshape([T, KV, D]).permute([1, 0, 2]); // [KV, T, D] view
+  const vh = heads(v, KV, D, null); // [KV, T, D]
   const out = allocF32(T * H * D); // [T, H*D]
   const W = spec.window ?? null;
-  for (let g = 0; g < KV; g++) {
-    // the rep query heads of group g, stacked: [rep*T, D] (contiguous in qh)
-    const qg = qh.narrow(0, g * rep, rep).reshape([rep * T, D]);
-    const kg = kh.select(0, g); // [T, D]
-    const s = matmul(qg, kg.transpose()); // [rep*T, T]
-    const sd = s.values();
-    if (W !== null && W < T) {
-      for (let r = 0; r < rep * T; r++) {
-        const t = r % T; // query position
-        const row = r * T;
-        for (let j = 0; j <= t - W; j++) sd[row + j] = -Infinity;
+  for (let h = 0; h < H; h++) {
+    const g = Math.floor(h / rep);
+    for (let r0 = 0; r0 < T; r0 += QUERY_BLOCK) {
+      const r1 = Math.min(T, r0 + QUERY_BLOCK);
+      const n = r1 - r0;
+      const k0 = W === null ? 0 : Math.max(0, r0 - W + 1);
+      const S = r1 - k0;
+      const qb = qh.select(0, h).narrow(0, r0, n); // [n, D]
+      const kb = kh.select(0, g).narrow(0, k0, S); // [S, D]
+      const s = matmul(qb, kb.transpose()); // [n, S]
+      if (W !== null) {
+        // query r0+i sees keys j with r0+i - W < j: mask columns k0..r0+i-W
+        const sd = s.values();
+        for (let i = 0; i < n; i++) {
+          const last = r0 + i - W - k0; // last masked column (local)
+          for (let j = 0; j <= last; j++) sd[i * S + j] = -Infinity;
+        }
       }
-    }
-    const p = softmax(s.reshape([rep, T, T]), { causal: true }); // [rep, T, T]
-    const o = matmul(p.reshape([rep * T, T]), vh.select(0, g)); // [rep*T, D]
-    const od = o.values();
-    for (let r = 0; r < rep; r++) {
-      const h = g * rep + r;
-      for (let t = 0; t < T; t++) out.set(od.subarray((r * T + t) * D, (r * T + t + 1) * D), t * H * D + h * D);
+      // causal with n <= S: local row i sees columns j <= i + S - n, i.e. keys up to r0 + i
+      const p = softmax(s, { causal: true }); // [n, S]
+      const o = matmul(p, vh.select(0, g).narrow(0, k0, S)).values(); // [n, D]
+      for (let i = 0; i < n; i++) out.set(o.subarray(i * D, (i + 1) * D), (r0 + i) * H * D + h * D);
     }
   }
   return new Tensor(out, [T, H * D]);
