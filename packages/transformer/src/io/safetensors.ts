@@ -12,7 +12,9 @@ const READ_CHUNK = 1 << 30;
 /** Wraps a Node fs error (ENOENT, EISDIR, EACCES...) into a CheckpointError naming the file. */
 export function fsError(e: unknown, file: string, what: string): CheckpointError {
   const code = (e as { code?: unknown })?.code;
-  const msg = e instanceof Error ? e.message : String(e);
+  const raw = e instanceof Error ? e.message : String(e);
+  // Node's "ENOENT: no such file or directory, open '/x'" -> "no such file or directory" (the path is named already).
+  const msg = /^[A-Z0-9_]+: (.*?), \w+ '.*'$/s.exec(raw)?.[1] ?? raw;
   return new CheckpointError(
     `${file}: cannot ${what}${typeof code === 'string' ? ` (${code})` : ''}: ${msg}`,
     { file },

@@ -355,3 +355,13 @@ describe('fuzz: damaged copies of a valid file only produce CheckpointError', ()
     );
   });
 });
+
+test('file system errors read as one sentence naming the file once', () => {
+  const p = path.join(tmpDir(), 'none.safetensors');
+  expect(() => SafetensorsFile.open(p)).toThrow(`${p}: cannot open (ENOENT): no such file or directory`);
+  try {
+    SafetensorsFile.open(p);
+  } catch (e) {
+    expect((e as Error).message.split(p).length).toBe(2);
+  }
+});
