@@ -21,7 +21,6 @@ function main(argv: string[]): void {
   } catch (e) {
     process.stderr.write(`${errorLine(e)}\n`);
     if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    if (exitCodeOf(e) === 2) process.stderr.write("Run 'stade --help' for usage.\n");
     process.exitCode = exitCodeOf(e);
     return;
   }
