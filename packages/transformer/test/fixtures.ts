@@ -37,7 +37,8 @@ export function loadFixture(name: string): Fixture {
   const logits = new Float32Array(buf.byteLength / 4);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   for (let i = 0; i < logits.length; i++) logits[i] = view.getFloat32(i * 4, true);
-  if (logits.length !== ref.logits.shape[0] * ref.logits.shape[1]) throw new Error(`${dir}: logits.bin does not match its shape`);
+  if (logits.length !== ref.logits.shape[0] * ref.logits.shape[1])
+    throw new Error(`${dir}: logits.bin does not match its shape`);
   return { name, dir, ref, ids: Int32Array.from(ref.ids), logits };
 }
 

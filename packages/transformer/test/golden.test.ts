@@ -12,7 +12,17 @@ afterAll(() => setThreads(initialThreads));
 
 describe('golden fixtures', () => {
   it('covers every architecture and dtype the issue asks for', () => {
-    for (const n of ['opt-pre', 'opt-pre-f16', 'opt-pre-bf16', 'opt-post', 'llama-gqa', 'llama-gqa-f16', 'llama-gqa-bf16', 'mistral', 'qwen2']) {
+    for (const n of [
+      'opt-pre',
+      'opt-pre-f16',
+      'opt-pre-bf16',
+      'opt-post',
+      'llama-gqa',
+      'llama-gqa-f16',
+      'llama-gqa-bf16',
+      'mistral',
+      'qwen2',
+    ]) {
       expect(names).toContain(n);
     }
   });

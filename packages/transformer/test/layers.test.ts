@@ -1,10 +1,10 @@
 // The shared layers against naive references: attention (causal, grouped-query, sliding window, rotary),
 // rotary tables and inverse frequencies.
-import { Tensor } from '@stade/tensor';
+import type { Tensor } from '@stade/tensor';
 import { arbDim, expectClose, randn } from '@stade/tensor/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Rope, causalAttention, ropeInvFreq } from '../src/index.js';
+import { causalAttention, Rope, ropeInvFreq } from '../src/index.js';
 
 /** x * cos + rotate_half(x) * sin for one row of width D. */
 function rotateRow(x: number[], cos: number[], sin: number[]): number[] {
@@ -14,12 +14,28 @@ function rotateRow(x: number[], cos: number[], sin: number[]): number[] {
 }
 
 /** Straight from the definition, in float64: per head h (kv head floor(h / rep)), masked softmax(q k^T s) v. */
-function naiveAttention(q: Tensor, k: Tensor, v: Tensor, H: number, KV: number, D: number, scale: number, window: number | null, rot: { cos: Tensor; sin: Tensor } | null): number[] {
+function naiveAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  H: number,
+  KV: number,
+  D: number,
+  scale: number,
+  window: number | null,
+  rot: { cos: Tensor; sin: Tensor } | null,
+): number[] {
   const T = q.shape[0]!;
   const rep = H / KV;
   const row = (t: Tensor, i: number, head: number) => Array.from({ length: D }, (_, d) => t.get(i, head * D + d));
   const rotated = (t: Tensor, i: number, head: number) =>
-    rot ? rotateRow(row(t, i, head), Array.from({ length: D }, (_, d) => rot.cos.get(i, d)), Array.from({ length: D }, (_, d) => rot.sin.get(i, d))) : row(t, i, head);
+    rot
+      ? rotateRow(
+          row(t, i, head),
+          Array.from({ length: D }, (_, d) => rot.cos.get(i, d)),
+          Array.from({ length: D }, (_, d) => rot.sin.get(i, d)),
+        )
+      : row(t, i, head);
   const out = new Array<number>(T * H * D).fill(0);
   for (let h = 0; h < H; h++) {
     const g = Math.floor(h / rep);
@@ -34,7 +50,8 @@ function naiveAttention(q: Tensor, k: Tensor, v: Tensor, H: number, KV: number, 
       const m = Math.max(...scores);
       const e = scores.map((s) => Math.exp(s - m));
       const z = e.reduce((a, b) => a + b, 0);
-      for (let j = 0; j < T; j++) for (let d = 0; d < D; d++) out[i * H * D + h * D + d]! += (e[j]! / z) * v.get(j, g * D + d);
+      for (let j = 0; j < T; j++)
+        for (let d = 0; d < D; d++) out[i * H * D + h * D + d]! += (e[j]! / z) * v.get(j, g * D + d);
     }
   }
   return out;
@@ -75,7 +92,10 @@ describe('causalAttention', () => {
     const k = qkv.narrow(1, 8, 8);
     const v = qkv.narrow(1, 16, 8);
     const got = causalAttention(q, k, v, { heads: 2, kvHeads: 2, headDim: 4, scale: 0.5 });
-    expectClose(got, naiveAttention(q.clone(), k.clone(), v.clone(), 2, 2, 4, 0.5, null, null), { rtol: 1e-4, atol: 1e-5 });
+    expectClose(got, naiveAttention(q.clone(), k.clone(), v.clone(), 2, 2, 4, 0.5, null, null), {
+      rtol: 1e-4,
+      atol: 1e-5,
+    });
   });
 
   it('row 0 returns v of token 0 and a window of 1 returns each token own value', () => {
@@ -105,7 +125,13 @@ describe('rotary embeddings', () => {
 
   it('llama3 scaling keeps high frequencies, divides low ones, interpolates between', () => {
     const dim = 64;
-    const s = { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } as const;
+    const s = {
+      rope_type: 'llama3',
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 64,
+    } as const;
     const a = ropeInvFreq(dim, 500000, null);
     const b = ropeInvFreq(dim, 500000, s);
     const kinds = new Set<string>();

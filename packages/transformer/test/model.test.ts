@@ -3,9 +3,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Tensor, linear } from '@stade/tensor';
+import { linear, Tensor } from '@stade/tensor';
 import { describe, expect, it } from 'vitest';
-import { Checkpoint, CheckpointError, MemorySource, loadModel, modelFromSource, writeSafetensors } from '../src/index.js';
+import {
+  Checkpoint,
+  CheckpointError,
+  loadModel,
+  MemorySource,
+  modelFromSource,
+  writeSafetensors,
+} from '../src/index.js';
 import { FIXTURES_DIR, loadFixture, relMaxError } from './fixtures.js';
 
 /** The fixture's tensors in memory, optionally edited. */
@@ -19,7 +26,15 @@ function memorySource(name: string, edit: (m: Map<string, Tensor>) => void = () 
 }
 
 const OPT_ORDER = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.out_proj', 'fc1', 'fc2'];
-const LLAMA_ORDER = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
+const LLAMA_ORDER = [
+  'self_attn.q_proj',
+  'self_attn.k_proj',
+  'self_attn.v_proj',
+  'self_attn.o_proj',
+  'mlp.gate_proj',
+  'mlp.up_proj',
+  'mlp.down_proj',
+];
 
 describe('tap', () => {
   for (const [name, prefix, order] of [
@@ -85,7 +100,11 @@ describe('weights', () => {
     expect(lin.bias).not.toBeNull();
     let x: Tensor | null = null;
     const h0 = model.embed(fx.ids);
-    const out = model.block(0, h0, { tap: (n, t) => void (n === name && (x = t.clone())) });
+    const out = model.block(0, h0, {
+      tap: (n, t) => {
+        if (n === name) x = t.clone();
+      },
+    });
     const y = linear(x!, lin.weight, lin.bias).values();
     // block output = residual + down_proj(x); with the layer zeroed only the residual remains
     const o = lin.weight.shape[0]!;
@@ -99,7 +118,10 @@ describe('weights', () => {
     const reads: string[] = [];
     const src = memorySource('opt-pre');
     const get = src.get.bind(src);
-    src.get = (n: string) => (reads.push(n), get(n));
+    src.get = (n: string) => {
+      reads.push(n);
+      return get(n);
+    };
     const model = modelFromSource(src);
     expect(reads).toEqual([]); // validation reads headers only
     const h = model.embed(Int32Array.from([1, 2, 3]));

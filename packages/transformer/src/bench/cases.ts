@@ -2,7 +2,7 @@
 //   npm run bench -- --with packages/transformer/dist/bench/cases.js --filter prefill [--compare torch.jsonl]
 // tools/bench_torch_forward.py prints PyTorch's figures for the same case in the --compare format.
 import { addBenchCase } from '@stade/tensor/bench';
-import { OPT_125M_CONFIG, forwardFlops, randomIds, randomOptModel } from './prefill.js';
+import { forwardFlops, OPT_125M_CONFIG, randomIds, randomOptModel } from './prefill.js';
 
 const SEQLEN = 2048;
 let model: ReturnType<typeof randomOptModel> | null = null;

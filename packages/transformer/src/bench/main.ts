@@ -17,7 +17,10 @@ for (const c of transformerBenchCases({ seqlen, windows, threads })) {
   if (only && !c.name.endsWith(only)) continue;
   for (const r of c.run()) {
     results.push(r);
-    if (!json) console.log(`${r.name} [${r.threads} thread(s)]: ${r.value.toFixed(r.unit === 's' ? 2 : 1)} ${r.unit} ${JSON.stringify(r.detail ?? {})}`);
+    if (!json)
+      console.log(
+        `${r.name} [${r.threads} thread(s)]: ${r.value.toFixed(r.unit === 's' ? 2 : 1)} ${r.unit} ${JSON.stringify(r.detail ?? {})}`,
+      );
   }
 }
 if (json) console.log(JSON.stringify(results));

@@ -1,6 +1,6 @@
 // Benchmark cases of @stade/transformer (issue 3, "Speed"): prefill tokens/s of a random OPT-125M-shaped model
 // and the wall time of a perplexity run. The model is built in memory (MemorySource), no checkpoint file needed.
-import { Tensor, getThreads, setThreads } from '@stade/tensor';
+import { getThreads, setThreads, Tensor } from '@stade/tensor';
 import { normalizeConfig } from '../config.js';
 import { perplexity } from '../eval/perplexity.js';
 import { type CausalLM, MemorySource } from '../model.js';
@@ -38,7 +38,7 @@ function fillUniform(a: Float32Array, seed: number, s: number): void {
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
-      pool[i] = ((x >>> 0) / 4294967296 * 2 - 1) * s;
+      pool[i] = (((x >>> 0) / 4294967296) * 2 - 1) * s;
     }
     pools.set(s, pool);
   }
@@ -133,7 +133,10 @@ function withThreads<T>(threads: number, f: () => T): T {
 }
 
 /** Prefill (a full forward pass with logits) of `seqlen` tokens: tokens per second, best of `repeats`. */
-export function benchPrefill(model: CausalLM, opts: { threads: number; seqlen?: number; repeats?: number }): BenchResult {
+export function benchPrefill(
+  model: CausalLM,
+  opts: { threads: number; seqlen?: number; repeats?: number },
+): BenchResult {
   const seqlen = opts.seqlen ?? 2048;
   const ids = randomIds(seqlen, model.vocabSize, 7);
   return withThreads(opts.threads, () => {
@@ -145,12 +148,21 @@ export function benchPrefill(model: CausalLM, opts: { threads: number; seqlen?: 
       best = Math.min(best, (performance.now() - t0) / 1000);
     }
     const gflops = forwardFlops(model.config, seqlen) / best / 1e9;
-    return { name: `prefill opt-125m-shaped seqlen ${seqlen}`, value: seqlen / best, unit: 'tokens/s', threads: opts.threads, detail: { seconds: best, gflops } };
+    return {
+      name: `prefill opt-125m-shaped seqlen ${seqlen}`,
+      value: seqlen / best,
+      unit: 'tokens/s',
+      threads: opts.threads,
+      detail: { seconds: best, gflops },
+    };
   });
 }
 
 /** Wall time of `perplexity` over `windows` windows of `seqlen` tokens. */
-export function benchPerplexity(model: CausalLM, opts: { threads: number; seqlen?: number; windows?: number }): BenchResult {
+export function benchPerplexity(
+  model: CausalLM,
+  opts: { threads: number; seqlen?: number; windows?: number },
+): BenchResult {
   const seqlen = opts.seqlen ?? 2048;
   const windows = opts.windows ?? 16;
   const ids = randomIds(seqlen * windows, model.vocabSize, 11);
@@ -169,15 +181,22 @@ export function benchPerplexity(model: CausalLM, opts: { threads: number; seqlen
 }
 
 /** The transformer bench cases: prefill at 1 and 2 threads, then the perplexity wall time at the given threads. */
-export function transformerBenchCases(opts: { seqlen?: number; windows?: number; threads?: number[] } = {}): { name: string; run: () => BenchResult[] }[] {
+export function transformerBenchCases(
+  opts: { seqlen?: number; windows?: number; threads?: number[] } = {},
+): { name: string; run: () => BenchResult[] }[] {
   const threads = opts.threads ?? [1, 2];
   let model: CausalLM | null = null;
   const get = () => (model ??= randomOptModel());
   return [
-    { name: 'transformer.prefill', run: () => threads.map((t) => benchPrefill(get(), { threads: t, seqlen: opts.seqlen })) },
+    {
+      name: 'transformer.prefill',
+      run: () => threads.map((t) => benchPrefill(get(), { threads: t, seqlen: opts.seqlen })),
+    },
     {
       name: 'transformer.perplexity',
-      run: () => [benchPerplexity(get(), { threads: Math.max(...threads), seqlen: opts.seqlen, windows: opts.windows })],
+      run: () => [
+        benchPerplexity(get(), { threads: Math.max(...threads), seqlen: opts.seqlen, windows: opts.windows }),
+      ],
     },
   ];
 }

@@ -50,16 +50,24 @@ export function crossEntropySum(logits: Tensor, targets: Int32Array): number {
 export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOptions): PerplexityResult {
   const { seqlen } = opts;
   const headRows = opts.headRows ?? 256;
-  if (!Number.isInteger(seqlen) || seqlen < 2) throw new StadeError(`perplexity: seqlen must be an integer >= 2, got ${seqlen}`, { key: 'seqlen' });
+  if (!Number.isInteger(seqlen) || seqlen < 2)
+    throw new StadeError(`perplexity: seqlen must be an integer >= 2, got ${seqlen}`, { key: 'seqlen' });
   if (seqlen > model.maxPositions) {
-    throw new StadeError(`perplexity: seqlen ${seqlen} exceeds the model's max_position_embeddings ${model.maxPositions}`, { key: 'seqlen' });
+    throw new StadeError(
+      `perplexity: seqlen ${seqlen} exceeds the model's max_position_embeddings ${model.maxPositions}`,
+      { key: 'seqlen' },
+    );
   }
-  if (!Number.isInteger(headRows) || headRows < 1) throw new StadeError(`perplexity: headRows must be a positive integer, got ${headRows}`);
+  if (!Number.isInteger(headRows) || headRows < 1)
+    throw new StadeError(`perplexity: headRows must be a positive integer, got ${headRows}`);
   const n = Math.floor(ids.length / seqlen);
   if (n < 1) {
-    throw new StadeError(`perplexity: ${ids.length} tokens are fewer than one window of seqlen ${seqlen} (need at least ${seqlen})`, {
-      key: 'seqlen',
-    });
+    throw new StadeError(
+      `perplexity: ${ids.length} tokens are fewer than one window of seqlen ${seqlen} (need at least ${seqlen})`,
+      {
+        key: 'seqlen',
+      },
+    );
   }
   const losses: number[] = [];
   let sum = 0;

@@ -1,4 +1,4 @@
-import { Tensor, allocF32, applyRotary, matmul, scale as scaleOp, softmax } from '@stade/tensor';
+import { allocF32, applyRotary, matmul, scale as scaleOp, softmax, Tensor } from '@stade/tensor';
 
 /** Shape and options of an eager causal self-attention. */
 export interface AttentionSpec {

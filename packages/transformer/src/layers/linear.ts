@@ -1,4 +1,4 @@
-import { type Tensor, linear } from '@stade/tensor';
+import { linear, type Tensor } from '@stade/tensor';
 import type { LinearLayer, Tap } from '../model.js';
 
 /** Runs a linear layer on `x` (`[T, in]` -> `[T, out]`), first showing `x` to the tap under the layer's name. */

@@ -1,4 +1,4 @@
-import { type Tensor, layerNorm, rmsNorm } from '@stade/tensor';
+import { layerNorm, rmsNorm, type Tensor } from '@stade/tensor';
 
 /** torch.nn.LayerNorm over the last axis; `weight`/`bias` null when `elementwise_affine` is false. */
 export function layerNormOf(x: Tensor /* [T, h] */, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {

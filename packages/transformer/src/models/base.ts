@@ -1,4 +1,4 @@
-import { type Tensor, fmtShape } from '@stade/tensor';
+import { fmtShape, type Tensor } from '@stade/tensor';
 import { StadeError } from '../errors.js';
 import type { BlockOptions, CausalLM, LinearLayer, TensorSource } from '../model.js';
 import type { ExpectedTensor, WeightStore } from './weights.js';
@@ -59,7 +59,11 @@ export abstract class DecoderModel implements CausalLM {
   private spec(name: string): LinearSpec {
     if (!this.byName) this.byName = new Map(this.blockLinears.flat().map((s) => [s.name, s]));
     const s = this.byName.get(name);
-    if (!s) throw new StadeError(`${this.source.dir}: ${name} is not a prunable linear layer of this ${this.modelType} model`, { key: name });
+    if (!s)
+      throw new StadeError(
+        `${this.source.dir}: ${name} is not a prunable linear layer of this ${this.modelType} model`,
+        { key: name },
+      );
     return s;
   }
 
@@ -71,13 +75,20 @@ export abstract class DecoderModel implements CausalLM {
   setLinear(name: string, weight: Tensor, bias: Tensor | null): void {
     const s = this.spec(name);
     if (weight.shape.length !== 2 || weight.shape[0] !== s.out || weight.shape[1] !== s.in) {
-      throw new StadeError(`setLinear ${name}: weight shape ${fmtShape(weight.shape)}, expected ${fmtShape([s.out, s.in])}`, { key: name });
+      throw new StadeError(
+        `setLinear ${name}: weight shape ${fmtShape(weight.shape)}, expected ${fmtShape([s.out, s.in])}`,
+        { key: name },
+      );
     }
     if (bias && (bias.shape.length !== 1 || bias.shape[0] !== s.out)) {
-      throw new StadeError(`setLinear ${name}: bias shape ${fmtShape(bias.shape)}, expected ${fmtShape([s.out])}`, { key: name });
+      throw new StadeError(`setLinear ${name}: bias shape ${fmtShape(bias.shape)}, expected ${fmtShape([s.out])}`, {
+        key: name,
+      });
     }
     if (!bias && this.weights.has(`${name}.bias`)) {
-      throw new StadeError(`setLinear ${name}: the layer has a bias; pass one (zeros to remove its effect)`, { key: name });
+      throw new StadeError(`setLinear ${name}: the layer has a bias; pass one (zeros to remove its effect)`, {
+        key: name,
+      });
     }
     this.weights.set(`${name}.weight`, weight);
     if (bias) this.weights.set(`${name}.bias`, bias);
@@ -110,18 +121,23 @@ export abstract class DecoderModel implements CausalLM {
   protected checkIds(ids: Int32Array): void {
     if (ids.length === 0) throw new StadeError('embed: no token ids');
     if (ids.length > this.maxPositions) {
-      throw new StadeError(`embed: ${ids.length} tokens exceed max_position_embeddings ${this.maxPositions}`, { key: 'max_position_embeddings' });
+      throw new StadeError(`embed: ${ids.length} tokens exceed max_position_embeddings ${this.maxPositions}`, {
+        key: 'max_position_embeddings',
+      });
     }
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t]!;
-      if (id < 0 || id >= this.vocabSize) throw new StadeError(`embed: token id ${id} at position ${t} is outside the vocabulary [0, ${this.vocabSize})`);
+      if (id < 0 || id >= this.vocabSize)
+        throw new StadeError(`embed: token id ${id} at position ${t} is outside the vocabulary [0, ${this.vocabSize})`);
     }
   }
 
   /** Checks a hidden-state input `[T, hidden]`. */
   protected checkHidden(h: Tensor, what: string): void {
     if (h.shape.length !== 2 || h.shape[1] !== this.hiddenSize) {
-      throw new StadeError(`${what}: hidden states of shape ${fmtShape(h.shape)}, expected [tokens, ${this.hiddenSize}]`);
+      throw new StadeError(
+        `${what}: hidden states of shape ${fmtShape(h.shape)}, expected [tokens, ${this.hiddenSize}]`,
+      );
     }
   }
 }

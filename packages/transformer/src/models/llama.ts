@@ -4,7 +4,7 @@
 // qwen2 (models/qwen2/modeling_qwen2.py: biases on q/k/v, none on o_proj).
 // RMSNorm in float32, rotary embeddings (rotate_half; default, linear, llama3 scaling), grouped-query attention,
 // SiLU-gated MLP, optional attention_bias / mlp_bias, head_dim from config, tie_word_embeddings.
-import { type Tensor, add, embedding, linear, mul, silu } from '@stade/tensor';
+import { add, embedding, linear, mul, silu, type Tensor } from '@stade/tensor';
 import { type LlamaConfig, slidingWindowFor } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { causalAttention } from '../layers/attention.js';
@@ -38,19 +38,26 @@ export class LlamaModel extends DecoderModel {
   ) {
     super(source);
     this.modelType = cfg.model_type;
-    const h = (this.hiddenSize = cfg.hidden_size);
+    this.hiddenSize = cfg.hidden_size;
+    const h = this.hiddenSize;
     this.numBlocks = cfg.num_hidden_layers;
     this.vocabSize = cfg.vocab_size;
     this.maxPositions = cfg.max_position_embeddings;
     this.heads = cfg.num_attention_heads;
     this.kvHeads = cfg.num_key_value_heads;
     this.headDim = cfg.head_dim;
-    if (this.headDim % 2 !== 0) throw new ConfigError(`${source.dir}: head_dim ${this.headDim} must be even for rotary embeddings`, { key: 'head_dim' });
+    if (this.headDim % 2 !== 0)
+      throw new ConfigError(`${source.dir}: head_dim ${this.headDim} must be even for rotary embeddings`, {
+        key: 'head_dim',
+      });
     this.intermediate = cfg.intermediate_size;
     this.eps = cfg.rms_norm_eps;
     this.tied = cfg.tie_word_embeddings;
     const prf = cfg.raw.partial_rotary_factor;
-    if (prf != null && prf !== 1) throw new ConfigError(`${source.dir}: partial_rotary_factor ${JSON.stringify(prf)} is not supported`, { key: 'partial_rotary_factor' });
+    if (prf != null && prf !== 1)
+      throw new ConfigError(`${source.dir}: partial_rotary_factor ${JSON.stringify(prf)} is not supported`, {
+        key: 'partial_rotary_factor',
+      });
     this.rope = new Rope(this.headDim, cfg.rope_theta, cfg.rope_scaling);
     const qkvBias = cfg.qkv_bias;
     const oBias = cfg.o_proj_bias;
@@ -79,7 +86,10 @@ export class LlamaModel extends DecoderModel {
       ];
       this.blockLinears.push(specs);
       expected.push(...linearTensors(specs));
-      expected.push({ name: `${p}input_layernorm.weight`, shape: [h] }, { name: `${p}post_attention_layernorm.weight`, shape: [h] });
+      expected.push(
+        { name: `${p}input_layernorm.weight`, shape: [h] },
+        { name: `${p}post_attention_layernorm.weight`, shape: [h] },
+      );
     }
     this.weights = new WeightStore(source, expected);
   }

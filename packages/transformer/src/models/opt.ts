@@ -2,7 +2,7 @@
 // (https://github.com/huggingface/transformers/blob/main/src/transformers/models/opt/modeling_opt.py):
 // learned positions with offset 2, pre-LN or post-LN blocks (`do_layer_norm_before`), q * head_dim^-0.5,
 // relu FFN, optional project_in/project_out (word_embed_proj_dim != hidden_size), lm_head tied when absent.
-import { type Tensor, add, embedding, gelu, linear, relu, silu } from '@stade/tensor';
+import { add, embedding, gelu, linear, relu, silu, type Tensor } from '@stade/tensor';
 import type { OptActivation, OptConfig } from '../config.js';
 import { causalAttention } from '../layers/attention.js';
 import { runLinear } from '../layers/linear.js';
@@ -88,8 +88,10 @@ export class OptModel extends DecoderModel {
       ln(`${p}final_layer_norm`);
     }
     // transformers ties lm_head to embed_tokens (tie_word_embeddings defaults to true for OPT)
-    this.lmHead = source.has('lm_head.weight') && !cfg.tie_word_embeddings ? 'lm_head.weight' : 'model.decoder.embed_tokens.weight';
-    if (this.lmHead === 'lm_head.weight') expected.push({ name: 'lm_head.weight', shape: [this.vocabSize, this.projDim] });
+    this.lmHead =
+      source.has('lm_head.weight') && !cfg.tie_word_embeddings ? 'lm_head.weight' : 'model.decoder.embed_tokens.weight';
+    if (this.lmHead === 'lm_head.weight')
+      expected.push({ name: 'lm_head.weight', shape: [this.vocabSize, this.projDim] });
     this.weights = new WeightStore(source, expected);
   }
 

@@ -1,4 +1,4 @@
-import { type Tensor, fmtShape } from '@stade/tensor';
+import { fmtShape, type Tensor } from '@stade/tensor';
 import { CheckpointError } from '../errors.js';
 import type { TensorSource } from '../model.js';
 
@@ -60,14 +60,18 @@ export class WeightStore {
     const r = this.replaced.get(name) ?? this.cache.get(name);
     if (r) return r;
     const key = this.stored.get(name) ?? this.resolve(name);
-    if (key === undefined) throw new CheckpointError(`${this.source.dir}: missing tensor ${name}`, { file: this.source.dir, key: name });
+    if (key === undefined)
+      throw new CheckpointError(`${this.source.dir}: missing tensor ${name}`, { file: this.source.dir, key: name });
     const t = this.source.get(key);
     const want = this.expected.get(name);
     if (want && !sameShape(t.shape, want)) {
-      throw new CheckpointError(`${this.source.dir}: tensor ${key} has shape ${fmtShape(t.shape)}, expected ${fmtShape(want)}`, {
-        file: this.source.dir,
-        key,
-      });
+      throw new CheckpointError(
+        `${this.source.dir}: tensor ${key} has shape ${fmtShape(t.shape)}, expected ${fmtShape(want)}`,
+        {
+          file: this.source.dir,
+          key,
+        },
+      );
     }
     this.cache.set(name, t);
     return t;
