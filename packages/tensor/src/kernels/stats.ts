@@ -50,7 +50,11 @@ export type XtXArgs = {
 const IB = 32;
 const JB = 1024;
 
-/** h[i, j] += scale * sum_r x[r, i] x[r, j] for j >= i and i in [iStart, iEnd), in cache tiles. */
+/**
+ * h[i, j] += scale * sum_r x[r, i] x[r, j] for j >= i and i in [iStart, iEnd), in cache tiles, four output rows
+ * by four input rows at a time. Each h[i, j] receives one sum of four products per block of four input rows
+ * (then single products for the tail), in the same order whatever the tiling.
+ */
 function xtxTile(args: XtXArgs, iStart: number, iEnd: number): void {
   const { h, x, xOff, rows, n, scale } = args;
   const r4 = rows - (rows % 4);
@@ -63,7 +67,51 @@ function xtxTile(args: XtXArgs, iStart: number, iEnd: number): void {
         const o1 = o0 + n;
         const o2 = o1 + n;
         const o3 = o2 + n;
-        for (let i = ib; i < ie; i++) {
+        let i = ib;
+        for (; i + 3 < ie; i += 4) {
+          const a0 = x[o0 + i]! * scale;
+          const a1 = x[o1 + i]! * scale;
+          const a2 = x[o2 + i]! * scale;
+          const a3 = x[o3 + i]! * scale;
+          const b0 = x[o0 + i + 1]! * scale;
+          const b1 = x[o1 + i + 1]! * scale;
+          const b2 = x[o2 + i + 1]! * scale;
+          const b3 = x[o3 + i + 1]! * scale;
+          const c0 = x[o0 + i + 2]! * scale;
+          const c1 = x[o1 + i + 2]! * scale;
+          const c2 = x[o2 + i + 2]! * scale;
+          const c3 = x[o3 + i + 2]! * scale;
+          const d0 = x[o0 + i + 3]! * scale;
+          const d1 = x[o1 + i + 3]! * scale;
+          const d2 = x[o2 + i + 3]! * scale;
+          const d3 = x[o3 + i + 3]! * scale;
+          const ha = i * n;
+          const hb = ha + n;
+          const hc = hb + n;
+          const hd = hc + n;
+          let j = i > jb ? i : jb;
+          // The triangle's corner: row i+1 starts at column i+1, row i+2 at i+2 (only when j begins at i).
+          for (; j < je && j < i + 3; j++) {
+            const x0 = x[o0 + j]!;
+            const x1 = x[o1 + j]!;
+            const x2 = x[o2 + j]!;
+            const x3 = x[o3 + j]!;
+            h[ha + j] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+            if (j >= i + 1) h[hb + j] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3;
+            if (j >= i + 2) h[hc + j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3;
+          }
+          for (; j < je; j++) {
+            const x0 = x[o0 + j]!;
+            const x1 = x[o1 + j]!;
+            const x2 = x[o2 + j]!;
+            const x3 = x[o3 + j]!;
+            h[ha + j] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+            h[hb + j] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3;
+            h[hc + j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3;
+            h[hd + j] += d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3;
+          }
+        }
+        for (; i < ie; i++) {
           const a0 = x[o0 + i]! * scale;
           const a1 = x[o1 + i]! * scale;
           const a2 = x[o2 + i]! * scale;

@@ -71,6 +71,12 @@ describe('accumulateXtX', () => {
     );
   });
 
+  it('crosses the cache-tile boundaries (n > 1024 columns per tile, odd rows)', () => {
+    const x = randn([7, 1061], 5);
+    const h = accumulateXtX(new Float64Array(1061 * 1061), x, 0.5);
+    expectClose(h, refXtX(x).map((v) => 0.5 * v), { rtol: 1e-12, atol: 1e-12 });
+  });
+
   it('rejects a wrongly sized accumulator', () => {
     expect(() => accumulateXtX(new Float64Array(8), Tensor.zeros([2, 3]))).toThrow(/accumulateXtX: h holds 8 values, x \[2, 3\] needs 3x3/);
   });
