@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import { allocF32, Tensor } from '@stade/tensor';
 import { CheckpointError, fmtValue } from '../errors.js';
-import { canReadAsF32, decodeToF32, LITTLE_ENDIAN } from './dtypes.js';
+import { canReadAsF32, DTYPE_SIZE, decodeToF32, LITTLE_ENDIAN } from './dtypes.js';
 import { MAX_HEADER_BYTES, parseHeader, type TensorInfo } from './header.js';
 
 export type { TensorInfo } from './header.js';
 
 /** Largest single readSync call (Node limits one read to under 2 GiB). */
 const READ_CHUNK = 1 << 30;
+/** Scratch size for converting F16/BF16/integer tensors (bytes read and decoded per step). */
+const DECODE_CHUNK_BYTES = 1 << 22;
 
 /** Wraps a Node fs error (ENOENT, EISDIR, EACCES...) into a CheckpointError naming the file. */
 export function fsError(e: unknown, file: string, what: string): CheckpointError {
@@ -174,7 +176,16 @@ export class SafetensorsFile {
         this.path,
       );
     } else {
-      decodeToF32(t.dtype, this.readRaw(name), out);
+      // Convert chunk by chunk through a small scratch buffer: no second full-size copy of the stored bytes.
+      const size = DTYPE_SIZE[t.dtype];
+      const chunk = Math.max(1, Math.floor(DECODE_CHUNK_BYTES / size));
+      const scratch = new Uint8Array(Math.min(n, chunk) * size);
+      const fd = this.descriptor();
+      for (let i = 0; i < n; i += chunk) {
+        const m = Math.min(chunk, n - i);
+        readExact(fd, scratch, 0, m * size, this.dataStart + t.begin + i * size, this.path);
+        decodeToF32(t.dtype, scratch.subarray(0, m * size), out.subarray(i, i + m));
+      }
     }
     return new Tensor(out, t.shape);
   }

@@ -74,6 +74,28 @@ describe('writeSafetensors / SafetensorsFile round trip', () => {
     );
   });
 
+  test('tensors larger than the 4 MB conversion scratch (odd sizes) convert exactly', () => {
+    const p = path.join(tmpDir(), 'big.safetensors');
+    const n = 2_100_001; // F16/BF16: 4.2 MB stored, two chunks plus one element
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(i) * 1000;
+    writeSafetensors(p, [
+      { name: 'h', dtype: 'F16', shape: [n], data },
+      { name: 'b', dtype: 'BF16', shape: [1, n], data },
+    ]);
+    const f = SafetensorsFile.open(p);
+    for (const [name, d] of [
+      ['h', 'F16'],
+      ['b', 'BF16'],
+    ] as const) {
+      const got = f.read(name).values();
+      let bad = -1;
+      for (let i = 0; i < n && bad < 0; i++) if (got[i] !== roundTrip(d, data[i]!)) bad = i;
+      expect(bad, `${name}: first mismatch`).toBe(-1);
+    }
+    f.close();
+  });
+
   test('layout: 8-byte aligned header padded with spaces, metadata first, largest dtype then name order', () => {
     const p = path.join(tmpDir(), 'a.safetensors');
     const d = new Float32Array([1, 2, 3]);
