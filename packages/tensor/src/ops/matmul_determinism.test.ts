@@ -112,3 +112,17 @@ describe('thread count', () => {
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
   });
 });
+
+describe.runIf(simdSupported())('SIMD gemm across row chunks and column blocks', () => {
+  it('matches the float64 matvec kernel when m > ROW_CHUNK, n > NC and k spans several KC blocks', () => {
+    // 517 rows (> 512-row chunks), 777 columns (> 768-column blocks), k = 530 (3 k-blocks, odd tail)
+    const args = linearArgs(517, 530, 777, 9, true);
+    matmulWasmKernel(args, 0, 517);
+    const simd = args.c.slice();
+    matvecJsKernel(args, 0, 777);
+    let worst = 0;
+    for (let i = 0; i < simd.length; i++)
+      worst = Math.max(worst, Math.abs(simd[i]! - args.c[i]!) / (1 + Math.abs(args.c[i]!)));
+    expect(worst).toBeLessThan(1e-4);
+  });
+});
