@@ -271,3 +271,24 @@ describe('fuzz: a random index only produces CheckpointError', () => {
     );
   });
 });
+
+describe('committed PyTorch fixture folders', () => {
+  const root = path.resolve(__dirname, '../fixtures');
+  const dirs = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .map((d) => path.join(root, d))
+        .filter((d) => fs.existsSync(path.join(d, 'config.json')))
+    : [];
+  test.runIf(dirs.length > 0)('open as checkpoints (single and sharded) with every tensor readable', () => {
+    let sharded = 0;
+    for (const dir of dirs) {
+      const c = Checkpoint.open(dir);
+      if (c.indexPath) sharded++;
+      expect(c.modelConfig.model_type).toBe(c.config.model_type);
+      for (const n of c.names()) expect(c.get(n).shape).toEqual(c.info(n).shape);
+      c.close();
+    }
+    expect(sharded).toBeGreaterThan(0);
+  });
+});
