@@ -175,10 +175,11 @@ class RMSNorm(torch.nn.Module):
 
 
 class LlamaLayer(torch.nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, index):
         super().__init__()
         h = c["hidden_size"]
         self.c = c
+        self.index = index
         self.heads = c["num_attention_heads"]
         self.kv = c.get("num_key_value_heads", self.heads)
         self.hd = c.get("head_dim") or h // self.heads
@@ -201,8 +202,8 @@ class LlamaLayer(torch.nn.Module):
         c = self.c
         if c["model_type"] == "mistral":
             return c.get("sliding_window")
-        if c["model_type"] == "qwen2" and c.get("use_sliding_window"):
-            return c.get("sliding_window")
+        if c["model_type"] == "qwen2" and c.get("use_sliding_window") and self.index >= c["max_window_layers"]:
+            return c.get("sliding_window")  # configuration_qwen2.py layer_types
         return None
 
     def forward(self, x, cos, sin):
@@ -240,7 +241,7 @@ class Llama(torch.nn.Module):
         super().__init__()
         self.c = c
         self.embed_tokens = torch.nn.Embedding(c["vocab_size"], c["hidden_size"])
-        self.layers = torch.nn.ModuleList([LlamaLayer(c) for _ in range(c["num_hidden_layers"])])
+        self.layers = torch.nn.ModuleList([LlamaLayer(c, i) for i in range(c["num_hidden_layers"])])
         self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
         self.tied = c.get("tie_word_embeddings", False)
         self.lm_head = None if self.tied else torch.nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
@@ -329,6 +330,11 @@ FIXTURES = [
                         num_hidden_layers=2, max_position_embeddings=128, max_window_layers=2,
                         rms_norm_eps=1e-6, rope_theta=1000000.0, sliding_window=32, use_sliding_window=False,
                         tie_word_embeddings=True), ["F32"]),
+    ("qwen2-window", 107, dict(LLAMA_BASE, model_type="qwen2", architectures=["Qwen2ForCausalLM"], vocab_size=101,
+                               hidden_size=32, intermediate_size=48, num_attention_heads=2, num_key_value_heads=1,
+                               num_hidden_layers=2, max_position_embeddings=64, max_window_layers=1,
+                               rms_norm_eps=1e-6, rope_theta=10000.0, sliding_window=5, use_sliding_window=True,
+                               tie_word_embeddings=False), ["F32"]),
 ]
 SHARDED = {"qwen2"}  # written as model.safetensors.index.json + 2 shards
 LOGIT_TOKENS = 21
