@@ -20,6 +20,19 @@ export const DEFAULT_METADATA: Readonly<Record<string, string>> = Object.freeze(
 const WRITE_CHUNK = 1 << 30;
 let tmpCounter = 0;
 
+/** Flushes a folder's entries (so a rename survives a crash); best effort, some systems refuse it. */
+function syncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // not supported here (e.g. Windows): the rename itself is still atomic
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
 function writeAll(fd: number, bytes: Uint8Array, position: number, file: string): void {
   let done = 0;
   while (done < bytes.length) {
@@ -137,6 +150,7 @@ export class SafetensorsWriter {
       this.abort();
       throw fsError(e, this.path, 'write');
     }
+    syncDir(nodePath.dirname(this.path));
   }
 
   /** Discards the temporary file (safe to call after commit or twice). */
