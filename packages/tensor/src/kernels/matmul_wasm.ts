@@ -18,7 +18,7 @@ import { type MatmulArgs, forEachBatchRows, storeRow } from './matmul_args.js';
 export const KC = 256;
 const MC = 64;
 const NC = 768;
-const ROW_CHUNK = 512;
+const ROW_CHUNK = 1024;
 
 // Byte layout of the module memory for the gemm path.
 const AP = 0;

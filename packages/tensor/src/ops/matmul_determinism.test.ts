@@ -114,10 +114,10 @@ describe('thread count', () => {
 });
 
 describe.runIf(simdSupported())('SIMD gemm across row chunks and column blocks', () => {
-  it('matches the float64 matvec kernel when m > ROW_CHUNK, n > NC and k spans several KC blocks', () => {
-    // 517 rows (> 512-row chunks), 777 columns (> 768-column blocks), k = 530 (3 k-blocks, odd tail)
-    const args = linearArgs(517, 530, 777, 9, true);
-    matmulWasmKernel(args, 0, 517);
+  it('matches the float64 matvec kernel when m > ROW_CHUNK, n > NC and k spans two KC blocks', () => {
+    // 1031 rows (> 1024-row chunks), 777 columns (> 768-column blocks), k = 300 (a full and a partial k-block)
+    const args = linearArgs(1031, 300, 777, 9, true);
+    matmulWasmKernel(args, 0, 1031);
     const simd = args.c.slice();
     matvecJsKernel(args, 0, 777);
     let worst = 0;
