@@ -40,6 +40,17 @@ def main():
     args = ap.parse_args()
     torch.manual_seed(0)
     model = OPT(CONFIG).eval()
+    with torch.no_grad():  # the same ranges as randomOptModel in packages/transformer/src/bench/prefill.ts
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.fill_(1.0)
+            elif "embed" in name:
+                p.uniform_(-0.1, 0.1)
+            elif name.endswith("bias"):
+                p.uniform_(-0.01, 0.01)
+            else:
+                s = (3.0 / p.shape[1]) ** 0.5
+                p.uniform_(-s, s)
     T = args.seqlen
     ids = torch.randint(0, CONFIG["vocab_size"], (T,))
     shape = f"opt-125m-shaped seqlen {T}"
