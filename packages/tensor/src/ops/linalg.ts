@@ -9,27 +9,62 @@ function checkSquare(op: string, a: Float64Array, n: number): void {
   if (a.length !== n * n) throw new TensorError(`${op}: matrix holds ${a.length} values, expected ${n}x${n} = ${n * n}`);
 }
 
+/** sum_{k < len} a[ao + k] * b[bo + k]. */
+function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, len: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let k = 0;
+  for (; k + 1 < len; k += 2) {
+    s0 += a[ao + k]! * b[bo + k]!;
+    s1 += a[ao + k + 1]! * b[bo + k + 1]!;
+  }
+  if (k < len) s0 += a[ao + k]! * b[bo + k]!;
+  return s0 + s1;
+}
+
+function notPD(i: number, n: number, s: number): never {
+  throw new TensorError(`cholesky: matrix is not positive definite (pivot ${i} of ${n} is ${s})`);
+}
+
 /**
  * Lower Cholesky factor L with a = L L^T (only a's lower triangle is read). Throws a TensorError naming the
- * failing pivot when a is not (numerically) positive definite.
+ * failing pivot when a is not (numerically) positive definite. Row-by-row (Cholesky-Banachiewicz) with the
+ * dot products of four columns sharing each load of row i.
  */
 export function cholesky(a: Float64Array, n: number): Float64Array {
   checkSquare('cholesky', a, n);
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const ri = i * n;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * n;
-      let s = a[ri + j]!;
-      for (let k = 0; k < j; k++) s -= L[ri + k]! * L[rj + k]!;
-      if (j < i) L[ri + j] = s / L[rj + j]!;
-      else {
-        if (!(s > 0) || !Number.isFinite(s)) {
-          throw new TensorError(`cholesky: matrix is not positive definite (pivot ${i} of ${n} is ${s})`);
-        }
-        L[ri + i] = Math.sqrt(s);
+    let j = 0;
+    for (; j + 3 < i; j += 4) {
+      const r0 = j * n;
+      const r1 = r0 + n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < j; k++) {
+        const v = L[ri + k]!;
+        s0 += v * L[r0 + k]!;
+        s1 += v * L[r1 + k]!;
+        s2 += v * L[r2 + k]!;
+        s3 += v * L[r3 + k]!;
       }
+      const l0 = (a[ri + j]! - s0) / L[r0 + j]!;
+      L[ri + j] = l0;
+      const l1 = (a[ri + j + 1]! - s1 - l0 * L[r1 + j]!) / L[r1 + j + 1]!;
+      L[ri + j + 1] = l1;
+      const l2 = (a[ri + j + 2]! - s2 - l0 * L[r2 + j]! - l1 * L[r2 + j + 1]!) / L[r2 + j + 2]!;
+      L[ri + j + 2] = l2;
+      L[ri + j + 3] = (a[ri + j + 3]! - s3 - l0 * L[r3 + j]! - l1 * L[r3 + j + 1]! - l2 * L[r3 + j + 2]!) / L[r3 + j + 3]!;
     }
+    for (; j < i; j++) L[ri + j] = (a[ri + j]! - dot(L, ri, L, j * n, j)) / L[j * n + j]!;
+    const s = a[ri + i]! - dot(L, ri, L, ri, i);
+    if (!(s > 0) || !Number.isFinite(s)) notPD(i, n, s);
+    L[ri + i] = Math.sqrt(s);
   }
   return L;
 }
@@ -42,17 +77,31 @@ export function choleskyUpper(a: Float64Array, n: number): Float64Array {
   return U;
 }
 
-/** Inverse of the lower-triangular L (row-oriented forward substitution). */
+/** Inverse of the lower-triangular L (row-oriented forward substitution, four source rows per pass). */
 function lowerInverse(L: Float64Array, n: number): Float64Array {
   const M = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const ri = i * n;
     const d = L[ri + i]!;
     if (d === 0 || !Number.isFinite(d)) throw new TensorError(`choleskyInverse: factor is singular (diagonal ${i} is ${d})`);
-    // row i of L^-1 = (e_i - sum_{k<i} L[i,k] * row k of L^-1) / L[i,i]
-    for (let k = 0; k < i; k++) {
+    // row i of L^-1 = (e_i - sum_{k<i} L[i,k] * row k of L^-1) / L[i,i]; row k is zero beyond column k.
+    let k = 0;
+    for (; k + 3 < i; k += 4) {
+      const c0 = L[ri + k]!;
+      const c1 = L[ri + k + 1]!;
+      const c2 = L[ri + k + 2]!;
+      const c3 = L[ri + k + 3]!;
+      const r0 = k * n;
+      const r1 = r0 + n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      for (let j = 0; j <= k; j++) M[ri + j] -= c0 * M[r0 + j]! + c1 * M[r1 + j]! + c2 * M[r2 + j]! + c3 * M[r3 + j]!;
+      M[ri + k + 1] -= c1 * M[r1 + k + 1]! + c2 * M[r2 + k + 1]! + c3 * M[r3 + k + 1]!;
+      M[ri + k + 2] -= c2 * M[r2 + k + 2]! + c3 * M[r3 + k + 2]!;
+      M[ri + k + 3] -= c3 * M[r3 + k + 3]!;
+    }
+    for (; k < i; k++) {
       const c = L[ri + k]!;
-      if (c === 0) continue;
       const rk = k * n;
       for (let j = 0; j <= k; j++) M[ri + j] -= c * M[rk + j]!;
     }
@@ -67,16 +116,39 @@ function lowerInverse(L: Float64Array, n: number): Float64Array {
 export function choleskyInverse(L: Float64Array, n: number): Float64Array {
   checkSquare('choleskyInverse', L, n);
   const M = lowerInverse(L, n);
-  // A^-1 = M^T M: out[i, j] = sum_{k >= max(i, j)} M[k, i] M[k, j]; accumulate the upper triangle row by row.
+  // A^-1 = M^T M. With Mt = M^T (upper): out[i, j] = sum_{k >= j} Mt[i, k] Mt[j, k] for i <= j, contiguous dots.
+  const Mt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let k = 0; k <= i; k++) Mt[k * n + i] = M[i * n + k]!;
   const out = new Float64Array(n * n);
-  for (let k = 0; k < n; k++) {
-    const rk = k * n;
-    for (let i = 0; i <= k; i++) {
-      const a = M[rk + i]!;
-      if (a === 0) continue;
-      const ri = i * n;
-      for (let j = i; j <= k; j++) out[ri + j] += a * M[rk + j]!;
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    let j = i;
+    for (; j + 3 < n; j += 4) {
+      // Columns j..j+3: their dots start at k = j..j+3; accumulate the shared range k >= j+3 together.
+      const r0 = j * n;
+      const r1 = r0 + n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = j + 3; k < n; k++) {
+        const v = Mt[ri + k]!;
+        s0 += v * Mt[r0 + k]!;
+        s1 += v * Mt[r1 + k]!;
+        s2 += v * Mt[r2 + k]!;
+        s3 += v * Mt[r3 + k]!;
+      }
+      s0 += Mt[ri + j]! * Mt[r0 + j]! + Mt[ri + j + 1]! * Mt[r0 + j + 1]! + Mt[ri + j + 2]! * Mt[r0 + j + 2]!;
+      s1 += Mt[ri + j + 1]! * Mt[r1 + j + 1]! + Mt[ri + j + 2]! * Mt[r1 + j + 2]!;
+      s2 += Mt[ri + j + 2]! * Mt[r2 + j + 2]!;
+      out[ri + j] = s0;
+      out[ri + j + 1] = s1;
+      out[ri + j + 2] = s2;
+      out[ri + j + 3] = s3;
     }
+    for (; j < n; j++) out[ri + j] = dot(Mt, ri + j, Mt, j * n + j, n - j);
   }
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out[j * n + i] = out[i * n + j]!;
   return out;
