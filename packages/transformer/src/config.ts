@@ -100,14 +100,15 @@ class Reader {
     return this.get(key) !== undefined;
   }
 
-  int(key: string, fallback?: number, min = 1): number {
+  /** An integer in [min, max] (sizes are capped at 2^31 - 1: no real model comes near). */
+  int(key: string, fallback?: number, min = 1, max = 2 ** 31 - 1): number {
     const v = this.get(key);
     if (v === undefined) {
       if (fallback === undefined) this.fail(key, `missing (required for model_type ${fmtValue(this.modelType)})`);
       return fallback;
     }
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-      this.fail(key, `expected an integer >= ${min}, got ${fmtValue(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      this.fail(key, `expected an integer from ${min} to ${max}, got ${fmtValue(v)}`);
     }
     return v;
   }
@@ -148,7 +149,7 @@ function common(
     model_type: r.modelType,
     vocab_size: r.int('vocab_size'),
     hidden_size: r.int(hiddenKey),
-    num_hidden_layers: r.int('num_hidden_layers'),
+    num_hidden_layers: r.int('num_hidden_layers', undefined, 1, 100_000),
     num_attention_heads: r.int('num_attention_heads'),
     tie_word_embeddings: r.bool('tie_word_embeddings', tieDefault),
     torch_dtype: typeof dtype === 'string' ? dtype : null,

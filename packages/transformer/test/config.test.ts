@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, type LlamaConfig, normalizeConfig, type OptConfig, slidingWindowFor } from '../src/index.js';
 
@@ -215,9 +216,18 @@ describe('normalizeConfig: errors name the file and key', () => {
   );
 
   test('bad values', () => {
-    expectConfigError(() => llama({ hidden_size: '64' }), 'hidden_size', /expected an integer >= 1, got "64"/);
+    expectConfigError(
+      () => llama({ hidden_size: '64' }),
+      'hidden_size',
+      /expected an integer from 1 to 2147483647, got "64"/,
+    );
     expectConfigError(() => llama({ num_hidden_layers: 2.5 }), 'num_hidden_layers', /expected an integer/);
-    expectConfigError(() => llama({ vocab_size: 0 }), 'vocab_size', /expected an integer >= 1, got 0/);
+    expectConfigError(() => llama({ vocab_size: 0 }), 'vocab_size', /expected an integer from 1 to 2147483647, got 0/);
+    expectConfigError(
+      () => llama({ num_hidden_layers: 2 ** 40 }),
+      'num_hidden_layers',
+      /from 1 to 100000, got 1099511627776/,
+    );
     expectConfigError(() => llama({ num_key_value_heads: 3 }), 'num_key_value_heads', /not a multiple/);
     expectConfigError(() => llama({ rms_norm_eps: -1 }), 'rms_norm_eps', /positive finite number, got -1/);
     expectConfigError(() => llama({ rope_theta: 'big' }), 'rope_theta', /positive finite number/);
@@ -279,6 +289,66 @@ describe('normalizeConfig: errors name the file and key', () => {
   test('not an object', () => {
     expect(() => normalizeConfig([] as unknown as Record<string, unknown>, FILE)).toThrow(
       /config\.json: expected a JSON object/,
+    );
+  });
+});
+
+describe('fuzz: normalizeConfig only throws ConfigError', () => {
+  const keys = [
+    ...new Set([
+      ...Object.keys(LLAMA),
+      ...Object.keys(OPT),
+      'num_key_value_heads',
+      'head_dim',
+      'rms_norm_eps',
+      'rope_theta',
+      'rope_scaling',
+      'rope_parameters',
+      'tie_word_embeddings',
+      'attention_bias',
+      'mlp_bias',
+      'sliding_window',
+      'use_sliding_window',
+      'max_window_layers',
+      'layer_types',
+      'do_layer_norm_before',
+      'word_embed_proj_dim',
+      'activation_function',
+      'hidden_act',
+      'd_model',
+      '__proto__',
+    ]),
+  ];
+  const arbValue = fc.oneof(
+    fc.integer({ min: -2, max: 70 }),
+    fc.constantFrom(2 ** 31, 2 ** 53 - 1, 1e300),
+    fc.constantFrom(null, true, false, 0.5, 1e-5, 'silu', 'relu', 'llama3', 'linear', 'full_attention'),
+    fc.record(
+      { rope_type: fc.constantFrom('llama3', 'linear', 'default', 'yarn'), factor: fc.anything() },
+      { requiredKeys: [] },
+    ),
+    fc.array(fc.constantFrom('full_attention', 'sliding_attention'), { maxLength: 4 }),
+    fc.anything(),
+  );
+  test('random configs', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('opt', 'llama', 'mistral', 'qwen2'),
+        fc.dictionary(fc.constantFrom(...keys), arbValue, { maxKeys: 8 }),
+        fc.boolean(),
+        (type, extra, fromBase) => {
+          const base = type === 'opt' ? OPT : LLAMA;
+          const raw = { ...(fromBase ? base : {}), ...extra, model_type: type };
+          try {
+            const c = normalizeConfig(raw, FILE);
+            expect(c.hidden_size).toBeGreaterThan(0);
+            if (c.model_type !== 'opt') expect(c.layer_types.length).toBe(c.num_hidden_layers);
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw new Error(`non-ConfigError: ${String(e)}`, { cause: e });
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
