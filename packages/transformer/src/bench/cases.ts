@@ -4,7 +4,10 @@
 import { addBenchCase } from '@stade/tensor/bench';
 import { forwardFlops, OPT_125M_CONFIG, randomIds, randomOptModel } from './prefill.js';
 
-const SEQLEN = 2048;
+/** Tokens per prefill: 2048, or env STADE_BENCH_PREFILL_SEQLEN for a quick look (match tools/bench_torch_forward.py --seqlen). */
+const SEQLEN = Number(process.env.STADE_BENCH_PREFILL_SEQLEN ?? 2048);
+if (!Number.isInteger(SEQLEN) || SEQLEN < 1 || SEQLEN > 2048)
+  throw new Error(`STADE_BENCH_PREFILL_SEQLEN must be in [1, 2048], got ${SEQLEN}`);
 let model: ReturnType<typeof randomOptModel> | null = null;
 
 addBenchCase({
