@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import { allocF32, Tensor } from '@stade/tensor';
 import { CheckpointError, fmtValue } from '../errors.js';
@@ -8,6 +9,8 @@ export type { TensorInfo } from './header.js';
 
 /** Largest single readSync call (Node limits one read to under 2 GiB). */
 const READ_CHUNK = 1 << 30;
+/** Largest array Node can allocate. */
+const MAX_BYTES = bufferConstants.MAX_LENGTH;
 /** Scratch size for converting F16/BF16/integer tensors (bytes read and decoded per step). */
 const DECODE_CHUNK_BYTES = 1 << 22;
 
@@ -165,7 +168,17 @@ export class SafetensorsFile {
       });
     }
     const n = t.shape.reduce((a, d) => a * d, 1);
-    const out = allocF32(n);
+    let out: Float32Array;
+    try {
+      if (n * 4 > MAX_BYTES) throw new RangeError(`more than ${MAX_BYTES} bytes`);
+      out = allocF32(n);
+    } catch (e) {
+      throw new CheckpointError(
+        `${this.path}: tensor ${fmtValue(name)}: cannot allocate ${n} float32 values (${e instanceof Error ? e.message : String(e)})`,
+        { file: this.path, key: name },
+        { cause: e },
+      );
+    }
     if (t.dtype === 'F32' && LITTLE_ENDIAN) {
       readExact(
         this.descriptor(),

@@ -365,3 +365,13 @@ test('file system errors read as one sentence naming the file once', () => {
     expect((e as Error).message.split(p).length).toBe(2);
   }
 });
+
+test('a tensor too large to hold in one float32 array is a CheckpointError, not a RangeError', () => {
+  const n = 1_200_000_000; // 4.8 GB of F32 in a sparse file
+  const p = rawFile({ huge: { dtype: 'F32', shape: [n], data_offsets: [0, n * 4] } });
+  fs.truncateSync(p, fs.statSync(p).size + n * 4);
+  const f = SafetensorsFile.open(p);
+  expect(() => f.read('huge')).toThrow(/tensor "huge": cannot allocate 1200000000 float32 values/);
+  f.close();
+  fs.rmSync(p);
+});
