@@ -126,7 +126,32 @@ export function matvecJsKernel(args: MatmulArgs, colStart: number, colEnd: numbe
     for (let i = 0; i < m; i++) {
       const xa = ao + i * ars;
       const o = (bi * m + i) * n;
-      for (let j = colStart; j < colEnd; j++) {
+      let j = colStart;
+      // Four columns at a time: four independent chains (each still summed over k in order).
+      for (; j + 4 <= colEnd; j += 4) {
+        const w0 = bo + j * bns;
+        const w1 = w0 + bns;
+        const w2 = w1 + bns;
+        const w3 = w2 + bns;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let kk = 0; kk < k; kk++) {
+          const x = a[xa + kk * aks]!;
+          const q = kk * bks;
+          s0 += x * b[w0 + q]!;
+          s1 += x * b[w1 + q]!;
+          s2 += x * b[w2 + q]!;
+          s3 += x * b[w3 + q]!;
+        }
+        const sums = [s0, s1, s2, s3];
+        for (let t = 0; t < 4; t++) {
+          const v = Math.fround(sums[t]!);
+          c[o + j + t] = hasBias ? v + bias[args.biasOff + (j + t) * args.biasStride]! : v;
+        }
+      }
+      for (; j < colEnd; j++) {
         const wb = bo + j * bns;
         let s = 0;
         for (let kk = 0; kk < k; kk++) s += a[xa + kk * aks]! * b[wb + kk * bks]!;

@@ -126,3 +126,19 @@ describe.runIf(simdSupported())('SIMD gemm across row chunks and column blocks',
     expect(worst).toBeLessThan(1e-4);
   });
 });
+
+describe('plain kernels', () => {
+  it('the JS gemm and the JS matvec kernel give bit-identical results (same float64 chain per element)', () => {
+    fc.assert(
+      fc.property(arbDim(9), arbDim(200), arbDim(40), fc.boolean(), (m, k, n, bias) => {
+        const args = linearArgs(m, k, n, k + n, bias);
+        matmulJsKernel(args, 0, m);
+        const gemm = args.c.slice();
+        args.c.fill(Number.NaN);
+        matvecJsKernel(args, 0, n);
+        expect(Buffer.from(args.c.buffer).equals(Buffer.from(gemm.buffer))).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
