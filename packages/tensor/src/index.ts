@@ -38,7 +38,7 @@ export {
   setThreads,
   wasmSimdAvailable,
 } from './config.js';
-export { type ParallelOptions, parallelFor, poolInfo, shutdownPool } from './parallel/pool.js';
+export { type ParallelOptions, parallelFor, poolInfo, shutdownPool, warmPool } from './parallel/pool.js';
 export { splitRows } from './parallel/split.js';
 export { type Kernel, type KernelArgs, type KernelArgsOf, type KernelName, kernels } from './kernels/registry.js';
 export { type ReduceOptions, type VarianceOptions, max, mean, sum, variance } from './ops/reduce.js';

@@ -8,6 +8,7 @@
 import type * as FsModule from 'node:fs';
 import type * as UrlModule from 'node:url';
 import type * as WorkerThreads from 'node:worker_threads';
+import { CLAIM, DONE, SEQ, STATUS } from './protocol.js';
 
 /** A running worker. */
 export interface PlatformWorker {
@@ -38,21 +39,26 @@ export interface Platform {
 
 /**
  * Worker bootstrap (valid as a CommonJS or an ES module script). It imports the real entry; if that fails it
- * answers every job with the load error through the normal error path, so the caller gets a clear error
- * instead of waiting forever on a worker that never started.
+ * answers every job it claims with the load error (protocol.ts), so the caller gets a clear error instead of
+ * waiting forever on a worker that never started.
  */
 const BOOTSTRAP = `import('node:worker_threads').then((wt) => {
   const d = wt.workerData;
   return import(d.script).catch((e) => {
     const msg = { name: 'Error', message: 'parallelFor: pool worker failed to start: ' + (e && e.message ? e.message : String(e)), stack: e && e.stack };
     for (let seen = 0; ; ) {
-      Atomics.wait(d.ctl, 0, seen);
-      seen = Atomics.load(d.ctl, 0);
-      while (wt.receiveMessageOnPort(d.port) === undefined);
+      const m = wt.receiveMessageOnPort(d.port);
+      if (m === undefined) {
+        Atomics.wait(d.ctl, ${SEQ}, seen);
+        seen = Atomics.load(d.ctl, ${SEQ});
+        continue;
+      }
+      const job = m.message;
+      if (Atomics.compareExchange(d.shared, ${CLAIM} + job.chunk, job.id, 0) !== job.id) continue;
       d.port.postMessage(msg);
-      Atomics.store(d.ctl, 1, 1);
-      Atomics.add(d.done, 0, 1);
-      Atomics.notify(d.done, 0);
+      Atomics.store(d.shared, ${STATUS} + job.chunk, -job.id);
+      Atomics.add(d.shared, ${DONE}, 1);
+      Atomics.notify(d.shared, ${DONE});
     }
   });
 });`;

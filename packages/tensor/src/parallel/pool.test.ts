@@ -7,7 +7,8 @@ import { TensorError } from '../errors.js';
 import { kernels } from '../kernels/registry.js';
 import { allocF32 } from '../storage.js';
 import { getPlatform, workerExecArgv } from './platform.js';
-import { parallelFor, poolInfo, shutdownPool, workerScriptUrl } from './pool.js';
+import { parallelFor, poolInfo, shutdownPool, warmPool, workerScriptUrl } from './pool.js';
+import { CLAIM, CTL_INTS, DONE, SEQ, SHARED_INTS, STATUS } from './protocol.js';
 import { splitRows } from './split.js';
 
 const initialThreads = getThreads();
@@ -42,7 +43,7 @@ describe('parallelFor', () => {
           const outs = [1, 2, 3].map((t) => {
             setThreads(t); // resizes the pool: keep the property runs few
             const out = allocF32(rows * cols);
-            const used = parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align });
+            const used = parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align, steal: rows % 2 === 0 });
             expect(used).toBe(splitRows(rows, Math.min(t, rows), align).length);
             return out;
           });
@@ -63,7 +64,7 @@ describe('parallelFor', () => {
           const expected = new Float32Array(rows * cols);
           kernels['pool.prefixSinRows']({ x, out: expected, cols }, 0, rows);
           const out = allocF32(rows * cols);
-          parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align });
+          parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align, steal: cols % 2 === 0 });
           expect(out).toEqual(expected);
         },
       ),
@@ -71,13 +72,14 @@ describe('parallelFor', () => {
     );
   });
 
-  it('really runs chunks in worker threads, split as splitRows says', () => {
+  it('really runs chunks in worker threads, split as splitRows says', async () => {
     setThreads(3);
+    await warmPool();
+    expect(poolInfo()).toMatchObject({ workers: 2, readyWorkers: 2, platform: 'node' });
     const rows = 30;
     const tags = new Int32Array(new SharedArrayBuffer(rows * 4)).fill(-1);
     const starts = new Int32Array(new SharedArrayBuffer(rows * 4));
-    expect(parallelFor('pool.recordThread', { tags, starts }, rows, BIG)).toBe(3);
-    expect(poolInfo()).toMatchObject({ workers: 2, platform: 'node' });
+    expect(parallelFor('pool.recordThread', { tags, starts }, rows, { ...BIG, steal: false })).toBe(3);
     const ranges = splitRows(rows, 3);
     const seen = ranges.map(([a]) => tags[a]!);
     expect(seen[0]).toBe(0); // chunk 0 ran on the calling thread
@@ -88,6 +90,31 @@ describe('parallelFor', () => {
       for (let r = a; r < b; r++) expect(tags[r]).toBe(seen[i]);
     });
     expect([...starts].flatMap((v, i) => (v ? [i] : []))).toEqual(ranges.map(([a]) => a));
+  });
+
+  it('lets the calling thread take over chunks of workers that have not started (e.g. still booting)', async () => {
+    setThreads(3);
+    await shutdownPool();
+    const rows = 30;
+    const tags = new Int32Array(new SharedArrayBuffer(rows * 4)).fill(-1);
+    const starts = new Int32Array(new SharedArrayBuffer(rows * 4));
+    const stolen0 = poolInfo().stolenChunks;
+    // Fresh workers need milliseconds to boot; this tiny job is over long before.
+    expect(parallelFor('pool.recordThread', { tags, starts }, rows, BIG)).toBe(3);
+    expect(poolInfo().stolenChunks - stolen0).toBe(2);
+    expect(new Set(tags)).toEqual(new Set([0]));
+    expect([...starts].flatMap((v, i) => (v ? [i] : []))).toEqual(splitRows(rows, 3).map(([a]) => a));
+    // The stale job messages are skipped by the workers once they boot; the pool keeps working.
+    await warmPool();
+    const x = input(30, 5, 3);
+    const out = allocF32(150);
+    const expected = new Float32Array(150);
+    kernels['pool.prefixSinRows']({ x, out: expected, cols: 5 }, 0, 30);
+    for (let rep = 0; rep < 20; rep++) {
+      out.fill(0);
+      parallelFor('pool.prefixSinRows', { x, out, cols: 5 }, 30, { ...BIG, steal: rep % 2 === 0 });
+      expect(out).toEqual(expected);
+    }
   });
 
   it('keeps small work on the calling thread', () => {
@@ -121,6 +148,17 @@ describe('parallelFor', () => {
     expect(parallelFor('pool.prefixSinRows', { x, out: o2, cols: 5 }, 30, BIG)).toBe(3);
     expect(parallelFor('pool.failAt', { failRow: -1, out }, 30, BIG)).toBe(3);
     expect([...out]).toEqual(Array.from({ length: 30 }, (_, i) => i));
+  });
+
+  it('runs nested calls inline, on the calling thread and in workers', () => {
+    setThreads(2);
+    const rows = 6;
+    const width = 5;
+    const used = new Int32Array(new SharedArrayBuffer(rows * 4));
+    const out = allocF32(rows * width);
+    expect(parallelFor('pool.nested', { used, out, width }, rows, BIG)).toBe(2);
+    expect([...used]).toEqual(new Array(rows).fill(1));
+    expect([...out]).toEqual(Array.from({ length: rows * width }, (_, i) => i % width));
   });
 
   it('rejects unknown kernels, bad row counts and unsupported arguments', () => {
@@ -190,17 +228,19 @@ describe('parallelFor', () => {
 
   it('a worker whose module fails to load answers jobs with that error instead of hanging', async () => {
     const platform = getPlatform()!;
-    const ctl = new Int32Array(new SharedArrayBuffer(8));
-    const done = new Int32Array(new SharedArrayBuffer(4));
-    const { worker, port } = platform.spawn(new URL('file:///nonexistent/stade-worker.js'), { ctl, done });
+    const ctl = new Int32Array(new SharedArrayBuffer(CTL_INTS * 4));
+    const shared = new Int32Array(new SharedArrayBuffer(SHARED_INTS * 4));
+    const { worker, port } = platform.spawn(new URL('file:///nonexistent/stade-worker.js'), { ctl, shared });
     try {
-      port.post({ name: 'x', args: {}, r0: 0, r1: 1 });
-      Atomics.add(ctl, 0, 1);
-      Atomics.notify(ctl, 0);
+      Atomics.store(shared, CLAIM + 1, 7);
+      port.post({ id: 7, chunk: 1, name: 'x', args: {}, r0: 0, r1: 1 });
+      Atomics.add(ctl, SEQ, 1);
+      Atomics.notify(ctl, SEQ);
       const deadline = Date.now() + 20_000;
-      while (Atomics.load(done, 0) < 1 && Date.now() < deadline) Atomics.wait(done, 0, 0, 100);
-      expect(Atomics.load(done, 0)).toBe(1);
-      expect(Atomics.load(ctl, 1)).toBe(1);
+      while (Atomics.load(shared, DONE) < 1 && Date.now() < deadline) Atomics.wait(shared, DONE, 0, 100);
+      expect(Atomics.load(shared, DONE)).toBe(1);
+      expect(Atomics.load(shared, STATUS + 1)).toBe(-7);
+      expect(Atomics.load(shared, CLAIM + 1)).toBe(0);
       expect((port.receive() as { message: string }).message).toMatch(
         /pool worker failed to start: .*stade-worker\.js/,
       );

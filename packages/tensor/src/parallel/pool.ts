@@ -2,8 +2,10 @@
  * The worker pool: `parallelFor(kernel, args, rows, opts)` runs a registered row kernel over [0, rows).
  *
  * - Synchronous for the caller. The rows are cut into contiguous chunks (deterministic for a given thread
- *   count, see split.ts); chunks 1.. are posted to workers, the calling thread runs chunk 0 itself and then
- *   sleeps in Atomics.wait on a shared completion counter.
+ *   count, see split.ts); chunks 1.. are posted to workers, the calling thread runs chunk 0, then also runs
+ *   any chunk no worker has started yet (a booting or descheduled worker costs nothing), then sleeps in
+ *   Atomics.wait on a shared completion counter until the claimed chunks are done (protocol.ts). Chunk
+ *   boundaries never depend on who runs them, so results are identical for any thread count.
  * - Small work stays inline: the call runs on the calling thread unless rows * costPerRow (ns) exceeds ~0.5 ms
  *   (a worker wake-up round trip costs ~40-50 µs). It also stays inline inside a worker, inside a kernel that
  *   is already running on the pool, with setThreads(1), and where the runtime has no workers/shared memory.
@@ -17,30 +19,38 @@
  *   they never keep the process alive; `setThreads` resizes the pool and `shutdownPool()` terminates them.
  * - Workers run the built kernels from dist/ (a Node worker cannot load .ts): when this module itself runs
  *   from sources (vitest), the worker script is mapped from src/ to dist/, so build before testing.
- * - Known limit: a worker killed by the runtime (e.g. out of memory) is not detected while the caller waits.
+ * - Known limit: a worker killed by the runtime (e.g. out of memory) mid-chunk is not detected while the
+ *   caller waits.
  */
 import { getThreads, onThreadsChange } from '../config.js';
 import { TensorError } from '../errors.js';
 import { type KernelArgsOf, type KernelName, kernels } from '../kernels/registry.js';
 import { sharedMemoryAvailable } from '../storage.js';
+import { rebuildError, shareArgs } from './args.js';
 import { inPoolWorker } from './context.js';
 import { getPlatform, type Platform, type PlatformPort, type PlatformWorker } from './platform.js';
+import { CLAIM, CTL_INTS, DONE, type Job, READY, SEQ, SHARED_INTS, STATUS, type WorkerError } from './protocol.js';
 import { chunkCount, type SplitOptions, splitRows } from './split.js';
 
-export type ParallelOptions = SplitOptions;
+export interface ParallelOptions extends SplitOptions {
+  /**
+   * Let the calling thread run chunks that no worker has started once its own is done (default true).
+   * `false` makes every chunk run on the worker it was posted to (tests, scaling measurements).
+   */
+  steal?: boolean;
+}
 
 interface Slot {
   worker: PlatformWorker;
   port: PlatformPort;
-  ctl: Int32Array; // [0] job sequence, [1] error flag
+  ctl: Int32Array; // [SEQ] job sequence, [READY] loaded
 }
 
 let slots: Slot[] = [];
-let done: Int32Array | null = null;
+let shared: Int32Array | null = null;
 let busy = false;
-const counts = { parallel: 0, inline: 0 };
-
-const sab = (ints: number) => new Int32Array(new SharedArrayBuffer(ints * 4));
+let jobId = 0;
+const counts = { parallel: 0, inline: 0, stolen: 0 };
 
 /** The worker script: next to this module, or the built dist/ copy when this module runs from src/*.ts. */
 export function workerScriptUrl(moduleUrl: string = import.meta.url): URL {
@@ -55,10 +65,10 @@ function grow(platform: Platform, n: number): void {
   if (slots.length >= n) return;
   const url = workerScriptUrl();
   platform.checkScript(url);
-  done ??= sab(1);
+  shared ??= new Int32Array(new SharedArrayBuffer(SHARED_INTS * 4));
   while (slots.length < n) {
-    const ctl = sab(2);
-    slots.push({ ctl, ...platform.spawn(url, { ctl, done }) });
+    const ctl = new Int32Array(new SharedArrayBuffer(CTL_INTS * 4));
+    slots.push({ ctl, ...platform.spawn(url, { ctl, shared }) });
   }
 }
 
@@ -79,83 +89,47 @@ export function shutdownPool(): Promise<void> {
 }
 
 /**
- * Diagnostics: live pool workers, the platform name (null: no worker support) and how many calls ran split
- * across threads or inline since the process started.
+ * Starts the workers for the current thread count now (instead of at the first parallel call) and resolves
+ * once all have loaded, or rejects after `timeoutMs`. Optional: parallelFor works without it.
  */
-export function poolInfo(): { workers: number; platform: string | null; parallelCalls: number; inlineCalls: number } {
-  return {
-    workers: slots.length,
-    platform: getPlatform()?.name ?? null,
-    parallelCalls: counts.parallel,
-    inlineCalls: counts.inline,
-  };
-}
-
-type Ctor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
-
-/** Validates the argument object; returns a version whose typed arrays all live on shared memory. */
-function shareArgs(
-  name: string,
-  args: Record<string, unknown>,
-  share: boolean,
-): { args: Record<string, unknown>; copyBack: () => void } {
-  let plain: Map<ArrayBufferLike, { lo: number; hi: number }> | null = null;
-  for (const key of Object.keys(args)) {
-    const v = args[key];
-    const t = typeof v;
-    if (v === null || v === undefined || t === 'number' || t === 'string' || t === 'boolean') continue;
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-      if (!share || v.buffer instanceof SharedArrayBuffer) continue;
-      plain ??= new Map();
-      const span = plain.get(v.buffer);
-      const lo = v.byteOffset;
-      const hi = v.byteOffset + v.byteLength;
-      if (span) {
-        span.lo = Math.min(span.lo, lo);
-        span.hi = Math.max(span.hi, hi);
-      } else plain.set(v.buffer, { lo, hi });
-      continue;
-    }
-    const what = Array.isArray(v) ? 'an array' : t === 'object' ? ((v as object).constructor?.name ?? 'an object') : t;
-    throw new TensorError(
-      `parallelFor(${name}): argument '${key}' is ${what}; kernels take numbers, strings, booleans and typed arrays`,
-    );
+export async function warmPool(timeoutMs = 30_000): Promise<void> {
+  const platform = getPlatform();
+  if (!platform || !sharedMemoryAvailable || getThreads() < 2) return;
+  grow(platform, getThreads() - 1);
+  const deadline = Date.now() + timeoutMs;
+  while (slots.some((s) => Atomics.load(s.ctl, READY) !== 1)) {
+    if (Date.now() > deadline) throw new Error(`warmPool: workers not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 2));
   }
-  if (!plain) return { args, copyBack: () => {} };
-  const copies = new Map<ArrayBufferLike, { lo: number; hi: number; shared: SharedArrayBuffer }>();
-  for (const [buf, { lo, hi }] of plain) {
-    const shared = new SharedArrayBuffer(hi - lo);
-    new Uint8Array(shared).set(new Uint8Array(buf, lo, hi - lo));
-    copies.set(buf, { lo, hi, shared });
-  }
-  const out: Record<string, unknown> = { ...args };
-  for (const key of Object.keys(args)) {
-    const v = args[key];
-    if (!ArrayBuffer.isView(v)) continue;
-    const c = copies.get(v.buffer);
-    if (!c) continue;
-    const n = v.byteLength / (v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    out[key] = new (v.constructor as Ctor)(c.shared, v.byteOffset - c.lo, n);
-  }
-  const copyBack = () => {
-    for (const [buf, c] of copies) new Uint8Array(buf, c.lo, c.hi - c.lo).set(new Uint8Array(c.shared));
-  };
-  return { args: out, copyBack };
-}
-
-function rebuildError(e: { name?: string; message?: string; stack?: string } | undefined, name: string): Error {
-  const err =
-    e?.name === 'TensorError'
-      ? new TensorError(e.message ?? '')
-      : new Error(e?.message ?? `parallelFor(${name}): a worker failed`);
-  if (e?.name && err.name !== e.name) err.name = e.name;
-  if (e?.stack) err.stack = e.stack;
-  return err;
 }
 
 /**
+ * Diagnostics: live and loaded workers, the platform name (null: no worker support), and how many calls ran
+ * split or inline, and how many chunks the calling thread took over from workers, since the process started.
+ */
+export function poolInfo(): {
+  workers: number;
+  readyWorkers: number;
+  platform: string | null;
+  parallelCalls: number;
+  inlineCalls: number;
+  stolenChunks: number;
+} {
+  return {
+    workers: slots.length,
+    readyWorkers: slots.filter((s) => Atomics.load(s.ctl, READY) === 1).length,
+    platform: getPlatform()?.name ?? null,
+    parallelCalls: counts.parallel,
+    inlineCalls: counts.inline,
+    stolenChunks: counts.stolen,
+  };
+}
+
+type Fn = (a: unknown, r0: number, r1: number) => void;
+
+/**
  * Runs `kernels[kernel](args, rowStart, rowEnd)` over [0, rows), possibly split across the worker pool.
- * Returns the number of threads that took part (1 = it ran inline).
+ * Returns the number of chunks the rows were split into (1 = it ran inline).
  */
 export function parallelFor<K extends KernelName>(
   kernel: K,
@@ -163,7 +137,7 @@ export function parallelFor<K extends KernelName>(
   rows: number,
   opts: ParallelOptions = {},
 ): number {
-  const fn = kernels[kernel] as ((a: unknown, r0: number, r1: number) => void) | undefined;
+  const fn = kernels[kernel] as Fn | undefined;
   if (typeof fn !== 'function') throw new TensorError(`parallelFor: unknown kernel '${String(kernel)}'`);
   if (!Number.isInteger(rows) || rows < 0) throw new TensorError(`parallelFor(${kernel}): invalid row count ${rows}`);
   const platform = getPlatform();
@@ -178,39 +152,74 @@ export function parallelFor<K extends KernelName>(
   }
   grow(platform!, getThreads() - 1);
   const ranges = splitRows(rows, chunks, opts.align ?? 1);
-  const used = ranges.length;
-  const jobArgs = prepared.args;
-  const counter = done!;
   busy = true;
   counts.parallel++;
   try {
-    Atomics.store(counter, 0, 0);
-    for (let i = 1; i < used; i++) {
-      const s = slots[i - 1]!;
-      Atomics.store(s.ctl, 1, 0);
-      s.port.post({ name: kernel, args: jobArgs, r0: ranges[i]![0], r1: ranges[i]![1] });
-      Atomics.add(s.ctl, 0, 1);
-      Atomics.notify(s.ctl, 0);
-    }
-    let own: unknown = null;
-    try {
-      fn(jobArgs, ranges[0]![0], ranges[0]![1]);
-    } catch (e) {
-      own = e ?? new Error(`parallelFor(${kernel}): the kernel threw ${String(e)}`);
-    }
-    for (let d = Atomics.load(counter, 0); d < used - 1; d = Atomics.load(counter, 0)) Atomics.wait(counter, 0, d);
-    prepared.copyBack();
-    // Drain every worker's error (so no stale message survives), then throw the first failing chunk's.
-    let first = own;
-    for (let i = 1; i < used; i++) {
-      const s = slots[i - 1]!;
-      if (Atomics.load(s.ctl, 1) === 0) continue;
-      const err = rebuildError(s.port.receive() as Parameters<typeof rebuildError>[0], kernel);
-      first ??= err;
-    }
-    if (first) throw first;
+    return runSplit(fn, kernel, prepared.args, ranges, opts.steal ?? true);
   } finally {
     busy = false;
+    prepared.copyBack();
   }
+}
+
+function runSplit(
+  fn: Fn,
+  name: string,
+  args: Record<string, unknown>,
+  ranges: [number, number][],
+  steal: boolean,
+): number {
+  const used = ranges.length;
+  const sh = shared!;
+  jobId = jobId >= 0x3fffffff ? 1 : jobId + 1;
+  const id = jobId;
+  for (let i = 1; i < used; i++) {
+    Atomics.store(sh, CLAIM + i, id);
+    Atomics.store(sh, STATUS + i, 0);
+  }
+  for (let i = 1; i < used; i++) {
+    const s = slots[i - 1]!;
+    const job: Job = { id, chunk: i, name, args, r0: ranges[i]![0], r1: ranges[i]![1] };
+    s.port.post(job);
+    Atomics.add(s.ctl, SEQ, 1);
+    Atomics.notify(s.ctl, SEQ);
+  }
+  // Errors by chunk; the calling thread's own chunks first.
+  const errors: unknown[] = new Array(used).fill(undefined);
+  const mine: boolean[] = new Array(used).fill(false);
+  const runHere = (i: number) => {
+    mine[i] = true;
+    try {
+      fn(args, ranges[i]![0], ranges[i]![1]);
+    } catch (e) {
+      errors[i] = e ?? new Error(`parallelFor(${name}): the kernel threw ${String(e)}`);
+    }
+  };
+  runHere(0);
+  if (steal) {
+    for (let i = used - 1; i >= 1; i--) {
+      if (Atomics.compareExchange(sh, CLAIM + i, id, 0) === id) {
+        counts.stolen++;
+        runHere(i);
+      }
+    }
+  }
+  for (;;) {
+    const c = Atomics.load(sh, DONE);
+    let pending = false;
+    for (let i = 1; i < used && !pending; i++) {
+      const st = Atomics.load(sh, STATUS + i);
+      if (!mine[i] && st !== id && st !== -id) pending = true;
+    }
+    if (!pending) break;
+    Atomics.wait(sh, DONE, c);
+  }
+  for (let i = 1; i < used; i++) {
+    if (!mine[i] && Atomics.load(sh, STATUS + i) === -id) {
+      errors[i] = rebuildError(slots[i - 1]!.port.receive() as WorkerError | undefined, name);
+    }
+  }
+  const first = errors.find((e) => e !== undefined);
+  if (first !== undefined) throw first;
   return used;
 }

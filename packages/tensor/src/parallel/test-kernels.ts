@@ -1,4 +1,5 @@
 import { currentThreadTag } from './context.js';
+import { parallelFor } from './pool.js';
 
 /**
  * Small kernels used by the pool's own tests (they are real kernels, registered under `pool.*`).
@@ -31,7 +32,16 @@ function failAt(a: { failRow: number; out: Float32Array }, r0: number, r1: numbe
   }
 }
 
+/** Each row runs a nested parallelFor over `width` elements of `out` and records the threads it used. */
+function nested(a: { used: Int32Array; out: Float32Array; width: number }, r0: number, r1: number): void {
+  for (let r = r0; r < r1; r++) {
+    const out = a.out.subarray(r * a.width, (r + 1) * a.width);
+    a.used[r] = parallelFor('pool.failAt', { failRow: -1, out }, a.width, { costPerRow: 1e6 });
+  }
+}
+
 export const poolTestKernels = {
+  'pool.nested': nested,
   'pool.prefixSinRows': prefixSinRows,
   'pool.recordThread': recordThread,
   'pool.failAt': failAt,

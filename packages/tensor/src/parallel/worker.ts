@@ -1,24 +1,13 @@
 /**
- * Pool worker entry (Node worker_threads; always loaded from dist/, see pool.ts).
- *
- * Protocol, per worker: `ctl` is its own Int32Array on shared memory ([0] job sequence number, [1] error
- * flag), `done` is the pool's shared completion counter, `port` carries the job `{name, args, r0, r1}` and,
- * only on failure, the error back. The worker sleeps in Atomics.wait on ctl[0]; the caller posts a job, bumps
- * ctl[0] and notifies; the worker receives the job synchronously, runs `kernels[name](args, r0, r1)`, then
- * Atomics.add(done) + Atomics.notify(done).
+ * Pool worker entry (Node worker_threads; always loaded from dist/, see pool.ts). It sleeps in Atomics.wait
+ * on its ctl[SEQ], receives jobs synchronously from its port, claims and runs them as protocol.ts describes.
  */
 import { type MessagePort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { setThreadTag } from './context.js';
+import { CLAIM, DONE, type Job, READY, SEQ, STATUS } from './protocol.js';
 import type { Kernel } from './types.js';
 
-interface Job {
-  name: string;
-  args: Record<string, unknown>;
-  r0: number;
-  r1: number;
-}
-
-const { ctl, done, port } = workerData as { ctl: Int32Array; done: Int32Array; port: MessagePort };
+const { ctl, shared, port } = workerData as { ctl: Int32Array; shared: Int32Array; port: MessagePort };
 setThreadTag(threadId);
 
 let kernels: Record<string, Kernel> | null = null;
@@ -40,20 +29,27 @@ function run(job: Job): void {
   (k as (a: unknown, r0: number, r1: number) => void)(job.args, job.r0, job.r1);
 }
 
+Atomics.store(ctl, READY, 1);
 let seen = 0;
 for (;;) {
-  Atomics.wait(ctl, 0, seen);
-  seen = Atomics.load(ctl, 0);
-  // The caller posts before it bumps ctl[0], so the job is already queued; loop defensively anyway.
-  let msg = receiveMessageOnPort(port);
-  while (msg === undefined) msg = receiveMessageOnPort(port);
+  const msg = receiveMessageOnPort(port);
+  if (msg === undefined) {
+    // The caller posts before it bumps SEQ: when the queue is empty, sleep until the next bump.
+    Atomics.wait(ctl, SEQ, seen);
+    seen = Atomics.load(ctl, SEQ);
+    continue;
+  }
+  const job = msg.message as Job;
+  if (Atomics.compareExchange(shared, CLAIM + job.chunk, job.id, 0) !== job.id) continue; // the caller took it
+  let status = job.id;
   try {
-    run(msg.message as Job);
+    run(job);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     port.postMessage({ name: err.name, message: err.message, stack: err.stack });
-    Atomics.store(ctl, 1, 1);
+    status = -job.id;
   }
-  Atomics.add(done, 0, 1);
-  Atomics.notify(done, 0);
+  Atomics.store(shared, STATUS + job.chunk, status);
+  Atomics.add(shared, DONE, 1);
+  Atomics.notify(shared, DONE);
 }

@@ -1,0 +1,68 @@
+/**
+ * Argument handling for parallelFor: validation, shared-memory copies of plain typed arrays, and turning a
+ * worker's error report back into an Error.
+ */
+import { TensorError } from '../errors.js';
+import type { WorkerError } from './protocol.js';
+
+type Ctor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
+
+/** Validates the argument object; returns a version whose typed arrays all live on shared memory. */
+export function shareArgs(
+  name: string,
+  args: Record<string, unknown>,
+  share: boolean,
+): { args: Record<string, unknown>; copyBack: () => void } {
+  let plain: Map<ArrayBufferLike, { lo: number; hi: number }> | null = null;
+  for (const key of Object.keys(args)) {
+    const v = args[key];
+    const t = typeof v;
+    if (v === null || v === undefined || t === 'number' || t === 'string' || t === 'boolean') continue;
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+      if (!share || v.buffer instanceof SharedArrayBuffer) continue;
+      plain ??= new Map();
+      const span = plain.get(v.buffer);
+      const lo = v.byteOffset;
+      const hi = v.byteOffset + v.byteLength;
+      if (span) {
+        span.lo = Math.min(span.lo, lo);
+        span.hi = Math.max(span.hi, hi);
+      } else plain.set(v.buffer, { lo, hi });
+      continue;
+    }
+    const what = Array.isArray(v) ? 'an array' : t === 'object' ? ((v as object).constructor?.name ?? 'an object') : t;
+    throw new TensorError(
+      `parallelFor(${name}): argument '${key}' is ${what}; kernels take numbers, strings, booleans and typed arrays`,
+    );
+  }
+  if (!plain) return { args, copyBack: () => {} };
+  const copies = new Map<ArrayBufferLike, { lo: number; hi: number; shared: SharedArrayBuffer }>();
+  for (const [buf, { lo, hi }] of plain) {
+    const shared = new SharedArrayBuffer(hi - lo);
+    new Uint8Array(shared).set(new Uint8Array(buf, lo, hi - lo));
+    copies.set(buf, { lo, hi, shared });
+  }
+  const out: Record<string, unknown> = { ...args };
+  for (const key of Object.keys(args)) {
+    const v = args[key];
+    if (!ArrayBuffer.isView(v)) continue;
+    const c = copies.get(v.buffer);
+    if (!c) continue;
+    const n = v.byteLength / (v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    out[key] = new (v.constructor as Ctor)(c.shared, v.byteOffset - c.lo, n);
+  }
+  const copyBack = () => {
+    for (const [buf, c] of copies) new Uint8Array(buf, c.lo, c.hi - c.lo).set(new Uint8Array(c.shared));
+  };
+  return { args: out, copyBack };
+}
+
+export function rebuildError(e: WorkerError | undefined, name: string): Error {
+  const err =
+    e?.name === 'TensorError'
+      ? new TensorError(e.message ?? '')
+      : new Error(e?.message ?? `parallelFor(${name}): a worker failed`);
+  if (e?.name && err.name !== e.name) err.name = e.name;
+  if (e?.stack) err.stack = e.stack;
+  return err;
+}
