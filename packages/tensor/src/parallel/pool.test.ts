@@ -43,7 +43,11 @@ describe('parallelFor', () => {
           const outs = [1, 2, 3].map((t) => {
             setThreads(t); // resizes the pool: keep the property runs few
             const out = allocF32(rows * cols);
-            const used = parallelFor('pool.prefixSinRows', { x, out, cols }, rows, { ...BIG, align, steal: rows % 2 === 0 });
+            const used = parallelFor('pool.prefixSinRows', { x, out, cols }, rows, {
+              ...BIG,
+              align,
+              steal: rows % 2 === 0,
+            });
             expect(used).toBe(splitRows(rows, Math.min(t, rows), align).length);
             return out;
           });
