@@ -43,21 +43,32 @@ export function quickselect(a: Float64Array | Float32Array, len: number, k: numb
  * A^-1 = (V^-1)^T V^-1 and U = V^-1 = P L^-1 P. Cost: one Cholesky and one triangular inverse.
  */
 export function upperCholeskyOfInverse(a: Float64Array, n: number, what = 'matrix'): Float64Array {
-  // Lower Cholesky of the reversed matrix, in place in l.
+  // Lower Cholesky of the reversed matrix, row by row (Cholesky-Crout): row i stays in cache while the rows
+  // above stream past; 4-way unrolled dot products.
   const l = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) l[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)]!;
-  for (let j = 0; j < n; j++) {
-    const rj = j * n;
-    let d = l[rj + j]!;
-    for (let k = 0; k < j; k++) d -= l[rj + k]! * l[rj + k]!;
-    if (!(d > 0)) throw new PruneError(`Cholesky: ${what} is not positive definite (pivot ${n - 1 - j} = ${d})`);
-    const djj = Math.sqrt(d);
-    l[rj + j] = djj;
-    for (let i = j + 1; i < n; i++) {
-      const ri = i * n;
-      let s = l[ri + j]!;
-      for (let k = 0; k < j; k++) s -= l[ri + k]! * l[rj + k]!;
-      l[ri + j] = s / djj;
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let k = 0;
+      for (; k + 3 < j; k += 4) {
+        s0 += l[ri + k]! * l[rj + k]!;
+        s1 += l[ri + k + 1]! * l[rj + k + 1]!;
+        s2 += l[ri + k + 2]! * l[rj + k + 2]!;
+        s3 += l[ri + k + 3]! * l[rj + k + 3]!;
+      }
+      for (; k < j; k++) s0 += l[ri + k]! * l[rj + k]!;
+      const v = l[ri + j]! - (s0 + s1 + (s2 + s3));
+      if (j < i) l[ri + j] = v / l[rj + j]!;
+      else {
+        if (!(v > 0)) throw new PruneError(`Cholesky: ${what} is not positive definite (pivot ${n - 1 - i} = ${v})`);
+        l[ri + i] = Math.sqrt(v);
+      }
     }
   }
   // Inverse of the lower triangular L, row by row: M = L^-1 (lower),
@@ -69,7 +80,14 @@ export function upperCholeskyOfInverse(a: Float64Array, n: number, what = 'matri
       const c = l[ri + k]!;
       if (c === 0) continue;
       const rk = k * n;
-      for (let j = 0; j <= k; j++) m[ri + j]! -= c * m[rk + j]!;
+      let j = 0;
+      for (; j + 3 <= k; j += 4) {
+        m[ri + j]! -= c * m[rk + j]!;
+        m[ri + j + 1]! -= c * m[rk + j + 1]!;
+        m[ri + j + 2]! -= c * m[rk + j + 2]!;
+        m[ri + j + 3]! -= c * m[rk + j + 3]!;
+      }
+      for (; j <= k; j++) m[ri + j]! -= c * m[rk + j]!;
     }
     const inv = 1 / l[ri + i]!;
     for (let j = 0; j < i; j++) m[ri + j]! *= inv;
