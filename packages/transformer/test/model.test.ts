@@ -136,6 +136,16 @@ describe('weights', () => {
     expect(reads.length).toBeGreaterThan(count); // read again
   });
 
+  it('like transformers, ignores biases the config does not announce (and keeps them in tensors())', () => {
+    const key = 'model.layers.0.mlp.down_proj.bias';
+    const src = memorySource('llama-gqa', (m) => m.set(key, Tensor.full([64], 5)));
+    const fx = loadFixture('llama-gqa');
+    const model = modelFromSource(src);
+    expect(model.getLinear('model.layers.0.mlp.down_proj').bias).toBeNull();
+    expect(relMaxError(model.forward(fx.ids).values(), fx.logits)).toBeLessThan(1e-4);
+    expect([...model.tensors()].some((e) => e.name === key)).toBe(true);
+  });
+
   it('accepts OPT checkpoints stored without the model. prefix', () => {
     const src = memorySource('opt-pre', (m) => {
       for (const [k, v] of [...m]) {

@@ -68,8 +68,13 @@ export abstract class DecoderModel implements CausalLM {
   }
 
   getLinear(name: string): LinearLayer {
-    this.spec(name);
-    return { name, weight: this.weights.get(`${name}.weight`), bias: this.weights.maybe(`${name}.bias`) };
+    const s = this.spec(name);
+    const b = `${name}.bias`;
+    return {
+      name,
+      weight: this.weights.get(`${name}.weight`),
+      bias: s.bias || this.weights.isSet(b) ? this.weights.get(b) : null,
+    };
   }
 
   setLinear(name: string, weight: Tensor, bias: Tensor | null): void {
@@ -85,7 +90,7 @@ export abstract class DecoderModel implements CausalLM {
         key: name,
       });
     }
-    if (!bias && this.weights.has(`${name}.bias`)) {
+    if (!bias && (s.bias || this.weights.isSet(`${name}.bias`))) {
       throw new StadeError(`setLinear ${name}: the layer has a bias; pass one (zeros to remove its effect)`, {
         key: name,
       });

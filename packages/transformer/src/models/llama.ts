@@ -73,8 +73,9 @@ export class LlamaModel extends DecoderModel {
     this.blockLinears = [];
     for (let i = 0; i < this.numBlocks; i++) {
       const p = this.blockPrefix(i);
-      // A pruned model may carry biases its config does not announce: accept stored ones.
-      const b = (name: string, announced: boolean) => announced || source.has(`${name}.bias`);
+      // Biases exist when the config announces them (attention_bias / mlp_bias; a STADE-pruned Llama sets them),
+      // as in transformers, which ignores stored biases its config does not announce.
+      const b = (_name: string, announced: boolean) => announced;
       const specs: LinearSpec[] = [
         { name: `${p}self_attn.q_proj`, out: qd, in: h, bias: b(`${p}self_attn.q_proj`, qkvBias) },
         { name: `${p}self_attn.k_proj`, out: kvd, in: h, bias: b(`${p}self_attn.k_proj`, qkvBias) },

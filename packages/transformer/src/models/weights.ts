@@ -77,9 +77,9 @@ export class WeightStore {
     return t;
   }
 
-  /** The tensor or null when neither stored nor set. */
-  maybe(name: string): Tensor | null {
-    return this.has(name) ? this.get(name) : null;
+  /** True when `name` was replaced or added with `set`. */
+  isSet(name: string): boolean {
+    return this.replaced.has(name);
   }
 
   /** Replaces (or adds) a tensor; replacements survive `release`. */
