@@ -46,7 +46,8 @@ export function readJsonObject(
  */
 function containmentRoot(realDir: string): string {
   const parent = nodePath.dirname(realDir);
-  if (nodePath.basename(parent) === 'snapshots') return nodePath.dirname(parent);
+  const repo = nodePath.dirname(parent);
+  if (nodePath.basename(parent) === 'snapshots' && nodePath.basename(repo).startsWith('models--')) return repo;
   return realDir;
 }
 

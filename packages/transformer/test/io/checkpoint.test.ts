@@ -193,6 +193,14 @@ describe('Checkpoint index validation', () => {
     fs.symlinkSync('../../blobs/f00d', path.join(snap, 'model.safetensors'));
     fs.writeFileSync(path.join(snap, 'config.json'), JSON.stringify(LLAMA_CONFIG));
     expect(Checkpoint.open(snap).get('w').toArray()).toEqual([0, 1]);
+    // The same shape outside a models--* cache folder is an ordinary folder: the link leaves it.
+    const other = tmpDir('plain-');
+    fs.mkdirSync(path.join(other, 'blobs'));
+    fs.mkdirSync(path.join(other, 'snapshots', 'abc'), { recursive: true });
+    fs.copyFileSync(path.join(repo, 'blobs', 'f00d'), path.join(other, 'blobs', 'f00d'));
+    fs.symlinkSync('../../blobs/f00d', path.join(other, 'snapshots', 'abc', 'model.safetensors'));
+    fs.writeFileSync(path.join(other, 'snapshots', 'abc', 'config.json'), JSON.stringify(LLAMA_CONFIG));
+    expect(() => Checkpoint.open(path.join(other, 'snapshots', 'abc'))).toThrow(/outside the model folder/);
   });
 
   test('weight_map problems name the index and key', () => {
