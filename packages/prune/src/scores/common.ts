@@ -18,12 +18,17 @@ export function needStats<S extends { cols: number }>(stats: S | null, inp: numb
   return stats;
 }
 
-/** score_ij = f(W_ij) * col_j, computed in float64 and rounded once to float32. */
-export function scaleColumns(v: Float32Array, out: number, inp: number, col: Float64Array, f: (w: number) => number): Float32Array {
+/** score_ij = |W_ij| * col_j ('abs') or W_ij^2 * col_j ('sq'), computed in float64 and rounded once to float32. */
+export function scaleColumns(v: Float32Array, out: number, inp: number, col: Float64Array, f: 'abs' | 'sq'): Float32Array {
   const s = new Float32Array(out * inp);
   for (let i = 0; i < out; i++) {
     const o = i * inp;
-    for (let j = 0; j < inp; j++) s[o + j] = f(v[o + j]!) * col[j]!;
+    if (f === 'abs') for (let j = 0; j < inp; j++) s[o + j] = Math.abs(v[o + j]!) * col[j]!;
+    else
+      for (let j = 0; j < inp; j++) {
+        const w = v[o + j]!;
+        s[o + j] = w * w * col[j]!;
+      }
   }
   return s;
 }

@@ -7,5 +7,5 @@ export function wandaScores(w: Tensor, stats: ScoreStats | null): Float32Array {
   const { out, inp, v } = weightValues(w, 'wanda');
   const st = needStats(stats, inp, 'wanda');
   const col = st.scaler().map(Math.sqrt);
-  return scaleColumns(v, out, inp, col, Math.abs);
+  return scaleColumns(v, out, inp, col, 'abs');
 }
