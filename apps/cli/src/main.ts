@@ -123,4 +123,12 @@ function runInWorker(argv: string[], parsed: ReturnType<typeof parseArgs>, debug
   process.on('SIGTERM', onSignal);
 }
 
+// A closed pipe (`stade eval --json | head -c 10`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 main(process.argv.slice(2));

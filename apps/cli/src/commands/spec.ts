@@ -243,8 +243,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'sweep',
     summary: 'compare methods, sparsities and patterns in one run',
     description:
-      'Collects calibration statistics once from the dense model (dense-stats mode), prunes every ' +
-      'combination from them, measures perplexity, and prints a table (plus an optional HTML report).',
+      'Prunes the model with every combination of method, sparsity and pattern, measures the perplexity of ' +
+      'each, and prints a table (plus an optional HTML report). By default (--mode dense-stats) the ' +
+      'calibration statistics are collected once from the dense model and shared by every run.',
     flags: [
       model,
       {
@@ -285,7 +286,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       sampling,
       seed,
       noBiasCorrection,
-      evalFile,
+      { ...evalFile, help: 'text for the perplexity of the dense model and of every run' },
       html,
     ],
     examples: [
