@@ -161,7 +161,8 @@ describe('bfloat16', () => {
       const s = h & 0x8000 ? -1 : 1;
       const e = (h >> 7) & 0xff;
       const m = h & 0x7f;
-      const want = e === 255 ? (m ? Number.NaN : s * Infinity) : e === 0 ? s * m * 2 ** -133 : s * (1 + m / 128) * 2 ** (e - 127);
+      const want =
+        e === 255 ? (m ? Number.NaN : s * Infinity) : e === 0 ? s * m * 2 ** -133 : s * (1 + m / 128) * 2 ** (e - 127);
       const got = bf16ToF32(h);
       if (!Object.is(got, want) && !(Number.isNaN(got) && Number.isNaN(want))) bad++;
       if (!Object.is(dec[h], got) && !(Number.isNaN(dec[h]) && Number.isNaN(got))) bad++;
@@ -176,7 +177,9 @@ describe('bfloat16', () => {
     const arbBits = fc.oneof(
       fc.integer({ min: 0, max: 0xffffffff }),
       // Exact midpoints and their neighbours.
-      fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0x7fff, 0x8000, 0x8001)).map(([h, r]) => (h * 65536 + r) >>> 0),
+      fc
+        .tuple(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0x7fff, 0x8000, 0x8001))
+        .map(([h, r]) => (h * 65536 + r) >>> 0),
     );
     fc.assert(
       fc.property(fc.array(arbBits, { minLength: 1, maxLength: 64 }), (bits) => {

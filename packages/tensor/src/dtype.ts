@@ -89,7 +89,8 @@ export function f32ToBf16(x: number): number {
 let f16Table: Uint32Array | null = null;
 
 function checkLengths(op: string, src: ArrayBufferView & { length: number }, dst: { length: number }): void {
-  if (dst.length < src.length) throw new RangeError(`${op}: destination holds ${dst.length} elements, source has ${src.length}`);
+  if (dst.length < src.length)
+    throw new RangeError(`${op}: destination holds ${dst.length} elements, source has ${src.length}`);
 }
 
 function u32View(a: Float32Array): Uint32Array {

@@ -2,11 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  ColumnStats,
-  Tensor,
   accumulateXtX,
   applyRotary,
   argsortRows,
+  ColumnStats,
   cholesky,
   choleskyInverse,
   choleskyUpper,
@@ -26,6 +25,7 @@ import {
   softmax,
   solveTriangular,
   sum,
+  Tensor,
   variance,
 } from '../src/index.js';
 import { expectClose } from '../src/testing/index.js';
@@ -52,7 +52,11 @@ const F32 = { rtol: 2e-6, atol: 1e-7 };
 const runners: Record<string, Run> = {
   softmax: (c) => ({ got: softmax(t(c.inputs.x!), { causal: c.params.causal as boolean }), ...F32 }),
   logSoftmax: (c) => ({ got: logSoftmax(t(c.inputs.x!), { causal: c.params.causal as boolean }), ...F32 }),
-  layerNorm: (c) => ({ got: layerNorm(t(c.inputs.x!), t(c.inputs.w!), t(c.inputs.b!), c.params.eps as number), rtol: 2e-6, atol: 1e-6 }),
+  layerNorm: (c) => ({
+    got: layerNorm(t(c.inputs.x!), t(c.inputs.w!), t(c.inputs.b!), c.params.eps as number),
+    rtol: 2e-6,
+    atol: 1e-6,
+  }),
   // HF's float32 formula is reproduced step by step: equal to the last bit except for rounding of mean(x^2).
   rmsNorm: (c) => ({ got: rmsNorm(t(c.inputs.x!), t(c.inputs.w!), c.params.eps as number), rtol: 2.5e-7, atol: 0 }),
   // torch's vectorised float erf/tanh are approximations (~1.5e-7 absolute for erf); stade's erf is exact to
@@ -60,13 +64,26 @@ const runners: Record<string, Run> = {
   gelu: (c) => ({ got: gelu(t(c.inputs.x!), c.params.approximate as 'erf' | 'tanh'), rtol: 1e-6, atol: 5e-7 }),
   silu: (c) => ({ got: silu(t(c.inputs.x!)), rtol: 1e-6, atol: 1e-7 }),
   sigmoid: (c) => ({ got: sigmoid(t(c.inputs.x!)), rtol: 1e-6, atol: 1e-7 }),
-  exp: (c) => ({ got: exp(Tensor.from(t(c.inputs.x!).values().map((v) => Math.min(v, 80)))), rtol: 1e-6, atol: 0 }),
+  exp: (c) => ({
+    got: exp(
+      Tensor.from(
+        t(c.inputs.x!)
+          .values()
+          .map((v) => Math.min(v, 80)),
+      ),
+    ),
+    rtol: 1e-6,
+    atol: 0,
+  }),
   relu: (c) => ({ got: relu(t(c.inputs.x!)), rtol: 0, atol: 0 }),
   applyRotary: (c) => ({ got: applyRotary(t(c.inputs.x!), t(c.inputs.cos!), t(c.inputs.sin!)), rtol: 0, atol: 0 }),
   sum: (c) => ({ got: sum(t(c.inputs.x!), c.params.axis as number), ...F32 }),
   mean: (c) => ({ got: mean(t(c.inputs.x!), c.params.axis as number), ...F32 }),
   max: (c) => ({ got: max(t(c.inputs.x!), c.params.axis as number), rtol: 0, atol: 0 }),
-  variance: (c) => ({ got: variance(t(c.inputs.x!), c.params.axis as number, { unbiased: c.params.unbiased as boolean }), ...F32 }),
+  variance: (c) => ({
+    got: variance(t(c.inputs.x!), c.params.axis as number, { unbiased: c.params.unbiased as boolean }),
+    ...F32,
+  }),
   columnStats: (c) => {
     const s = new ColumnStats(c.inputs.x!.shape[1]!).update(t(c.inputs.x!));
     return { got: [...s.mean(), ...s.variance()], rtol: 1e-12, atol: 1e-12 };

@@ -13,7 +13,15 @@ export const UnOp = { Neg: 0, Exp: 1, Relu: 2, Sigmoid: 3, Silu: 4, GeluErf: 5, 
 export type UnOp = (typeof UnOp)[keyof typeof UnOp];
 
 /** out[i] = a[i] op b[i] over `n` contiguous elements. */
-function binaryFlat(op: BinOp, a: Float32Array, ao: number, b: Float32Array, bo: number, out: Float32Array, n: number): void {
+function binaryFlat(
+  op: BinOp,
+  a: Float32Array,
+  ao: number,
+  b: Float32Array,
+  bo: number,
+  out: Float32Array,
+  n: number,
+): void {
   switch (op) {
     case BinOp.Add:
       for (let i = 0; i < n; i++) out[i] = a[ao + i]! + b[bo + i]!;
@@ -121,7 +129,7 @@ export function unaryFlat(op: UnOp, x: Float32Array, xo: number, out: Float32Arr
     case UnOp.Relu:
       for (let i = 0; i < n; i++) {
         const v = x[xo + i]!;
-        out[i] = v > 0 ? v : v === v ? 0 : v; // NaN propagates like torch.relu
+        out[i] = v > 0 ? v : !Number.isNaN(v) ? 0 : v; // NaN propagates like torch.relu
       }
       break;
     case UnOp.Sigmoid:

@@ -25,7 +25,7 @@ export function softmaxRows(args: SoftmaxArgs, rowStart: number, rowEnd: number)
     let max = -Infinity;
     for (let j = 0; j < lim; j++) {
       const v = x[xo + j]!;
-      if (v > max || v !== v) max = v;
+      if (v > max || Number.isNaN(v)) max = v;
     }
     if (max === -Infinity) max = 0; // all -Inf: exp gives 0/0 = NaN like torch
     let sum = 0;

@@ -30,7 +30,7 @@ export function reduceRows(args: ReduceArgs, rowStart: number, rowEnd: number): 
         const o = base + k * inner;
         for (let i = 0; i < inner; i++) {
           const v = x[o + i]!;
-          if (v > acc[i]! || v !== v) acc[i] = v !== v || acc[i] !== acc[i] ? Number.NaN : v;
+          if (v > acc[i]! || Number.isNaN(v)) acc[i] = Number.isNaN(v) || Number.isNaN(acc[i]!) ? Number.NaN : v;
         }
       }
     } else {

@@ -3,7 +3,7 @@
  * through `Tensor.get` (so they accept any strided view), accumulate in float64 and favour obviousness over
  * speed. Never use them on large inputs.
  */
-import { TensorError, fmtShape, shapeMismatch } from '../errors.js';
+import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { broadcastShapes, numel } from '../layout.js';
 import { Tensor } from '../tensor.js';
 import { erfSeries } from './erf.js';
@@ -38,7 +38,8 @@ function fromF64(values: ArrayLike<number>, shape: readonly number[]): Tensor {
 
 /** Reference `a @ b`: 2-D `[m,k]x[k,n]` or batched `[...,m,k]x[...,k,n]` with broadcast batch dims. */
 export function refMatmul(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim < 2 || b.ndim < 2) throw new TensorError(`matmul: need at least 2-d operands, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.ndim < 2 || b.ndim < 2)
+    throw new TensorError(`matmul: need at least 2-d operands, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   const m = a.shape[a.ndim - 2]!;
   const k = a.shape[a.ndim - 1]!;
   const n = b.shape[b.ndim - 1]!;
@@ -66,9 +67,11 @@ export function refMatmul(a: Tensor, b: Tensor): Tensor {
 
 /** Reference `linear(x, w, b)`: `x [..., in] @ w[out, in]^T + b[out]`. */
 export function refLinear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
-  if (w.ndim !== 2 || x.ndim < 1) throw new TensorError(`linear: weight must be 2-d [out, in], got ${fmtShape(w.shape)}`);
+  if (w.ndim !== 2 || x.ndim < 1)
+    throw new TensorError(`linear: weight must be 2-d [out, in], got ${fmtShape(w.shape)}`);
   const [nOut, nIn] = w.shape as [number, number];
-  if (x.shape[x.ndim - 1] !== nIn) shapeMismatch('linear', x.shape, w.shape, 'x last dim must equal weight in-features');
+  if (x.shape[x.ndim - 1] !== nIn)
+    shapeMismatch('linear', x.shape, w.shape, 'x last dim must equal weight in-features');
   if (b && (b.ndim !== 1 || b.shape[0] !== nOut)) shapeMismatch('linear', w.shape, b.shape, 'bias must be [out]');
   const lead = x.shape.slice(0, -1);
   const out = new Float64Array(numel(lead) * nOut);
@@ -108,7 +111,7 @@ export function refUnary(x: Tensor, f: (v: number) => number): Tensor {
 
 /** Reference activations in float64 (`erfSeries` for GELU). */
 export const refActivations = {
-  relu: (v: number) => (v > 0 ? v : v === v ? 0 : v),
+  relu: (v: number) => (v > 0 ? v : !Number.isNaN(v) ? 0 : v),
   sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
   silu: (v: number) => v / (1 + Math.exp(-v)),
   geluErf: (v: number) => 0.5 * v * (1 + erfSeries(v / Math.SQRT2)),

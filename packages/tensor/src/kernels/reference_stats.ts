@@ -39,9 +39,16 @@ export function refXtX(x: Tensor): Float64Array {
 }
 
 /** C = A B for row-major float64 matrices [m, k] x [k, p]. */
-export function refMatmulF64(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, p: number): Float64Array {
+export function refMatmulF64(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  p: number,
+): Float64Array {
   const c = new Float64Array(m * p);
-  for (let i = 0; i < m; i++) for (let j = 0; j < p; j++) for (let t = 0; t < k; t++) c[i * p + j] += a[i * k + t]! * b[t * p + j]!;
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < p; j++) for (let t = 0; t < k; t++) c[i * p + j] += a[i * k + t]! * b[t * p + j]!;
   return c;
 }
 

@@ -38,7 +38,7 @@ export function quickselect(a: Float32Array, m: number, k: number): number {
     const x = a[lo]!;
     const y = a[mid]!;
     const z = a[hi]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    const pivot = x < y ? (y < z ? y : Math.max(x, z)) : x < z ? x : Math.max(y, z);
     let i = lo;
     let j = hi;
     while (i <= j) {
@@ -68,7 +68,7 @@ export function kthRows(args: KthArgs, rowStart: number, rowEnd: number): void {
     let m = 0;
     for (let j = 0; j < cols; j++) {
       const v = x[o + j]!;
-      if (v === v) scratch[m++] = v;
+      if (!Number.isNaN(v)) scratch[m++] = v;
     }
     out[r] = k < m ? quickselect(scratch, m, k) : Number.NaN;
   }
@@ -94,9 +94,10 @@ export function argsortRowsKernel(args: ArgsortArgs, rowStart: number, rowEnd: n
     const o = xOff + r * cols;
     for (let j = 0; j < cols; j++) {
       let b = bits[o + j]!;
-      if ((b & 0x7fffffff) > 0x7f800000) b = 0xffffffff; // NaN: after +Inf
-      else if (b === 0x80000000) b = 0x80000000; // -0 -> key of +0
-      else b = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+      // Monotone keys: NaN after +Inf, -0 equal to +0, negatives bit-flipped below positives.
+      if ((b & 0x7fffffff) > 0x7f800000) b = 0xffffffff;
+      else if (b === 0x80000000 || (b & 0x80000000) === 0) b = (b | 0x80000000) >>> 0;
+      else b = ~b >>> 0;
       keyA[j] = b;
       idxA[j] = j;
     }

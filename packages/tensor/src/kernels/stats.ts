@@ -89,7 +89,7 @@ function xtxTile(args: XtXArgs, iStart: number, iEnd: number): void {
           const hb = ha + n;
           const hc = hb + n;
           const hd = hc + n;
-          let j = i > jb ? i : jb;
+          let j = Math.max(i, jb);
           // The triangle's corner: row i+1 starts at column i+1, row i+2 at i+2 (only when j begins at i).
           for (; j < je && j < i + 3; j++) {
             const x0 = x[o0 + j]!;
@@ -117,7 +117,7 @@ function xtxTile(args: XtXArgs, iStart: number, iEnd: number): void {
           const a2 = x[o2 + i]! * scale;
           const a3 = x[o3 + i]! * scale;
           const hr = i * n;
-          for (let j = i > jb ? i : jb; j < je; j++) {
+          for (let j = Math.max(i, jb); j < je; j++) {
             h[hr + j] += a0 * x[o0 + j]! + a1 * x[o1 + j]! + a2 * x[o2 + j]! + a3 * x[o3 + j]!;
           }
         }
@@ -127,7 +127,7 @@ function xtxTile(args: XtXArgs, iStart: number, iEnd: number): void {
         for (let i = ib; i < ie; i++) {
           const a0 = x[o0 + i]! * scale;
           const hr = i * n;
-          for (let j = i > jb ? i : jb; j < je; j++) h[hr + j] += a0 * x[o0 + j]!;
+          for (let j = Math.max(i, jb); j < je; j++) h[hr + j] += a0 * x[o0 + j]!;
         }
       }
     }

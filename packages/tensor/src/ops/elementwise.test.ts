@@ -6,7 +6,9 @@ import { Tensor } from '../tensor.js';
 import { arbAnyLayout, arbBroadcastShapes, arbShape, expectClose } from '../testing/index.js';
 import { add, div, exp, gelu, mul, neg, relu, scale, sigmoid, silu, sub } from './elementwise.js';
 
-const arbPair = arbBroadcastShapes({ maxRank: 4, maxDim: 9 }).chain(([sa, sb]) => fc.tuple(arbAnyLayout(sa), arbAnyLayout(sb)));
+const arbPair = arbBroadcastShapes({ maxRank: 4, maxDim: 9 }).chain(([sa, sb]) =>
+  fc.tuple(arbAnyLayout(sa), arbAnyLayout(sb)),
+);
 
 describe('binary ops with broadcasting', () => {
   const cases = [
@@ -33,7 +35,9 @@ describe('binary ops with broadcasting', () => {
   });
 
   it('names the op and both shapes on mismatch', () => {
-    expect(() => add(Tensor.zeros([2, 3]), Tensor.zeros([4]))).toThrow(/add: shapes \[2, 3\] and \[4\] cannot be broadcast/);
+    expect(() => add(Tensor.zeros([2, 3]), Tensor.zeros([4]))).toThrow(
+      /add: shapes \[2, 3\] and \[4\] cannot be broadcast/,
+    );
     expect(() => mul(Tensor.zeros([2, 3]), Tensor.zeros([3, 3]))).toThrow(/mul: .*\[2, 3\].*\[3, 3\]/);
   });
 });

@@ -1,8 +1,9 @@
 /** Element-wise ops: broadcasting arithmetic and activations. All accept strided views; outputs are contiguous. */
 import { TensorError } from '../errors.js';
-import { BinOp, UnOp, binaryBroadcast, unaryFlat } from '../kernels/elementwise.js';
+import { BinOp, UnOp } from '../kernels/elementwise.js';
 import { broadcastShapes, broadcastStrides } from '../layout.js';
 import { Tensor } from '../tensor.js';
+import { runBinary, runUnary } from './elementwise_run.js';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -13,7 +14,7 @@ function binary(op: BinOp, name: string, a: Tensor, b: Tensor | number): Tensor 
   const shape = broadcastShapes(a.shape, b.shape, name);
   const out = Tensor.zeros(shape);
   const fast = a.contiguous && b.contiguous && sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  binaryBroadcast(
+  runBinary(
     op,
     a.data,
     a.offset,
@@ -39,10 +40,10 @@ export const div = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Div, 
 
 function unary(op: UnOp, x: Tensor, s = 1): Tensor {
   const out = Tensor.zeros(x.shape);
-  if (x.contiguous) unaryFlat(op, x.data, x.offset, out.data, out.size, s);
+  if (x.contiguous) runUnary(op, x.data, x.offset, out.data, out.size, s);
   else {
     const c = x.clone();
-    unaryFlat(op, c.data, 0, out.data, out.size, s);
+    runUnary(op, c.data, 0, out.data, out.size, s);
   }
   return out;
 }

@@ -38,7 +38,9 @@ describe('cholesky', () => {
   });
 
   it('rejects matrices that are not positive definite, naming the pivot', () => {
-    expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(/cholesky: matrix is not positive definite \(pivot 1 of 2 is -3\)/);
+    expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(
+      /cholesky: matrix is not positive definite \(pivot 1 of 2 is -3\)/,
+    );
     expect(() => cholesky(Float64Array.from([0]), 1)).toThrow(/pivot 0/);
     expect(() => cholesky(Float64Array.from([Number.NaN]), 1)).toThrow(/not positive definite/);
     expect(() => cholesky(new Float64Array(5), 2)).toThrow(/cholesky: matrix holds 5 values, expected 2x2/);
@@ -62,27 +64,35 @@ describe('choleskyInverse', () => {
 describe('solveTriangular', () => {
   it('solves T x = b and T^T x = b for lower and upper T, vector and matrix right-hand sides', () => {
     fc.assert(
-      fc.property(arbCase, fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.boolean(), ([n, seed], m, lower, transpose) => {
-        const L = cholesky(spd(n, seed), n);
-        const T = lower ? L : refTransposeF64(L, n, n);
-        // Fill the unused triangle with junk: the solver must not read it.
-        const Tj = Float64Array.from(T, (v, idx) => {
-          const i = Math.floor(idx / n);
-          const j = idx % n;
-          return (lower ? j > i : j < i) ? 1e3 + idx : v;
-        });
-        const r = mulberry32(seed + 1);
-        const b = Float64Array.from({ length: n * m }, () => r() - 0.5);
-        const x = solveTriangular(Tj, b, n, { lower, transpose });
-        const E = transpose ? refTransposeF64(T, n, n) : T;
-        expectClose(refMatmulF64(E, x, n, n, m), b, { rtol: 0, atol: 1e-9 });
-      }),
+      fc.property(
+        arbCase,
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.boolean(),
+        ([n, seed], m, lower, transpose) => {
+          const L = cholesky(spd(n, seed), n);
+          const T = lower ? L : refTransposeF64(L, n, n);
+          // Fill the unused triangle with junk: the solver must not read it.
+          const Tj = Float64Array.from(T, (v, idx) => {
+            const i = Math.floor(idx / n);
+            const j = idx % n;
+            return (lower ? j > i : j < i) ? 1e3 + idx : v;
+          });
+          const r = mulberry32(seed + 1);
+          const b = Float64Array.from({ length: n * m }, () => r() - 0.5);
+          const x = solveTriangular(Tj, b, n, { lower, transpose });
+          const E = transpose ? refTransposeF64(T, n, n) : T;
+          expectClose(refMatmulF64(E, x, n, n, m), b, { rtol: 0, atol: 1e-9 });
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('rejects bad right-hand sides and singular matrices', () => {
-    expect(() => solveTriangular(new Float64Array(4), [1, 2, 3], 2)).toThrow(/solveTriangular: right-hand side of 3 values does not fit 2 rows/);
+    expect(() => solveTriangular(new Float64Array(4), [1, 2, 3], 2)).toThrow(
+      /solveTriangular: right-hand side of 3 values does not fit 2 rows/,
+    );
     expect(() => solveTriangular(Float64Array.from([1, 0, 0, 0]), [1, 1], 2)).toThrow(/singular \(diagonal 1 is 0\)/);
   });
 });

@@ -6,7 +6,8 @@ import { TensorError } from '../errors.js';
 
 function checkSquare(op: string, a: Float64Array, n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new TensorError(`${op}: invalid order ${n}`);
-  if (a.length !== n * n) throw new TensorError(`${op}: matrix holds ${a.length} values, expected ${n}x${n} = ${n * n}`);
+  if (a.length !== n * n)
+    throw new TensorError(`${op}: matrix holds ${a.length} values, expected ${n}x${n} = ${n * n}`);
 }
 
 /** sum_{k < len} a[ao + k] * b[bo + k]. */
@@ -59,7 +60,8 @@ export function cholesky(a: Float64Array, n: number): Float64Array {
       L[ri + j + 1] = l1;
       const l2 = (a[ri + j + 2]! - s2 - l0 * L[r2 + j]! - l1 * L[r2 + j + 1]!) / L[r2 + j + 2]!;
       L[ri + j + 2] = l2;
-      L[ri + j + 3] = (a[ri + j + 3]! - s3 - l0 * L[r3 + j]! - l1 * L[r3 + j + 1]! - l2 * L[r3 + j + 2]!) / L[r3 + j + 3]!;
+      L[ri + j + 3] =
+        (a[ri + j + 3]! - s3 - l0 * L[r3 + j]! - l1 * L[r3 + j + 1]! - l2 * L[r3 + j + 2]!) / L[r3 + j + 3]!;
     }
     for (; j < i; j++) L[ri + j] = (a[ri + j]! - dot(L, ri, L, j * n, j)) / L[j * n + j]!;
     const s = a[ri + i]! - dot(L, ri, L, ri, i);
@@ -83,7 +85,8 @@ function lowerInverse(L: Float64Array, n: number): Float64Array {
   for (let i = 0; i < n; i++) {
     const ri = i * n;
     const d = L[ri + i]!;
-    if (d === 0 || !Number.isFinite(d)) throw new TensorError(`choleskyInverse: factor is singular (diagonal ${i} is ${d})`);
+    if (d === 0 || !Number.isFinite(d))
+      throw new TensorError(`choleskyInverse: factor is singular (diagonal ${i} is ${d})`);
     // row i of L^-1 = (e_i - sum_{k<i} L[i,k] * row k of L^-1) / L[i,i]; row k is zero beyond column k.
     let k = 0;
     for (; k + 3 < i; k += 4) {
@@ -165,7 +168,12 @@ export interface SolveOptions {
  * Solves T x = b (or T^T x = b) for triangular T `[n, n]`; b is `[n]` or row-major `[n, m]` (m = b.length / n).
  * Returns a new array; a zero diagonal is a TensorError.
  */
-export function solveTriangular(t: Float64Array, b: Float64Array | ArrayLike<number>, n: number, opts: SolveOptions = {}): Float64Array {
+export function solveTriangular(
+  t: Float64Array,
+  b: Float64Array | ArrayLike<number>,
+  n: number,
+  opts: SolveOptions = {},
+): Float64Array {
   checkSquare('solveTriangular', t, n);
   if (n === 0 ? b.length !== 0 : b.length % n !== 0) {
     throw new TensorError(`solveTriangular: right-hand side of ${b.length} values does not fit ${n} rows`);

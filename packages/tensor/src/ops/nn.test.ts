@@ -36,28 +36,43 @@ describe('softmax', () => {
 
   it('rows sum to 1 for large inputs and propagate NaN', () => {
     const y = softmax(Tensor.from([1000, 1001, -1000, 0], [1, 4]));
-    expectClose(y.toArray().reduce((s, v) => s + v, 0), 1, { rtol: 1e-6 });
+    expectClose(
+      y.toArray().reduce((s, v) => s + v, 0),
+      1,
+      { rtol: 1e-6 },
+    );
     expectClose(y, [0.26894142, 0.7310586, 0, 0], { rtol: 1e-6 });
     expect(Number.isNaN(softmax(Tensor.from([1, Number.NaN])).data[0])).toBe(true);
   });
 
   it('rejects a causal mask with T > S', () => {
-    expect(() => softmax(Tensor.zeros([3, 2]), { causal: true })).toThrow(/softmax: causal mask needs T <= S, got \[3, 2\]/);
+    expect(() => softmax(Tensor.zeros([3, 2]), { causal: true })).toThrow(
+      /softmax: causal mask needs T <= S, got \[3, 2\]/,
+    );
   });
 });
 
 const arbNormCase = arbShape({ minRank: 1, maxRank: 3, maxDim: 67 }).chain((s) =>
-  fc.tuple(arbAnyLayout(s, { std: 3, mean: 1 }), arbAnyLayout([s[s.length - 1]!]), arbAnyLayout([s[s.length - 1]!]), fc.boolean()),
+  fc.tuple(
+    arbAnyLayout(s, { std: 3, mean: 1 }),
+    arbAnyLayout([s[s.length - 1]!]),
+    arbAnyLayout([s[s.length - 1]!]),
+    fc.boolean(),
+  ),
 );
 
 describe('norms', () => {
   it('layerNorm matches the float64 reference (with and without affine terms)', () => {
     fc.assert(
       fc.property(arbNormCase, ([x, w, b, affine]) => {
-        expectClose(layerNorm(x, affine ? w : null, affine ? b : null, 1e-5), refLayerNorm(x, affine ? w : null, affine ? b : null, 1e-5), {
-          rtol: 1e-5,
-          atol: 1e-5,
-        });
+        expectClose(
+          layerNorm(x, affine ? w : null, affine ? b : null, 1e-5),
+          refLayerNorm(x, affine ? w : null, affine ? b : null, 1e-5),
+          {
+            rtol: 1e-5,
+            atol: 1e-5,
+          },
+        );
       }),
       { numRuns: 60 },
     );
@@ -66,15 +81,22 @@ describe('norms', () => {
   it('rmsNorm matches the float64 reference', () => {
     fc.assert(
       fc.property(arbNormCase, ([x, w, , affine]) => {
-        expectClose(rmsNorm(x, affine ? w : null, 1e-6), refRmsNorm(x, affine ? w : null, 1e-6), { rtol: 1e-5, atol: 1e-6 });
+        expectClose(rmsNorm(x, affine ? w : null, 1e-6), refRmsNorm(x, affine ? w : null, 1e-6), {
+          rtol: 1e-5,
+          atol: 1e-6,
+        });
       }),
       { numRuns: 60 },
     );
   });
 
   it('names the op and shapes when the weight does not fit', () => {
-    expect(() => layerNorm(Tensor.zeros([2, 4]), Tensor.zeros([3]), null)).toThrow(/layerNorm: shape mismatch \[2, 4\] vs \[3\]/);
-    expect(() => rmsNorm(Tensor.zeros([2, 4]), Tensor.zeros([4, 1]))).toThrow(/rmsNorm: shape mismatch \[2, 4\] vs \[4, 1\]/);
+    expect(() => layerNorm(Tensor.zeros([2, 4]), Tensor.zeros([3]), null)).toThrow(
+      /layerNorm: shape mismatch \[2, 4\] vs \[3\]/,
+    );
+    expect(() => rmsNorm(Tensor.zeros([2, 4]), Tensor.zeros([4, 1]))).toThrow(
+      /rmsNorm: shape mismatch \[2, 4\] vs \[4, 1\]/,
+    );
   });
 
   it('layerNorm of a constant row is the bias (no NaN)', () => {
@@ -98,7 +120,9 @@ describe('applyRotary', () => {
 
   it('rejects odd head dims and mismatched tables', () => {
     expect(() => applyRotary(Tensor.zeros([2, 3]), Tensor.zeros([2, 3]), Tensor.zeros([2, 3]))).toThrow(/even/);
-    expect(() => applyRotary(Tensor.zeros([2, 4]), Tensor.zeros([3, 4]), Tensor.zeros([2, 4]))).toThrow(/applyRotary: .*\[2, 4\] vs \[3, 4\].*cos/);
+    expect(() => applyRotary(Tensor.zeros([2, 4]), Tensor.zeros([3, 4]), Tensor.zeros([2, 4]))).toThrow(
+      /applyRotary: .*\[2, 4\] vs \[3, 4\].*cos/,
+    );
   });
 });
 
@@ -112,7 +136,9 @@ describe('embedding', () => {
   });
 
   it('names the bad id and its position', () => {
-    expect(() => embedding(Tensor.zeros([4, 2]), [1, 4])).toThrow(/embedding: token id 4 at position 1 is out of range for a vocabulary of 4/);
+    expect(() => embedding(Tensor.zeros([4, 2]), [1, 4])).toThrow(
+      /embedding: token id 4 at position 1 is out of range for a vocabulary of 4/,
+    );
     expect(() => embedding(Tensor.zeros([4, 2]), [-1])).toThrow(/token id -1/);
   });
 });

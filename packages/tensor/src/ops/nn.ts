@@ -1,5 +1,5 @@
 /** Neural-network ops over the last axis: softmax, norms, rotary embedding, embedding gather. */
-import { TensorError, fmtShape, shapeMismatch } from '../errors.js';
+import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from '../kernels/nn.js';
 import { Tensor } from '../tensor.js';
 import { dense, runRows } from './run.js';
@@ -44,7 +44,13 @@ function vecArg(op: string, what: string, x: Tensor, v: Tensor | null | undefine
   return { v: d.data, off: d.off };
 }
 
-function normImpl(op: 'layerNorm' | 'rmsNorm', x: Tensor, w: Tensor | null | undefined, b: Tensor | null | undefined, eps: number): Tensor {
+function normImpl(
+  op: 'layerNorm' | 'rmsNorm',
+  x: Tensor,
+  w: Tensor | null | undefined,
+  b: Tensor | null | undefined,
+  eps: number,
+): Tensor {
   if (x.ndim < 1) throw new TensorError(`${op}: need at least a 1-d tensor, got ${fmtShape(x.shape)}`);
   if (!(eps >= 0)) throw new TensorError(`${op}: eps must be >= 0, got ${eps}`);
   const cols = x.shape[x.ndim - 1]!;
@@ -78,15 +84,29 @@ export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const T = x.shape[x.ndim - 2]!;
   const D = x.shape[x.ndim - 1]!;
   if (D % 2 !== 0) throw new TensorError(`applyRotary: head dim must be even, got ${fmtShape(x.shape)}`);
-  for (const [name, c] of [['cos', cos], ['sin', sin]] as const) {
-    if (c.ndim !== 2 || c.shape[0] !== T || c.shape[1] !== D) shapeMismatch('applyRotary', x.shape, c.shape, `${name} must be [${T}, ${D}]`);
+  for (const [name, c] of [
+    ['cos', cos],
+    ['sin', sin],
+  ] as const) {
+    if (c.ndim !== 2 || c.shape[0] !== T || c.shape[1] !== D)
+      shapeMismatch('applyRotary', x.shape, c.shape, `${name} must be [${T}, ${D}]`);
   }
   const out = Tensor.zeros(x.shape);
   if (out.size === 0) return out;
   const xd = dense(x);
   const cd = dense(cos);
   const sd = dense(sin);
-  const args = { x: xd.data, xOff: xd.off, cos: cd.data, cosOff: cd.off, sin: sd.data, sinOff: sd.off, out: out.data, T, D };
+  const args = {
+    x: xd.data,
+    xOff: xd.off,
+    cos: cd.data,
+    cosOff: cd.off,
+    sin: sd.data,
+    sinOff: sd.off,
+    out: out.data,
+    T,
+    D,
+  };
   runRows('nn.rotary', rotaryRows, args, out.size / D, D * 4);
   return out;
 }
@@ -98,7 +118,9 @@ export function embedding(table: Tensor, ids: Int32Array | readonly number[]): T
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (!Number.isInteger(id) || id < 0 || id >= V) {
-      throw new TensorError(`embedding: token id ${id} at position ${i} is out of range for a vocabulary of ${V} (table ${fmtShape(table.shape)})`);
+      throw new TensorError(
+        `embedding: token id ${id} at position ${i} is out of range for a vocabulary of ${V} (table ${fmtShape(table.shape)})`,
+      );
     }
   }
   const out = Tensor.zeros([ids.length, D]);

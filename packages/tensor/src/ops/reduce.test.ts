@@ -24,9 +24,16 @@ describe('reductions along an axis', () => {
         const o = { keepdim };
         expectClose(sum(x, axis, o), refReduce(x, axis, refSum, keepdim), { rtol: 1e-5, atol: 1e-5 });
         expectClose(mean(x, axis, o), refReduce(x, axis, refMean, keepdim), { rtol: 1e-5, atol: 1e-6 });
-        expectClose(max(x, axis, o), refReduce(x, axis, (l) => Math.max(...l), keepdim), { rtol: 0, atol: 0 });
+        expectClose(
+          max(x, axis, o),
+          refReduce(x, axis, (l) => Math.max(...l), keepdim),
+          { rtol: 0, atol: 0 },
+        );
         expectClose(variance(x, axis, o), refReduce(x, axis, refVar(true), keepdim), { rtol: 1e-5, atol: 1e-6 });
-        expectClose(variance(x, axis, { keepdim, unbiased: false }), refReduce(x, axis, refVar(false), keepdim), { rtol: 1e-5, atol: 1e-6 });
+        expectClose(variance(x, axis, { keepdim, unbiased: false }), refReduce(x, axis, refVar(false), keepdim), {
+          rtol: 1e-5,
+          atol: 1e-6,
+        });
       }),
       { numRuns: 80 },
     );

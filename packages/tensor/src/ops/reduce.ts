@@ -1,5 +1,5 @@
 /** Reductions along one axis (float64 accumulation): sum, mean, max, variance. */
-import { TensorError, fmtShape } from '../errors.js';
+import { fmtShape, TensorError } from '../errors.js';
 import { Reduce, reduceRows } from '../kernels/reduce.js';
 import { normAxis } from '../layout.js';
 import { Tensor } from '../tensor.js';
@@ -19,7 +19,8 @@ function reduce(op: string, kind: Reduce, x: Tensor, axis: number, keepdim: bool
   if (x.ndim === 0) throw new TensorError(`${op}: cannot reduce a 0-d tensor`);
   const a = normAxis(axis, x.ndim, op);
   const n = x.shape[a]!;
-  if (n === 0 && kind === Reduce.Max) throw new TensorError(`${op}: cannot take the max over an empty axis ${a} of ${fmtShape(x.shape)}`);
+  if (n === 0 && kind === Reduce.Max)
+    throw new TensorError(`${op}: cannot take the max over an empty axis ${a} of ${fmtShape(x.shape)}`);
   let outer = 1;
   for (let i = 0; i < a; i++) outer *= x.shape[i]!;
   let inner = 1;
@@ -28,7 +29,13 @@ function reduce(op: string, kind: Reduce, x: Tensor, axis: number, keepdim: bool
   const out = Tensor.zeros(shape);
   if (out.size === 0) return out;
   const { data, off } = dense(x);
-  runRows('reduce.axis', reduceRows, { x: data, xOff: off, out: out.data, n, inner, kind, correction }, outer, n * inner * 2);
+  runRows(
+    'reduce.axis',
+    reduceRows,
+    { x: data, xOff: off, out: out.data, n, inner, kind, correction },
+    outer,
+    n * inner * 2,
+  );
   return out;
 }
 

@@ -7,20 +7,20 @@ import { arbAnyLayout, arbDim, expectClose } from '../testing/index.js';
 import { argsortRows, kthSmallestPerRow } from './select.js';
 
 /** Rows with many ties, signed zeros, infinities and NaN besides normal values. */
-const arbRowsWithTies = fc
-  .tuple(arbDim(9), arbDim(70))
-  .chain(([rows, cols]) =>
-    fc
-      .array(fc.oneof(fc.constantFrom(0, -0, 1, -1, 2.5, Infinity, -Infinity, Number.NaN), fc.float({ noNaN: true })), {
-        minLength: rows * cols,
-        maxLength: rows * cols,
-      })
-      .map((v) => Tensor.from(v, [rows, cols])),
-  );
+const arbRowsWithTies = fc.tuple(arbDim(9), arbDim(70)).chain(([rows, cols]) =>
+  fc
+    .array(fc.oneof(fc.constantFrom(0, -0, 1, -1, 2.5, Infinity, -Infinity, Number.NaN), fc.float({ noNaN: true })), {
+      minLength: rows * cols,
+      maxLength: rows * cols,
+    })
+    .map((v) => Tensor.from(v, [rows, cols])),
+);
 
 describe('kthSmallestPerRow', () => {
   it('matches a full sort on random rows and views, for every k', () => {
-    const arbCase = fc.tuple(arbDim(11), arbDim(131)).chain(([r, c]) => fc.tuple(arbAnyLayout([r, c]), fc.integer({ min: 0, max: c - 1 })));
+    const arbCase = fc
+      .tuple(arbDim(11), arbDim(131))
+      .chain(([r, c]) => fc.tuple(arbAnyLayout([r, c]), fc.integer({ min: 0, max: c - 1 })));
     fc.assert(
       fc.property(arbCase, ([x, k]) => {
         const before = x.clone();
@@ -56,7 +56,9 @@ describe('kthSmallestPerRow', () => {
   });
 
   it('validates k and rank', () => {
-    expect(() => kthSmallestPerRow(Tensor.zeros([2, 3]), 3)).toThrow(/kthSmallestPerRow: k = 3 out of range for rows of 3 values/);
+    expect(() => kthSmallestPerRow(Tensor.zeros([2, 3]), 3)).toThrow(
+      /kthSmallestPerRow: k = 3 out of range for rows of 3 values/,
+    );
     expect(() => kthSmallestPerRow(Tensor.zeros([6]), 0)).toThrow(/must be \[rows, cols\], got \[6\]/);
   });
 });

@@ -1,5 +1,5 @@
 /** Per-row selection: k-th smallest value (quickselect) and a stable ascending argsort. */
-import { TensorError, fmtShape } from '../errors.js';
+import { fmtShape, TensorError } from '../errors.js';
 import { argsortRowsKernel, kthRows } from '../kernels/select.js';
 import { allocF32, sharedMemoryAvailable } from '../storage.js';
 import type { Tensor } from '../tensor.js';
@@ -17,7 +17,9 @@ function rows2d(op: string, x: Tensor): [number, number] {
 export function kthSmallestPerRow(x: Tensor, k: number): Float32Array {
   const [rows, cols] = rows2d('kthSmallestPerRow', x);
   if (!Number.isInteger(k) || k < 0 || k >= cols) {
-    throw new TensorError(`kthSmallestPerRow: k = ${k} out of range for rows of ${cols} values (x ${fmtShape(x.shape)})`);
+    throw new TensorError(
+      `kthSmallestPerRow: k = ${k} out of range for rows of ${cols} values (x ${fmtShape(x.shape)})`,
+    );
   }
   const out = allocF32(rows);
   const { data, off } = dense(x);
@@ -28,7 +30,9 @@ export function kthSmallestPerRow(x: Tensor, k: number): Float32Array {
 /** Stable ascending argsort of every row of `x` `[rows, cols]` (flat `[rows * cols]`); NaN last, -0 equals 0. */
 export function argsortRows(x: Tensor): Int32Array {
   const [rows, cols] = rows2d('argsortRows', x);
-  const out = sharedMemoryAvailable ? new Int32Array(new SharedArrayBuffer(rows * cols * 4)) : new Int32Array(rows * cols);
+  const out = sharedMemoryAvailable
+    ? new Int32Array(new SharedArrayBuffer(rows * cols * 4))
+    : new Int32Array(rows * cols);
   const { data, off } = dense(x);
   runRows('select.argsort', argsortRowsKernel, { x: data, xOff: off, cols, out }, rows, cols * 20);
   return out;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { refColumnStats, refXtX } from '../kernels/reference.js';
 import { Tensor } from '../tensor.js';
 import { arbAnyLayout, arbDim, expectClose, randn } from '../testing/index.js';
-import { ColumnStats, accumulateXtX } from './stats.js';
+import { accumulateXtX, ColumnStats } from './stats.js';
 
 const arbBatches = fc
   .tuple(arbDim(23), fc.array(arbDim(19), { minLength: 1, maxLength: 4 }))
@@ -19,14 +19,21 @@ describe('ColumnStats', () => {
           if (viaMerge) s.merge(new ColumnStats(cols).update(b));
           else s.update(b);
         }
-        const all = Tensor.from(batches.flatMap((b) => b.toArray()), [batches.reduce((n, b) => n + b.shape[0]!, 0), cols]);
+        const all = Tensor.from(
+          batches.flatMap((b) => b.toArray()),
+          [batches.reduce((n, b) => n + b.shape[0]!, 0), cols],
+        );
         const ref = refColumnStats(all);
         expect(s.count).toBe(ref.count);
         expectClose(s.sum, ref.sum, { rtol: 1e-12, atol: 1e-12 });
         expectClose(s.sumsq, ref.sumsq, { rtol: 1e-12, atol: 1e-12 });
         expectClose(s.mean(), ref.mean, { rtol: 1e-12, atol: 1e-12 });
         expectClose(s.variance(), ref.variance, { rtol: 1e-10, atol: 1e-12 });
-        expectClose(s.std(false), ref.variance.map((v, c) => Math.sqrt(ref.count > 1 ? (v * (ref.count - 1)) / ref.count : 0)), { rtol: 1e-10, atol: 1e-12 });
+        expectClose(
+          s.std(false),
+          ref.variance.map((v, _c) => Math.sqrt(ref.count > 1 ? (v * (ref.count - 1)) / ref.count : 0)),
+          { rtol: 1e-10, atol: 1e-12 },
+        );
       }),
       { numRuns: 60 },
     );
@@ -35,7 +42,7 @@ describe('ColumnStats', () => {
   it('stays accurate for a large mean and small spread (Welford/Chan, not sumsq - sum^2)', () => {
     const s = new ColumnStats(1);
     for (let i = 0; i < 10; i++) s.update(Tensor.from([1e4 + 0.5, 1e4 - 0.5], [2, 1]));
-    expectClose(s.variance(), [20 * 0.25 / 19], { rtol: 1e-12 });
+    expectClose(s.variance(), [(20 * 0.25) / 19], { rtol: 1e-12 });
   });
 
   it('clones independently, reports NaN before data and checks shapes', () => {
@@ -55,7 +62,9 @@ describe('accumulateXtX', () => {
   it('h += scale X^T X matches the triple loop, symmetric, for random shapes and views', () => {
     const arbCase = fc
       .tuple(fc.integer({ min: 1, max: 40 }), arbDim(70))
-      .chain(([rows, n]) => fc.tuple(arbAnyLayout([rows, n]), arbAnyLayout([rows + 3, n]), fc.double({ min: 0.1, max: 3, noNaN: true })));
+      .chain(([rows, n]) =>
+        fc.tuple(arbAnyLayout([rows, n]), arbAnyLayout([rows + 3, n]), fc.double({ min: 0.1, max: 3, noNaN: true })),
+      );
     fc.assert(
       fc.property(arbCase, ([x1, x2, scale]) => {
         const n = x1.shape[1]!;
@@ -74,10 +83,16 @@ describe('accumulateXtX', () => {
   it('crosses the cache-tile boundaries (n > 1024 columns per tile, odd rows)', () => {
     const x = randn([7, 1061], 5);
     const h = accumulateXtX(new Float64Array(1061 * 1061), x, 0.5);
-    expectClose(h, refXtX(x).map((v) => 0.5 * v), { rtol: 1e-12, atol: 1e-12 });
+    expectClose(
+      h,
+      refXtX(x).map((v) => 0.5 * v),
+      { rtol: 1e-12, atol: 1e-12 },
+    );
   });
 
   it('rejects a wrongly sized accumulator', () => {
-    expect(() => accumulateXtX(new Float64Array(8), Tensor.zeros([2, 3]))).toThrow(/accumulateXtX: h holds 8 values, x \[2, 3\] needs 3x3/);
+    expect(() => accumulateXtX(new Float64Array(8), Tensor.zeros([2, 3]))).toThrow(
+      /accumulateXtX: h holds 8 values, x \[2, 3\] needs 3x3/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 /** Float64 statistics: mergeable per-column moments and the `X^T X` accumulation used by SparseGPT. */
-import { TensorError, fmtShape, shapeMismatch } from '../errors.js';
+import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { columnMomentsCols, mirrorUpper, xtxRows } from '../kernels/stats.js';
 import { allocF64 } from '../storage.js';
 import type { Tensor } from '../tensor.js';
@@ -106,7 +106,8 @@ export class ColumnStats {
 export function accumulateXtX(h: Float64Array, x: Tensor, scale = 1): Float64Array {
   if (x.ndim < 1) throw new TensorError(`accumulateXtX: x must be [rows, n], got ${fmtShape(x.shape)}`);
   const n = x.shape[x.ndim - 1]!;
-  if (h.length !== n * n) throw new TensorError(`accumulateXtX: h holds ${h.length} values, x ${fmtShape(x.shape)} needs ${n}x${n}`);
+  if (h.length !== n * n)
+    throw new TensorError(`accumulateXtX: h holds ${h.length} values, x ${fmtShape(x.shape)} needs ${n}x${n}`);
   const rows = rowsOf('accumulateXtX', x, n);
   if (rows === 0) return h;
   const { data, off } = dense(x);

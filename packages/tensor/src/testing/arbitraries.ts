@@ -3,7 +3,7 @@
  * tensor contents are drawn from a seed, so shrinking acts on shapes and seeds instead of on every value.
  */
 import fc from 'fast-check';
-import { type Shape, contiguousStrides, numel } from '../layout.js';
+import { contiguousStrides, numel, type Shape } from '../layout.js';
 import { allocF32 } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { fillRandn, mulberry32 } from './random.js';
@@ -48,7 +48,10 @@ function asShapeArb(shape: Shape | fc.Arbitrary<readonly number[]> | undefined):
 }
 
 /** A contiguous tensor with normal values; `shape` is fixed, an arbitrary, or random (`arbShape()`). */
-export function arbTensor(shape?: Shape | fc.Arbitrary<readonly number[]>, opts: TensorOptions = {}): fc.Arbitrary<Tensor> {
+export function arbTensor(
+  shape?: Shape | fc.Arbitrary<readonly number[]>,
+  opts: TensorOptions = {},
+): fc.Arbitrary<Tensor> {
   return fc.tuple(asShapeArb(shape), arbSeed).map(([s, seed]) => {
     const t = Tensor.zeros(s);
     fillRandn(t.data, mulberry32(seed), opts.std ?? 1, opts.mean ?? 0);
@@ -110,7 +113,10 @@ export function arbStridedView(
 }
 
 /** Either a contiguous tensor or a strided view of the shape, with equal probability. */
-export function arbAnyLayout(shape?: Shape | fc.Arbitrary<readonly number[]>, opts: TensorOptions = {}): fc.Arbitrary<Tensor> {
+export function arbAnyLayout(
+  shape?: Shape | fc.Arbitrary<readonly number[]>,
+  opts: TensorOptions = {},
+): fc.Arbitrary<Tensor> {
   const s = asShapeArb(shape);
   return s.chain((sh) => fc.oneof(arbTensor(sh, opts), arbStridedView(sh, opts)));
 }

@@ -1,5 +1,5 @@
 /** Seeded generators for reproducible test data (not cryptographic). */
-import { type Shape, numel } from '../layout.js';
+import { numel, type Shape } from '../layout.js';
 import { Tensor } from '../tensor.js';
 
 /** Mulberry32: a tiny seeded PRNG returning uniform floats in [0, 1). */

@@ -14,7 +14,9 @@ describe('expectClose', () => {
   it('reports the worst index, values and shapes', () => {
     const a = Tensor.from([0, 0, 0, 0, 0, 0], [2, 3]);
     const e = Tensor.from([0, 0.1, 0, 0, 0.5, 0], [2, 3]);
-    expect(() => expectClose(a, e, { atol: 1e-3 })).toThrow(/2 of 6 elements differ.*index 4 \[1, 1\]: actual 0 vs expected 0\.5.*\[2, 3\]/);
+    expect(() => expectClose(a, e, { atol: 1e-3 })).toThrow(
+      /2 of 6 elements differ.*index 4 \[1, 1\]: actual 0 vs expected 0\.5.*\[2, 3\]/,
+    );
   });
 
   it('fails on NaN or Inf mismatches even with huge tolerances', () => {
@@ -62,11 +64,14 @@ describe('seeded generators', () => {
 describe('arbitraries', () => {
   it('arbStridedView produces views of the requested shape over a bigger buffer', () => {
     fc.assert(
-      fc.property(arbShape({ maxRank: 4 }).chain((s) => fc.tuple(fc.constant(s), arbStridedView(s))), ([s, v]) => {
-        expect(v.shape).toEqual(s);
-        // Every element reachable without going out of bounds, and the copy matches element-wise reads.
-        expectClose(v.clone().data, refValues(v), { atol: 0, rtol: 0 });
-      }),
+      fc.property(
+        arbShape({ maxRank: 4 }).chain((s) => fc.tuple(fc.constant(s), arbStridedView(s))),
+        ([s, v]) => {
+          expect(v.shape).toEqual(s);
+          // Every element reachable without going out of bounds, and the copy matches element-wise reads.
+          expectClose(v.clone().data, refValues(v), { atol: 0, rtol: 0 });
+        },
+      ),
       { numRuns: 100 },
     );
   });
