@@ -97,10 +97,10 @@ describe('erf', () => {
     }
   });
 
-  it('the fast Chebyshev form stays within 1e-13 of the series everywhere', () => {
+  it('the fast Chebyshev form stays within 2e-13 of the series everywhere', () => {
     fc.assert(
       fc.property(fc.double({ min: -8, max: 8, noNaN: true }), (x) => {
-        expect(Math.abs(erf(x) - erfSeries(x))).toBeLessThan(1e-13);
+        expect(Math.abs(erf(x) - erfSeries(x))).toBeLessThan(2e-13);
       }),
       { numRuns: 2000 },
     );
