@@ -11,6 +11,7 @@
  */
 import { poolTestKernels } from '../parallel/test-kernels.js';
 import type { Kernel } from '../parallel/types.js';
+import { binaryRows, unaryBlocks } from './elementwise_rows.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
@@ -31,6 +32,8 @@ export const kernels = {
   'matmul.matvecJs': matvecJsKernel,
 
   // --- row ops: nn, reduce, stats, select (engineer B) ---
+  'ew.unary': unaryBlocks,
+  'ew.binary': binaryRows,
   'nn.softmax': softmaxRows,
   'nn.layerNorm': layerNormRows,
   'nn.rmsNorm': rmsNormRows,

@@ -4,6 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, setThreads } from '../config.js';
+import { add, gelu, mul, scale, silu, sub } from '../ops/elementwise.js';
 import { applyRotary, layerNorm, logSoftmax, rmsNorm, softmax } from '../ops/nn.js';
 import { max, sum, variance } from '../ops/reduce.js';
 import { accumulateXtX, ColumnStats } from '../ops/stats.js';
@@ -28,6 +29,11 @@ const cases: [string, () => Tensor | Float64Array][] = (() => {
   const xs = randn([5, 301, 700], 8);
   const xq = randn([300, 257], 9);
   const xc = randn([2000, 301], 10);
+  const e1 = randn([400, 1001], 11);
+  const e2 = randn([400, 1001], 12);
+  const bias = randn([1001], 13);
+  const col = randn([1, 400, 1], 14);
+  const et = randn([1001, 400], 15).transpose(); // [400, 1001] strided
   return [
     ['softmax causal', () => softmax(x, { causal: true })],
     ['logSoftmax', () => logSoftmax(x)],
@@ -37,6 +43,13 @@ const cases: [string, () => Tensor | Float64Array][] = (() => {
     ['sum axis 1', () => sum(xs, 1)],
     ['max axis 1', () => max(xs, 1)],
     ['variance axis 1', () => variance(xs, 1)],
+    ['gelu erf', () => gelu(e1)],
+    ['silu (strided)', () => silu(et)],
+    ['scale', () => scale(xc, 0.37)],
+    ['add dense', () => add(e1, e2)],
+    ['add bias broadcast', () => add(e1, bias)],
+    ['mul strided', () => mul(e1, et)],
+    ['sub leading unit axes', () => sub(e1.reshape([1, 400, 1001]), col)],
     [
       'accumulateXtX',
       () => {
