@@ -10,12 +10,13 @@
  * `matvecWasmKernel` (few rows, W rows contiguous as in `linear`) splits the n output columns instead:
  * it copies W rows into the module memory in chunks and takes SIMD dot products.
  */
-import { MR, NR } from '../wasm/matmul_module.js';
+import { MR, NR, STAGE_STRIDE } from '../wasm/matmul_module.js';
 import { type MatmulWasm, matmulWasm } from '../wasm/runtime.js';
 import { type MatmulArgs, forEachBatchRows, storeRow } from './matmul_args.js';
 
 /** k block: fixed, independent of threads (it fixes the summation order). */
 export const KC = 256;
+if (KC * 4 > STAGE_STRIDE) throw new Error('matmul_wasm: KC exceeds the packB stage stride');
 const MC = 64;
 const NC = 768;
 const ROW_CHUNK = 1024;
@@ -24,12 +25,16 @@ const ROW_CHUNK = 1024;
 const AP = 0;
 const BP = AP + MC * KC * 4;
 const CW = BP + KC * NC * 4;
-const GEMM_BYTES = CW + ROW_CHUNK * NC * 4;
+const ST = CW + ROW_CHUNK * NC * 4;
+const BIAS = ST + MC * NC * 4;
+const STAGE = BIAS + NC * 4;
+const GEMM_BYTES = STAGE + NC * STAGE_STRIDE;
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /** Packs B[pc:pc+kc, jc:jc+nc] of batch entry `bo` into panels [nc/NR][kc][NR] at float index `dst`. */
 function packB(
+  w: MatmulWasm,
   args: MatmulArgs,
   bo: number,
   pc: number,
@@ -42,6 +47,19 @@ function packB(
   const b = args.b;
   const ks = args.bKStride;
   const ns = args.bNStride;
+  if (ks === 1) {
+    // Rows of W [out, in]: block-copy each row segment to the stage, then interleave in the module.
+    const ncp = roundUp(nc, NR);
+    const st = STAGE / 4;
+    const sw = STAGE_STRIDE / 4;
+    for (let j = 0; j < nc; j++) {
+      const src = bo + pc + (jc + j) * ns;
+      mem.set(b.subarray(src, src + kc), st + j * sw);
+    }
+    for (let j = nc; j < ncp; j++) mem.fill(0, st + j * sw, st + j * sw + kc);
+    w.packB(STAGE, dst * 4, kc, ncp / NR);
+    return;
+  }
   for (let p = 0; p < nc; p += NR) {
     const w = Math.min(NR, nc - p);
     const base = dst + p * kc;
@@ -93,36 +111,34 @@ function copyA(
 /**
  * Copies the tiled C block of rows [row0, row0 + rows) and columns [jc, jc + nc) into the output, adding
  * the bias when present. Layout (see gebp): one region of MC x ncp floats per MC-row block, in which tile
- * (ir, jr) sits at (jr * mcP/MR + ir) * MR*NR, so that gebp walks its C region sequentially.
+ * (ir, jr) sits at (jr * mcP/MR + ir) * MR*NR, so that gebp walks its C region sequentially. `untile`
+ * (in the module) rewrites each region as row-major rows at ST, then whole rows are copied out.
  */
 function storeTiles(
+  w: MatmulWasm,
   args: MatmulArgs,
   row0: number,
   rows: number,
   jc: number,
   nc: number,
   ncp: number,
-  mem: Float32Array,
-  cw: number,
 ): void {
-  const { c, n, bias } = args;
-  const hasBias = bias.length > 0;
-  const bs = args.biasStride;
+  const hasBias = args.bias.length > 0;
+  let mem = w.f32();
+  if (hasBias) {
+    const { bias, biasOff, biasStride } = args;
+    const d = BIAS / 4;
+    for (let j = 0; j < nc; j++) mem[d + j] = bias[biasOff + (jc + j) * biasStride]!;
+    mem.fill(0, d + nc, d + ncp);
+  }
+  const c = args.c;
+  const n = args.n;
   for (let ic = 0; ic < rows; ic += MC) {
     const mc = Math.min(MC, rows - ic);
     const mcP = roundUp(mc, MR);
-    const region = cw + ic * ncp;
-    for (let p = 0; p < nc; p += NR) {
-      const w = Math.min(NR, nc - p);
-      const panel = region + (p / NR) * mcP * NR;
-      const bo = args.biasOff + (jc + p) * bs;
-      for (let i = 0; i < mc; i++) {
-        const src = panel + i * NR;
-        const dst = (row0 + ic + i) * n + jc + p;
-        if (hasBias) for (let j = 0; j < w; j++) c[dst + j] = mem[src + j]! + bias[bo + j * bs]!;
-        else for (let j = 0; j < w; j++) c[dst + j] = mem[src + j]!;
-      }
-    }
+    w.untile(CW + ic * ncp * 4, ST, mc, ncp / NR, mcP * NR * 4, BIAS, hasBias ? 1 : 0);
+    mem = w.f32();
+    for (let i = 0; i < mc; i++) c.set(mem.subarray(ST / 4 + i * ncp, ST / 4 + i * ncp + nc), (row0 + ic + i) * n + jc);
   }
 }
 
@@ -142,7 +158,7 @@ function gemmRows(w: MatmulWasm, args: MatmulArgs, bi: number, m0: number, m1: n
       }
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);
-        packB(args, bo, pc, kc, jc, nc, mem, BP / 4);
+        packB(w, args, bo, pc, kc, jc, nc, mem, BP / 4);
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
           copyA(args, ao, r0 + ic, mc, pc, kc, mem, AP / 4);
@@ -150,7 +166,7 @@ function gemmRows(w: MatmulWasm, args: MatmulArgs, bi: number, m0: number, m1: n
           w.gebp(AP, BP, CW + ic * ncp * 4, mcP / MR, ncp / NR, kc, kc * 4, mcP * NR * 4, pc === 0 ? 1 : 0);
         }
       }
-      storeTiles(args, bi * args.m + r0, rows, jc, nc, ncp, mem, CW / 4);
+      storeTiles(w, args, bi * args.m + r0, rows, jc, nc, ncp);
     }
   }
 }

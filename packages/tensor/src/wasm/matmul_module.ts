@@ -207,13 +207,114 @@ function emitDots(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
   return { params, locals, code: c };
 }
 
-/** The matmul module's bytes: exports `memory`, `gebp` and `dots`. */
+/**
+ * untile(src, dst, rows, nPanels, cps, bias, hasBias): turns the tiled C of one gebp call (column panels
+ * `cps` bytes apart, row i of a panel at +i*NR*4) into row-major rows of nPanels*NR floats at dst, adding
+ * the NR-padded bias vector at `bias` when hasBias is 1 (one f32 add per element, like the plain kernels).
+ */
+function emitUntile(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[]; code: Code } {
+  const NR = o.nr ?? DEFAULT_NR;
+  const NV = NR / 4;
+  const [src, dst, rows, nPanels, cps, bias, hasBias] = [0, 1, 2, 3, 4, 5, 6];
+  const [i, p, s, d, bp] = [7, 8, 9, 10, 11];
+  const params: ValType[] = new Array(7).fill(I32);
+  const locals: ValType[] = new Array(5).fill(I32);
+  const c = new Code();
+  c.block();
+  c.get(rows).eqz().brIf(0);
+  c.get(nPanels).eqz().brIf(0);
+  c.get(dst).set(d);
+  c.i32(0).set(i);
+  c.loop(); // rows
+  c.get(src)
+    .get(i)
+    .i32(NR * 4)
+    .mul()
+    .add()
+    .set(s);
+  c.get(bias).set(bp);
+  c.i32(0).set(p);
+  c.loop(); // panels
+  for (let j = 0; j < NV; j++)
+    c.get(d)
+      .get(s)
+      .v128Load(j * 16)
+      .v128Store(j * 16);
+  c.get(hasBias).if();
+  for (let j = 0; j < NV; j++)
+    c.get(d)
+      .get(d)
+      .v128Load(j * 16)
+      .get(bp)
+      .v128Load(j * 16)
+      .f32x4Add()
+      .v128Store(j * 16);
+  c.end();
+  c.inc(d, NR * 4)
+    .inc(bp, NR * 4)
+    .incBy(s, cps);
+  c.get(p).i32(1).add().tee(p).get(nPanels).ltU().brIf(0);
+  c.end();
+  c.get(i).i32(1).add().tee(i).get(rows).ltU().brIf(0);
+  c.end();
+  c.end();
+  return { params, locals, code: c };
+}
+
+/**
+ * packB(stage, dst, kc, nPanels, stageStride): B panels from rows of W staged at `stage` (row j at
+ * stage + j*stageStride bytes, k contiguous): dst panel p, [kc][NR], gets rows p*NR .. p*NR + NR-1.
+ * `stageStride` must equal the emitted constant STAGE_STRIDE (immediate offsets).
+ */
+function emitPackB(o: MatmulModuleOptions, stageStride: number): { params: ValType[]; locals: ValType[]; code: Code } {
+  const NR = o.nr ?? DEFAULT_NR;
+  const [stage, dst, kc, nPanels] = [0, 1, 2, 3];
+  const [p, k, sp, dp] = [4, 5, 6, 7];
+  const params: ValType[] = new Array(4).fill(I32);
+  const locals: ValType[] = new Array(4).fill(I32);
+  const c = new Code();
+  c.block();
+  c.get(kc).eqz().brIf(0);
+  c.get(nPanels).eqz().brIf(0);
+  c.get(dst).set(dp);
+  c.i32(0).set(p);
+  c.loop(); // panels
+  c.get(stage)
+    .get(p)
+    .i32(NR * stageStride)
+    .mul()
+    .add()
+    .set(sp);
+  c.get(kc).set(k);
+  c.loop(); // k
+  for (let j = 0; j < NR; j++)
+    c.get(dp)
+      .get(sp)
+      .f32Load(j * stageStride)
+      .f32Store(j * 4);
+  c.inc(sp, 4).inc(dp, NR * 4);
+  c.get(k).i32(1).sub().tee(k).brIf(0);
+  c.end();
+  c.get(p).i32(1).add().tee(p).get(nPanels).ltU().brIf(0);
+  c.end();
+  c.end();
+  return { params, locals, code: c };
+}
+
+/** Byte stride of staged W rows for packB (rows of up to KC = 256 floats). */
+export const STAGE_STRIDE = 256 * 4;
+
+/** The matmul module's bytes: exports `memory`, `gebp`, `untile`, `packB` and `dots`. */
 export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): Uint8Array {
   const m = new ModuleBuilder().addMemory(memoryPages);
   const g = emitGebp(o);
   m.addFunction('gebp', g.params, [], g.locals, g.code);
   const d = emitDots(o);
   m.addFunction('dots', d.params, [], d.locals, d.code);
+  const u = emitUntile(o);
+  m.addFunction('untile', u.params, [], u.locals, u.code);
+  const pb = emitPackB(o, STAGE_STRIDE);
+  m.addFunction('packB', pb.params, [], pb.locals, pb.code);
   return m.build();
 }
 

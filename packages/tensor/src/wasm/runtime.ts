@@ -46,6 +46,16 @@ export class MatmulWasm {
     first: number,
   ) => void;
   readonly dots: (xp: number, wp: number, kp: number, rows: number, ldw: number, out: number) => void;
+  readonly packB: (stage: number, dst: number, kc: number, nPanels: number) => void;
+  readonly untile: (
+    src: number,
+    dst: number,
+    rows: number,
+    nPanels: number,
+    cps: number,
+    bias: number,
+    hasBias: number,
+  ) => void;
   readonly fma: boolean;
   private readonly memory: WasmMemory;
   private view: Float32Array;
@@ -55,6 +65,8 @@ export class MatmulWasm {
     const inst = instantiateSync(buildMatmulModule(opts, pages));
     this.gebp = inst.exports.gebp as MatmulWasm['gebp'];
     this.dots = inst.exports.dots as MatmulWasm['dots'];
+    this.untile = inst.exports.untile as MatmulWasm['untile'];
+    this.packB = inst.exports.packB as MatmulWasm['packB'];
     this.memory = inst.exports.memory as WasmMemory;
     this.view = new Float32Array(this.memory.buffer);
     this.fma = opts.fma;
