@@ -142,6 +142,10 @@ describe('dense-stats mode', () => {
     restoreLinears(m, snap);
     const sg = applyPruning(m, stats, { method: 'sparsegpt', sparsity: 0.5 });
     expect(sg.layers.every((l) => l.zeros >= 0.5)).toBe(true);
+    restoreLinears(m, snap);
+    const owl = applyPruning(m, stats, { method: 'wanda', sparsity: 0.5, owl: { lambda: 0.05 } });
+    expect(owl.owl!.sparsities.reduce((a, b) => a + b, 0) / 2).toBeCloseTo(0.5, 12);
+    expect(owl.blocks.map((b) => b.sparsity)).toEqual(owl.owl!.sparsities);
     const nohess = collectDenseStats(m, windows);
     expect(() => applyPruning(m, nohess, { method: 'sparsegpt', sparsity: 0.5 })).toThrow(/needs dense statistics collected with the Hessian/);
   });

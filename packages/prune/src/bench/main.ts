@@ -30,11 +30,17 @@ function randomOpt(seed: number) {
     num_attention_heads: hidden / 64, num_hidden_layers: blocks, max_position_embeddings: 2048,
     do_layer_norm_before: true, activation_function: 'relu', enable_bias: true, tie_word_embeddings: true,
   };
-  const rng = new Rng(seed);
+  let x = seed >>> 0 || 1; // xorshift32: filling ~125M values must be quick
   const tensors: [string, Tensor][] = [];
   const rand = (name: string, shape: number[], s: number) => {
     const t = Tensor.zeros(shape);
-    for (let k = 0; k < t.data.length; k++) t.data[k] = (2 * rng.uniform() - 1) * s;
+    const d = t.data;
+    for (let k = 0; k < d.length; k++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      d[k] = ((x >>> 0) / 2147483648 - 1) * s;
+    }
     tensors.push([name, t]);
   };
   const ones = (name: string, shape: number[]) => tensors.push([name, Tensor.full(shape, 1)]);
