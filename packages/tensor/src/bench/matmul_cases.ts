@@ -1,5 +1,5 @@
 /** The engine's own benchmark cases: `linear` on OPT-125M and Llama-like shapes, and decode. */
-import { linear } from '../ops/matmul.js';
+import { linear, matmul } from '../ops/matmul.js';
 import { randn } from '../testing/random.js';
 import { addBenchCase } from './registry.js';
 
@@ -22,6 +22,23 @@ export function addLinearCase(m: number, k: number, n: number, tags: string[] = 
   });
 }
 
+/** Adds batched `matmul` [batch, m, k] x [batch, k, n] (B read through a transposed view, as Q K^T). */
+export function addBatchedMatmulCase(batch: number, m: number, k: number, n: number, tags: string[] = []): void {
+  addBenchCase({
+    op: 'matmul',
+    shape: `${batch}x${m}x${k} by ${batch}x${k}x${n}`,
+    flops: 2 * batch * m * n * k,
+    tags,
+    setup: () => {
+      const q = randn([batch, m, k], 4);
+      const kt = randn([batch, n, k], 5).transpose(1, 2);
+      return () => {
+        matmul(q, kt);
+      };
+    },
+  });
+}
+
 let added = false;
 
 /** Registers the standard cases once. */
@@ -36,4 +53,6 @@ export function addMatmulCases(): void {
   addLinearCase(512, 2048, 5632, ['llama']);
   // decode: one token through fc1
   addLinearCase(1, 768, 3072, ['decode']);
+  // attention scores of OPT-125M: 12 heads, 2048 tokens, head dim 64
+  addBatchedMatmulCase(12, 2048, 64, 2048, ['attention']);
 }
