@@ -15,6 +15,8 @@ export {
 export { DTYPE_SIZE, type FloatDtype, type SafetensorsDtype, isDtype, isFloatDtype } from './io/dtypes.js';
 export { MAX_HEADER_BYTES, type TensorInfo } from './io/header.js';
 export { SafetensorsFile } from './io/safetensors.js';
+// in-memory safetensors for runtimes without a file system (the docs site's browser demo)
+export { SafetensorsBuffer } from './io/buffer-source.js';
 export { DEFAULT_METADATA, SafetensorsWriter, type TensorEntry, writeSafetensors } from './io/writer.js';
 export {
   CONFIG_FILE,

@@ -2,12 +2,14 @@
  * Thread primitives behind a small interface, so that the pool has no static Node import (code a browser
  * loads must not pull in Node built-ins). On Node the built-ins come from `process.getBuiltinModule`
  * (Node >= 20.16) or, on older Node 20, from a dynamic import (the pool then runs inline until it resolves).
- * In browsers `getPlatform()` is null for now and every call runs inline; a Web Worker backend can implement
- * the same interface later.
+ * In browsers the Web Worker backend of browser.ts implements the same interface (null, i.e. inline, on the
+ * main thread or without cross-origin isolation).
  */
 import type * as FsModule from 'node:fs';
 import type * as UrlModule from 'node:url';
 import type * as WorkerThreads from 'node:worker_threads';
+// Browser backend (Web Workers + SharedArrayBuffer, owned by the docs/demo work): selected in detect() below.
+import { browserPlatform } from './browser.js';
 import { CLAIM, DONE, SEQ, STATUS } from './protocol.js';
 
 /** A running worker. */
@@ -121,7 +123,11 @@ let platform: Platform | null = null;
 
 function detect(): void {
   const proc = (globalThis as { process?: Proc }).process;
-  if (!proc?.versions?.node) return;
+  if (!proc?.versions?.node) {
+    // Not Node: the browser backend (browser.ts) when cross-origin isolated and on a worker thread, else null.
+    platform = browserPlatform();
+    return;
+  }
   const gbm = proc.getBuiltinModule;
   if (gbm) {
     platform = nodePlatform({
