@@ -62,6 +62,24 @@ describe('config', () => {
     expect(WebAssembly.validate(simdProbeBytes(0x7f))).toBe(false);
   });
 
+  it('learns the core count asynchronously on Node without process.getBuiltinModule (< 20.16)', () => {
+    const code = `delete process.getBuiltinModule;
+      const c = await import(${JSON.stringify(config)});
+      const before = c.getThreads();
+      await new Promise((r) => setTimeout(r, 200));
+      console.log(before, c.getThreads());`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, STADE_THREADS: '' },
+      timeout: 20_000,
+    });
+    expect(r.stderr).toBe('');
+    // Before the import resolves the default is 1 thread; afterwards it is the real core count.
+    const [before, after] = r.stdout.trim().split(' ').map(Number);
+    expect([1, availableParallelism()]).toContain(before);
+    expect(after).toBe(availableParallelism());
+  });
+
   it('reads STADE_THREADS and STADE_BACKEND, with clear errors for bad values', () => {
     expect(run('console.log(c.getThreads(), c.getBackend())', {}).out).toBe(`${availableParallelism()} auto`);
     expect(run('console.log(c.getThreads(), c.getBackend())', { STADE_THREADS: '3', STADE_BACKEND: 'JS' }).out).toBe(

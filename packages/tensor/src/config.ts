@@ -40,9 +40,18 @@ export function availableCores(): number {
   return coresHint > 0 ? coresHint : 1;
 }
 
-/** Used by the Node platform module on runtimes without `process.getBuiltinModule` (Node < 20.16). */
-export function setCoresHint(n: number): void {
-  coresHint = n;
+// Node < 20.16 has no process.getBuiltinModule: learn the core count asynchronously (until then: 1 thread).
+if (
+  (processLike() as { versions?: { node?: string } } | undefined)?.versions?.node &&
+  !processLike()?.getBuiltinModule
+) {
+  import('node:os').then(
+    (os) => {
+      coresHint = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+      if (threadsAuto) threads = undefined; // re-derive the default on next use
+    },
+    () => {},
+  );
 }
 
 function parseThreads(value: unknown, source: string): number {
@@ -61,6 +70,8 @@ function parseBackend(value: unknown, source: string): Backend {
 }
 
 let threads: number | undefined;
+/** True while `threads` is the derived default (not from setThreads or STADE_THREADS). */
+let threadsAuto = false;
 let backend: Backend | undefined;
 const threadListeners: ((n: number) => void)[] = [];
 
@@ -68,6 +79,7 @@ const threadListeners: ((n: number) => void)[] = [];
 export function getThreads(): number {
   if (threads === undefined) {
     const e = env('STADE_THREADS');
+    threadsAuto = e === undefined;
     threads = e !== undefined ? parseThreads(e, 'env STADE_THREADS') : Math.min(availableCores(), MAX_THREADS);
   }
   return threads;
@@ -78,6 +90,7 @@ export function setThreads(n: number): void {
   const v = parseThreads(n, 'setThreads');
   const changed = v !== threads;
   threads = v;
+  threadsAuto = false;
   if (changed) for (const f of threadListeners) f(v);
 }
 

@@ -230,6 +230,25 @@ describe('parallelFor', () => {
     expect(fileURLToPath(pool)).toMatch(/dist[\\/]parallel[\\/]pool\.js$/);
   });
 
+  it('on Node without process.getBuiltinModule, runs inline until worker_threads is loaded, then splits', () => {
+    const pool = new URL(workerScriptUrl().href.replace(/worker\.js$/, 'pool.js'));
+    const code = `delete process.getBuiltinModule;
+      const { parallelFor } = await import(${JSON.stringify(pool.href)});
+      const { setThreads } = await import(${JSON.stringify(new URL('../config.js', pool).href)});
+      setThreads(2);
+      const out = new Float32Array(new SharedArrayBuffer(400));
+      const run = () => parallelFor('pool.failAt', { failRow: -1, out }, 100, { costPerRow: 1e5 });
+      const first = run();
+      await new Promise((r) => setTimeout(r, 300));
+      console.log(first, run(), out[99]);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    const [first, later, last] = r.stdout.trim().split(' ').map(Number);
+    expect([1, 2]).toContain(first);
+    expect(later).toBe(2);
+    expect(last).toBe(99);
+  });
+
   it('a worker whose module fails to load answers jobs with that error instead of hanging', async () => {
     const platform = getPlatform()!;
     const ctl = new Int32Array(new SharedArrayBuffer(CTL_INTS * 4));
