@@ -88,7 +88,7 @@ function validate(model: PrunableModel, opts: PruneOptions): number {
   }
   if (opts.owl && pattern !== 'unstructured') throw new PruneError('OWL allocation works with unstructured pruning only');
   if (opts.group && opts.group !== 'row' && opts.group !== 'layer') throw new PruneError(`unknown group ${JSON.stringify(opts.group)}: use row or layer`);
-  if (opts.sparsities && opts.sparsity === undefined) {
+  if (opts.sparsities) {
     let p = 0;
     let z = 0;
     for (let i = 0; i < model.numBlocks; i++) {
@@ -96,7 +96,11 @@ function validate(model: PrunableModel, opts: PruneOptions): number {
       p += n;
       z += n * opts.sparsities[i]!;
     }
-    return z / p;
+    const avg = z / p;
+    if (opts.sparsity !== undefined && Math.abs(avg - opts.sparsity) > 1e-6) {
+      throw new PruneError(`the per-block sparsities average ${avg.toFixed(6)} over the parameters, not the requested ${opts.sparsity}`);
+    }
+    return avg;
   }
   return resolveSparsity(pattern, opts.sparsity);
 }

@@ -116,6 +116,7 @@ describe('pruneModel (sequential)', () => {
     expect(() => pruneModel(m, windows, { method: 'wanda', pattern: '3:5' })).toThrow(/multiple of 5, got 8 \(layer model.decoder.layers.0.fc1\)/);
     expect(() => pruneModel(m, windows, { method: 'wanda', sparsities: [0.5] })).toThrow(/1 per-block sparsities given for a model with 2 blocks/);
     expect(() => pruneModel(m, [], { method: 'wanda', sparsity: 0.5 })).toThrow(/needs calibration windows/);
+    expect(() => pruneModel(m, windows, { method: 'wanda', sparsity: 0.5, sparsities: [0.5, 0.6] })).toThrow(/average 0.550000 over the parameters, not the requested 0.5/);
   });
 });
 
