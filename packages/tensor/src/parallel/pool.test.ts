@@ -105,8 +105,12 @@ describe('parallelFor', () => {
     const stolen0 = poolInfo().stolenChunks;
     // Fresh workers need milliseconds to boot; this tiny job is over long before.
     expect(parallelFor('pool.recordThread', { tags, starts }, rows, BIG)).toBe(3);
-    expect(poolInfo().stolenChunks - stolen0).toBe(2);
-    expect(new Set(tags)).toEqual(new Set([0]));
+    // Normally both worker chunks are taken over (tag 0); a heavily loaded machine could deschedule this
+    // thread long enough for a worker to boot and claim one, so require at least one take-over.
+    const stolen = poolInfo().stolenChunks - stolen0;
+    expect(stolen).toBeGreaterThanOrEqual(1);
+    expect(tags.filter((t) => t === 0).length).toBe(10 * (1 + stolen)); // three chunks of 10 rows
+    expect(tags.every((t) => t >= 0)).toBe(true);
     expect([...starts].flatMap((v, i) => (v ? [i] : []))).toEqual(splitRows(rows, 3).map(([a]) => a));
     // The stale job messages are skipped by the workers once they boot; the pool keeps working.
     await warmPool();
