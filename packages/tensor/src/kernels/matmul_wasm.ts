@@ -83,29 +83,35 @@ function packB(
   }
 }
 
-/** Copies A[m0:m0+mc, pc:pc+kc] of batch entry `ao` row by row (row stride kc) to float index `dst`. */
-function copyA(
+/**
+ * Packs A[m0:m0+mc, pc:pc+kc] of batch entry `ao` as MR-row panels [kc][MR] at float index `dst`: rows are
+ * block-copied to the stage (gathered when k is strided), padded with zero rows, then interleaved by packA.
+ */
+function packA(
+  w: MatmulWasm,
   args: MatmulArgs,
   ao: number,
   m0: number,
   mc: number,
   pc: number,
   kc: number,
-  mem: Float32Array,
   dst: number,
 ): void {
   const a = args.a;
   const rs = args.aRowStride;
   const ks = args.aKStride;
+  const mem = w.f32();
+  const st = STAGE / 4;
+  const sw = STAGE_STRIDE / 4;
   for (let i = 0; i < mc; i++) {
     const src = ao + (m0 + i) * rs + pc * ks;
-    const d = dst + i * kc;
+    const d = st + i * sw;
     if (ks === 1) mem.set(a.subarray(src, src + kc), d);
     else for (let kk = 0; kk < kc; kk++) mem[d + kk] = a[src + kk * ks]!;
   }
-  // Padding rows of the last 4-row panel: zeros (their results are discarded).
   const mcp = roundUp(mc, MR);
-  if (mcp > mc) mem.fill(0, dst + mc * kc, dst + mcp * kc);
+  for (let i = mc; i < mcp; i++) mem.fill(0, st + i * sw, st + i * sw + kc);
+  w.packA(STAGE, dst * 4, kc, mcp / MR);
 }
 
 /**
@@ -161,7 +167,7 @@ function gemmRows(w: MatmulWasm, args: MatmulArgs, bi: number, m0: number, m1: n
         packB(w, args, bo, pc, kc, jc, nc, mem, BP / 4);
         for (let ic = 0; ic < rows; ic += MC) {
           const mc = Math.min(MC, rows - ic);
-          copyA(args, ao, r0 + ic, mc, pc, kc, mem, AP / 4);
+          packA(w, args, ao, r0 + ic, mc, pc, kc, AP / 4);
           const mcP = roundUp(mc, MR);
           w.gebp(AP, BP, CW + ic * ncp * 4, mcP / MR, ncp / NR, kc, kc * 4, mcP * NR * 4, pc === 0 ? 1 : 0);
         }

@@ -96,6 +96,9 @@ describe.runIf(wasmApi() !== null)('generated modules', () => {
     if (simdSupported()) {
       expect(w.validate(buildMatmulModule({ fma: false, reloadB: false }, 1))).toBe(true);
       expect(w.validate(buildMatmulModule({ fma: false, reloadB: true }, 1))).toBe(true);
+      expect(
+        w.validate(buildMatmulModule({ fma: false, reloadB: false, packedA: false, mr: 2, nr: 16, unroll: 2 }, 1)),
+      ).toBe(true);
     }
   });
 });

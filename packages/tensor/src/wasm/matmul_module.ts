@@ -9,6 +9,7 @@ import { Code, F32, I32, ModuleBuilder, V128, type ValType } from './emitter.js'
 export const MR = 4;
 export const NR = 8;
 export const UNROLL = 1;
+export const PACKED_A = true;
 const DEFAULT_MR = MR;
 const DEFAULT_NR = NR;
 
@@ -21,13 +22,16 @@ export interface MatmulModuleOptions {
   mr?: number;
   nr?: number;
   unroll?: number;
+  /** A interleaved as MR-row panels [kc][MR] (one pointer) instead of plain rows with stride lda. */
+  packedA?: boolean;
 }
 
 /**
  * gebp(ap, bp, cp, mPanels, nPanels, kc, lda, cps, first)
  *
  * C[mPanels*MR, nPanels*NR] (+)= A[mPanels*MR, kc] * B[kc, nPanels*NR], all byte pointers into memory:
- * - A: row-major with row stride `lda` bytes (a plain copy of the rows, no interleaving);
+ * - A: packed MR-row panels [kc][MR] (panel ir at ap + ir*MR*lda, lda = kc*4), or with packedA false,
+ *   plain rows with stride `lda` bytes;
  * - B: packed panels of NR columns, panel p at bp + p*kc*NR*4, laid out [kc][NR];
  * - C: tiled, so that each MR x NR tile is one contiguous block of MR*NR floats (row-major inside) and
  *   consecutive row panels are adjacent: tile (ir, jr) at cp + jr*cps + ir*MR*NR*4 (`cps`: bytes between
@@ -41,6 +45,7 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
   const NR = o.nr ?? DEFAULT_NR;
   const NV = NR / 4;
   const U = o.unroll ?? UNROLL; // a power of two
+  const PA = o.packedA ?? PACKED_A;
   const [ap, bp, cp, mPanels, nPanels, kc, lda, cps, first] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [jr, ir, k, ctile, bpanel, arow, bptr] = [9, 10, 11, 12, 13, 14, 15];
   const aPtr = (r: number) => 16 + r;
@@ -60,7 +65,11 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
           .v128Load(offB + j * 16)
           .set(bv(j));
     for (let r = 0; r < MR; r++) {
-      c.get(aPtr(r)).v128Load32Splat(offA).set(av);
+      if (PA)
+        c.get(aPtr(0))
+          .v128Load32Splat(offA * MR + r * 4)
+          .set(av);
+      else c.get(aPtr(r)).v128Load32Splat(offA).set(av);
       for (let j = 0; j < NV; j++) {
         const loadB = () => (o.reloadB ? c.get(bptr).v128Load(offB + j * 16) : c.get(bv(j)));
         if (o.fma) {
@@ -93,7 +102,7 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
         .v128Load((r * NV + j) * 16)
         .set(acc(r, j));
   c.end();
-  for (let r = 0; r < MR; r++) {
+  for (let r = 0; r < (PA ? 1 : MR); r++) {
     c.get(arow);
     if (r > 0) c.get(lda).i32(r).mul().add();
     c.set(aPtr(r));
@@ -105,7 +114,7 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
   c.get(k).eqz().brIf(0);
   c.loop();
   for (let u = 0; u < U; u++) step(4 * u, NR * 4 * u);
-  for (let r = 0; r < MR; r++) c.inc(aPtr(r), 4 * U);
+  for (let r = 0; r < (PA ? 1 : MR); r++) c.inc(aPtr(r), (PA ? MR : 1) * 4 * U);
   c.inc(bptr, NR * 4 * U);
   c.get(k).i32(1).sub().tee(k).brIf(0);
   c.end();
@@ -119,7 +128,7 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
     c.get(k).eqz().brIf(0);
     c.loop();
     step(0, 0);
-    for (let r = 0; r < MR; r++) c.inc(aPtr(r), 4);
+    for (let r = 0; r < (PA ? 1 : MR); r++) c.inc(aPtr(r), (PA ? MR : 1) * 4);
     c.inc(bptr, NR * 4);
     c.get(k).i32(1).sub().tee(k).brIf(0);
     c.end();
@@ -262,12 +271,12 @@ function emitUntile(o: MatmulModuleOptions): { params: ValType[]; locals: ValTyp
 }
 
 /**
- * packB(stage, dst, kc, nPanels, stageStride): B panels from rows of W staged at `stage` (row j at
- * stage + j*stageStride bytes, k contiguous): dst panel p, [kc][NR], gets rows p*NR .. p*NR + NR-1.
- * `stageStride` must equal the emitted constant STAGE_STRIDE (immediate offsets).
+ * pack(stage, dst, kc, nPanels): interleaves rows staged at `stage` (row j at stage + j*STAGE_STRIDE bytes,
+ * k contiguous) into panels of `width` rows: dst panel p, laid out [kc][width], holds rows p*width ..
+ * p*width + width-1. Emitted as `packA` (width MR) and `packB` (width NR; the rows are those of W).
  */
-function emitPackB(o: MatmulModuleOptions, stageStride: number): { params: ValType[]; locals: ValType[]; code: Code } {
-  const NR = o.nr ?? DEFAULT_NR;
+function emitPack(width: number, stageStride: number): { params: ValType[]; locals: ValType[]; code: Code } {
+  const NR = width;
   const [stage, dst, kc, nPanels] = [0, 1, 2, 3];
   const [p, k, sp, dp] = [4, 5, 6, 7];
   const params: ValType[] = new Array(4).fill(I32);
@@ -304,7 +313,7 @@ function emitPackB(o: MatmulModuleOptions, stageStride: number): { params: ValTy
 /** Byte stride of staged W rows for packB (rows of up to KC = 256 floats). */
 export const STAGE_STRIDE = 256 * 4;
 
-/** The matmul module's bytes: exports `memory`, `gebp`, `untile`, `packB` and `dots`. */
+/** The matmul module's bytes: exports `memory`, `gebp`, `dots`, `untile`, `packA` and `packB`. */
 export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): Uint8Array {
   const m = new ModuleBuilder().addMemory(memoryPages);
   const g = emitGebp(o);
@@ -313,7 +322,9 @@ export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): 
   m.addFunction('dots', d.params, [], d.locals, d.code);
   const u = emitUntile(o);
   m.addFunction('untile', u.params, [], u.locals, u.code);
-  const pb = emitPackB(o, STAGE_STRIDE);
+  const pa = emitPack(o.mr ?? DEFAULT_MR, STAGE_STRIDE);
+  m.addFunction('packA', pa.params, [], pa.locals, pa.code);
+  const pb = emitPack(o.nr ?? DEFAULT_NR, STAGE_STRIDE);
   m.addFunction('packB', pb.params, [], pb.locals, pb.code);
   return m.build();
 }

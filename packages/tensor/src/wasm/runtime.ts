@@ -46,6 +46,7 @@ export class MatmulWasm {
     first: number,
   ) => void;
   readonly dots: (xp: number, wp: number, kp: number, rows: number, ldw: number, out: number) => void;
+  readonly packA: (stage: number, dst: number, kc: number, nPanels: number) => void;
   readonly packB: (stage: number, dst: number, kc: number, nPanels: number) => void;
   readonly untile: (
     src: number,
@@ -66,6 +67,7 @@ export class MatmulWasm {
     this.gebp = inst.exports.gebp as MatmulWasm['gebp'];
     this.dots = inst.exports.dots as MatmulWasm['dots'];
     this.untile = inst.exports.untile as MatmulWasm['untile'];
+    this.packA = inst.exports.packA as MatmulWasm['packB'];
     this.packB = inst.exports.packB as MatmulWasm['packB'];
     this.memory = inst.exports.memory as WasmMemory;
     this.view = new Float32Array(this.memory.buffer);
