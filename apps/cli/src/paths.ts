@@ -15,6 +15,8 @@ export function modelsDir(): string {
 /** The embedded defaults. */
 export const embedded = {
   model: () => resolve(modelsDir(), 'stade-llama-tiny'),
+  /** The embedded models compared by a default sweep: Llama (RMSNorm, inputs not centred) and OPT (LayerNorm). */
+  sweepModels: () => [resolve(modelsDir(), 'stade-llama-tiny'), resolve(modelsDir(), 'stade-opt-tiny')],
   calib: () => resolve(modelsDir(), 'text', 'calibration.txt'),
   eval: () => resolve(modelsDir(), 'text', 'eval.txt'),
 };

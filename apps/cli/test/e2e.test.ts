@@ -223,7 +223,10 @@ describe('stade (built CLI)', () => {
     const r = runCli([...args, '--methods', 'magnitude,wanda,stade,sparsegpt', '--json', '--html', html]);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    const o = json(r.stdout);
+    const all = json(r.stdout);
+    expect(all.sweeps).toHaveLength(1);
+    const o = all.sweeps[0];
+    expect(o.model).toBe(opt);
     expect(o.rows).toHaveLength(4 * 3);
     expect(o.mode).toBe('dense-stats');
     for (const row of o.rows) {
@@ -233,8 +236,15 @@ describe('stade (built CLI)', () => {
     const h = readFileSync(html, 'utf8');
     expect(h).toContain('Perplexity vs sparsity');
     expect(h.match(/<svg/g)!.length).toBeGreaterThan(3);
-    const t = runCli([...args, '--methods', 'wanda,stade', '--mode', 'sequential']);
+    const t = runCli([
+      ...args.map((a) => (a === opt ? `${opt},${llama}` : a)),
+      '--methods',
+      'wanda,stade',
+      '--mode',
+      'sequential',
+    ]);
     expect(t.code).toBe(0);
+    expect(t.stdout.match(/^perplexity of /gm)).toHaveLength(2);
     expect(t.stdout).toMatch(/method +30\.0% +60\.0% +2:4/);
     expect(t.stdout).toMatch(/\nstade +\S+ +\S+ +\S+\n/);
   });

@@ -9,8 +9,12 @@ import { checkVocab, readDocuments, type TextTokenizer, tokenizeDocuments, token
 
 /** The model folder from --model, or the embedded default. */
 export function resolveModelDir(v: Values): string {
-  const given = str(v, 'model');
-  const dir = given ?? embedded.model();
+  return checkModelDir(str(v, 'model'), embedded.model());
+}
+
+/** A given model folder, or `fallback` (an embedded model), which must exist. */
+export function checkModelDir(given: string | undefined, fallback: string): string {
+  const dir = given ?? fallback;
   if (!existsSync(dir)) {
     throw new CliError(
       given
@@ -60,6 +64,11 @@ export function evalIds(tok: TextTokenizer, path: string, model: CausalLM, seqle
     );
   }
   return ids;
+}
+
+/** The first `max` windows of `ids` (all when `max` is undefined). */
+export function limitWindows(ids: Int32Array, seqlen: number, max: number | undefined): Int32Array {
+  return max === undefined ? ids : ids.subarray(0, Math.min(ids.length, max * seqlen));
 }
 
 /** Calibration recipe flags. */

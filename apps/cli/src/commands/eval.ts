@@ -1,11 +1,11 @@
 import { perplexity } from '@stade/transformer';
-import { bool, str, type Values } from '../args.js';
+import { bool, num, str, type Values } from '../args.js';
 import type { Io } from '../io.js';
 import { embedded } from '../paths.js';
 import { Progress } from '../report/progress.js';
 import { fmtPpl } from '../report/table.js';
 import { loadTokenizer } from '../text.js';
-import { evalIds, openModel, resolveModelDir, resolveSeqlen, since } from './common.js';
+import { evalIds, limitWindows, openModel, resolveModelDir, resolveSeqlen, since } from './common.js';
 
 /** `stade eval --json` output. */
 export interface EvalResult {
@@ -27,8 +27,9 @@ export async function evalCommand(v: Values, io: Io): Promise<EvalResult> {
   const seqlen = resolveSeqlen(v, model, dir);
   const tok = loadTokenizer(dir);
   const ids = evalIds(tok, data, model, seqlen);
-  const bar = new Progress(io, 'eval', Math.floor(ids.length / seqlen));
-  const r = perplexity(model, ids, { seqlen, onProgress: (done) => bar.update(done) });
+  const used = limitWindows(ids, seqlen, num(v, 'max-windows'));
+  const bar = new Progress(io, 'eval', Math.floor(used.length / seqlen));
+  const r = perplexity(model, used, { seqlen, onProgress: (done) => bar.update(done) });
   bar.finish();
   const result: EvalResult = {
     ppl: r.ppl,

@@ -18,6 +18,7 @@ import {
   calibOptions,
   calibrationWindows,
   evalIds,
+  limitWindows,
   openModel,
   resolveModelDir,
   resolveSeqlen,
@@ -117,7 +118,9 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
   const tok = loadTokenizer(dir);
   const calib = calibOptions(v, seqlen);
   const { windows, tokens } = calibrationWindows(tok, calibPath, model, calib);
-  const evalTokens = evalPath ? evalIds(tok, evalPath, model, seqlen) : null;
+  const evalTokens = evalPath
+    ? limitWindows(evalIds(tok, evalPath, model, seqlen), seqlen, num(v, 'max-windows'))
+    : null;
   let dense: number | undefined;
   if (evalTokens) {
     const bar = new Progress(io, 'eval dense', Math.floor(evalTokens.length / seqlen));

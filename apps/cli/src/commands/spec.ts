@@ -135,6 +135,14 @@ const evalFile: FlagSpec = {
   defaultText: 'models/text/eval.txt (embedded)',
   help: 'text for perplexity before and after pruning',
 };
+const maxWindows = (dflt?: number): FlagSpec => ({
+  name: 'max-windows',
+  type: 'int',
+  metavar: 'N',
+  min: 1,
+  ...(dflt === undefined ? { defaultText: 'all' } : { default: dflt }),
+  help: 'evaluate perplexity on the first N windows only (faster, approximate)',
+});
 const html: FlagSpec = {
   name: 'html',
   type: 'string',
@@ -172,6 +180,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'evaluation text: .txt, .jsonl or a folder of .txt files',
       },
       seqlen,
+      maxWindows(),
     ],
     examples: ['stade eval --model ./opt-125m --data wikitext2-test.txt --seqlen 2048', 'stade eval --json'],
   },
@@ -222,6 +231,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       seed,
       noBiasCorrection,
       { ...evalFile, defaultText: 'none', help: 'measure perplexity on this text before and after pruning' },
+      maxWindows(),
       { name: 'out', type: 'string', metavar: 'DIR', required: true, help: 'output folder (written atomically)' },
       { name: 'overwrite', type: 'boolean', default: false, help: 'replace an existing --out folder' },
       {
@@ -247,7 +257,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       'each, and prints a table (plus an optional HTML report). By default (--mode dense-stats) the ' +
       'calibration statistics are collected once from the dense model and shared by every run.',
     flags: [
-      model,
+      {
+        ...model,
+        type: 'list',
+        metavar: 'DIR[,DIR]',
+        defaultText: 'models/stade-llama-tiny,models/stade-opt-tiny (embedded)',
+        help: 'one or more Hugging Face model folders (comma-separated), each swept in turn',
+      },
       {
         name: 'methods',
         type: 'list',
@@ -287,6 +303,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       seed,
       noBiasCorrection,
       { ...evalFile, help: 'text for the perplexity of the dense model and of every run' },
+      maxWindows(16),
       html,
     ],
     examples: [

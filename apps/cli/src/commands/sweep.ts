@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import {
   applyPruning,
   collectDenseStats,
@@ -18,14 +19,15 @@ import { type Pattern, parsePattern, parseSparsities, patternName } from '../rec
 import { sweepHtml, writeFileAtomic } from '../report/html.js';
 import { log, Progress } from '../report/progress.js';
 import { fmtPct, fmtPpl, renderTable } from '../report/table.js';
-import type { SweepResult, SweepRow } from '../report/types.js';
+import type { SweepOutput, SweepResult, SweepRow } from '../report/types.js';
 import { loadTokenizer } from '../text.js';
 import {
   calibOptions,
   calibrationWindows,
+  checkModelDir,
   evalIds,
+  limitWindows,
   openModel,
-  resolveModelDir,
   resolveSeqlen,
   since,
 } from './common.js';
@@ -61,40 +63,74 @@ export function sweepCases(
   return cases;
 }
 
-/** `stade sweep`: compare methods, sparsities and patterns on one model. */
-export async function sweepCommand(v: Values, io: Io): Promise<SweepResult> {
-  const t0 = performance.now();
-  const methods = list(v, 'methods');
-  const sparsities = parseSparsities(list(v, 'sparsities'));
-  const patterns = list(v, 'patterns').map((p) => parsePattern(p, '--patterns'));
-  const mode = str(v, 'mode') as 'dense-stats' | 'sequential';
-  const owl = bool(v, 'owl');
-  const group = str(v, 'group') as 'row' | 'layer';
-  const biasCorrection = !bool(v, 'no-bias-correction');
-  const seed = num(v, 'seed')!;
-  const html = str(v, 'html');
-  const cases = sweepCases(methods, sparsities, patterns);
-  if (cases.length === 0) throw new UsageError('nothing to sweep: give at least one method, sparsity and pattern');
-  checkReportPath(html);
+/** Settings shared by the sweeps of every model. */
+interface SweepSettings {
+  cases: SweepCase[];
+  mode: 'dense-stats' | 'sequential';
+  owl: boolean;
+  group: 'row' | 'layer';
+  biasCorrection: boolean;
+  seed: number;
+  calibPath: string;
+  evalPath: string;
+}
 
-  const dir = resolveModelDir(v);
-  const calibPath = str(v, 'calib') ?? embedded.calib();
-  const evalPath = str(v, 'eval') ?? embedded.eval();
+/** `stade sweep`: compare methods, sparsities and patterns on one or more models. */
+export async function sweepCommand(v: Values, io: Io): Promise<SweepOutput> {
+  const t0 = performance.now();
+  const cases = sweepCases(
+    list(v, 'methods'),
+    parseSparsities(list(v, 'sparsities')),
+    list(v, 'patterns').map((p) => parsePattern(p, '--patterns')),
+  );
+  if (cases.length === 0) throw new UsageError('nothing to sweep: give at least one method, sparsity and pattern');
+  const html = str(v, 'html');
+  checkReportPath(html);
+  const given = v.model === undefined ? undefined : list(v, 'model');
+  const dirs = given
+    ? given.map((d) => checkModelDir(d, d))
+    : embedded
+        .sweepModels()
+        .filter((d, i) => i === 0 || existsSync(d))
+        .map((d) => checkModelDir(undefined, d));
+  const settings: SweepSettings = {
+    cases,
+    mode: str(v, 'mode') as SweepSettings['mode'],
+    owl: bool(v, 'owl'),
+    group: str(v, 'group') as SweepSettings['group'],
+    biasCorrection: !bool(v, 'no-bias-correction'),
+    seed: num(v, 'seed')!,
+    calibPath: str(v, 'calib') ?? embedded.calib(),
+    evalPath: str(v, 'eval') ?? embedded.eval(),
+  };
+  const sweeps: SweepResult[] = [];
+  for (const dir of dirs) {
+    const r = sweepModel(dir, v, settings, io);
+    sweeps.push(r);
+    if (!bool(v, 'json')) io.out(sweepText(r));
+  }
+  const out: SweepOutput = { sweeps, seconds: since(t0) };
+  if (html) writeFileAtomic(io, html, sweepHtml(sweeps));
+  if (bool(v, 'json')) io.out(`${JSON.stringify(out)}\n`);
+  return out;
+}
+
+/** Every run of a sweep on one model. */
+function sweepModel(dir: string, v: Values, s: SweepSettings, io: Io): SweepResult {
+  const t0 = performance.now();
+  const { cases, mode } = s;
   const { ckpt, model } = openModel(dir);
   const seqlen = resolveSeqlen(v, model, dir);
   const tok = loadTokenizer(dir);
   const calib = calibOptions(v, seqlen);
-  const { windows, tokens } = calibrationWindows(tok, calibPath, model, calib);
-  const ids = evalIds(tok, evalPath, model, seqlen);
+  const { windows, tokens } = calibrationWindows(tok, s.calibPath, model, calib);
+  const ids = limitWindows(evalIds(tok, s.evalPath, model, seqlen), seqlen, num(v, 'max-windows'));
   const nWin = Math.floor(ids.length / seqlen);
 
+  log(io, `sweeping ${dir}: ${cases.length} runs (${mode}, ${windows.length} calibration windows of ${seqlen} tokens)`);
   const evalBar = new Progress(io, 'eval dense', nWin);
   const dense = perplexity(model, ids, { seqlen, onProgress: (d) => evalBar.update(d) });
   evalBar.finish();
-  log(
-    io,
-    `dense perplexity ${fmtPpl(dense.ppl)}; ${cases.length} runs (${mode}, ${windows.length} calibration windows of ${seqlen} tokens)`,
-  );
   const snapshot = snapshotLinears(model);
   let stats: DenseStats | null = null;
   if (mode === 'dense-stats') {
@@ -115,14 +151,13 @@ export async function sweepCommand(v: Values, io: Io): Promise<SweepResult> {
       method: c.method,
       sparsity: c.sparsity,
       pattern: c.pattern,
-      group,
-      biasCorrection,
-      seed,
-      owl: owl && c.pattern === 'unstructured',
+      group: s.group,
+      biasCorrection: s.biasCorrection,
+      seed: s.seed,
+      owl: s.owl && c.pattern === 'unstructured',
     };
-    let errors: Map<string, { mse: number; cosine: number }> | null = null;
     const report: PruneReport = stats ? applyPruning(model, stats, opts) : pruneModel(model, windows, opts);
-    if (report.layers.some((l) => l.mse === null)) errors = layerErrors(model, snapshot, windows);
+    const errors = report.layers.some((l) => l.mse === null) ? layerErrors(model, snapshot, windows) : null;
     const r = perplexity(model, ids, { seqlen });
     rows.push({
       method: c.method,
@@ -140,22 +175,18 @@ export async function sweepCommand(v: Values, io: Io): Promise<SweepResult> {
   bar.finish();
   restoreLinears(model, snapshot);
   ckpt.close();
-  const result: SweepResult = {
+  return {
     model: dir,
     mode,
-    group,
-    owl,
-    biasCorrection,
-    calibration: { source: calibPath, ...calib, tokens },
-    eval: { data: evalPath, windows: dense.windows, seqlen },
+    group: s.group,
+    owl: s.owl,
+    biasCorrection: s.biasCorrection,
+    calibration: { source: s.calibPath, ...calib, tokens },
+    eval: { data: s.evalPath, windows: dense.windows, seqlen },
     dense: dense.ppl,
     rows,
     seconds: since(t0),
   };
-  if (html) writeFileAtomic(io, html, sweepHtml(result));
-  if (bool(v, 'json')) io.out(`${JSON.stringify(result)}\n`);
-  else io.out(sweepText(result));
-  return result;
 }
 
 /** The sweep's perplexity table: one row per method, one column per pattern/sparsity. */

@@ -74,8 +74,8 @@ export function pruneHtml(r: PruneResult): string {
   ]);
 }
 
-/** The HTML report of a sweep. */
-export function sweepHtml(r: SweepResult): string {
+/** The sections of one model's sweep. */
+function sweepSection(r: SweepResult): string[] {
   const methods = [...new Set(r.rows.map((x) => x.method))];
   const unstructured: Series[] = methods.map((m) => ({
     name: m,
@@ -85,6 +85,7 @@ export function sweepHtml(r: SweepResult): string {
       .map((x) => [x.sparsity, x.ppl] as const),
   }));
   const body = [
+    `<h2>${esc(r.model)}</h2>`,
     `<p>Model <code>${esc(r.model)}</code>; dense perplexity <b>${fmtPpl(r.dense)}</b> on <code>${esc(r.eval.data)}</code> (${r.eval.windows} windows of ${r.eval.seqlen} tokens). Calibration: <code>${esc(r.calibration.source)}</code>, ${r.calibration.nsamples} x ${r.calibration.seqlen} tokens, ${esc(r.calibration.sampling)}, seed ${r.calibration.seed}; statistics mode ${esc(r.mode)}, group ${esc(r.group)}${r.owl ? ', OWL' : ''}.</p>`,
     `<figure>${linePlot({ title: 'Perplexity vs sparsity (unstructured)', xLabel: 'sparsity', yLabel: 'perplexity', series: unstructured.filter((s) => s.points.length > 0), logY: true })}</figure>`,
     htmlTable(
@@ -105,7 +106,12 @@ export function sweepHtml(r: SweepResult): string {
       ),
     );
   }
-  return page('stade sweep', body);
+  return body;
+}
+
+/** The HTML report of a sweep over one or more models. */
+export function sweepHtml(sweeps: readonly SweepResult[]): string {
+  return page('stade sweep', sweeps.flatMap(sweepSection));
 }
 
 /** Writes a file atomically (temp file beside it, then rename); removes the temp file on failure. */

@@ -87,8 +87,9 @@ describe('reports', () => {
         { method: 'wanda', pattern: '2:4', sparsity: 0.5, ppl: 40, seconds: 1, layers },
       ],
     };
-    const s = sweepHtml(sr);
-    expect(s.match(/<svg/g)!.length).toBeGreaterThanOrEqual(3);
+    const s = sweepHtml([sr, { ...sr, model: 'm2' }]);
+    expect(s.match(/<svg/g)!.length).toBeGreaterThanOrEqual(6);
+    expect(s).toContain('<h2>m2</h2>');
     expect(s).toContain('Perplexity vs sparsity');
   });
 

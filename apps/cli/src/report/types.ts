@@ -65,3 +65,9 @@ export interface SweepResult {
   rows: SweepRow[];
   seconds: number;
 }
+
+/** `stade sweep --json`: one sweep per model. */
+export interface SweepOutput {
+  sweeps: SweepResult[];
+  seconds: number;
+}
