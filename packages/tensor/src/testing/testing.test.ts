@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { refValues } from '../kernels/reference.js';
 import { broadcastShapes } from '../layout.js';
 import { Tensor } from '../tensor.js';
-import { arbBroadcastShapes, arbShape, arbStridedView, arbTensor, expectClose, mulberry32, randn } from './index.js';
+import {
+  arbBroadcastShapes,
+  arbShape,
+  arbStridedView,
+  arbTensor,
+  expectClose,
+  mulberry32,
+  randn,
+  stridedView,
+} from './index.js';
 
 describe('expectClose', () => {
   it('accepts values within atol + rtol * |expected|', () => {
@@ -74,6 +83,16 @@ describe('arbitraries', () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('stridedView lays out permuted, padded and stepped views exactly', () => {
+    // View [3, 4] whose axis 1 is stored outermost (perm [1, 0]), axis 0 read with step 2 from offset 1.
+    const v = stridedView([3, 4], { perm: [1, 0], pad: [1, 0], start: [1, 0], step: [2, 1] }, 7);
+    // Base shape (stored order) [4, (3-1)*2+1+1] = [4, 6]: strides of the view are [2, 6], offset 1.
+    expect(v.strides).toEqual([2, 6]);
+    expect(v.offset).toBe(1);
+    expect(v.data.length).toBe(24);
+    expect(v.get(2, 3)).toBe(v.data[1 + 2 * 2 + 3 * 6]);
   });
 
   it('arbStridedView is usually not contiguous', () => {
