@@ -22,7 +22,7 @@ export function shareArgs(
       if (!share || v.buffer instanceof SharedArrayBuffer) continue;
       plain ??= new Map();
       const span = plain.get(v.buffer);
-      const lo = v.byteOffset;
+      const lo = v.byteOffset - (v.byteOffset % 8); // keep every view's offset a multiple of its element size
       const hi = v.byteOffset + v.byteLength;
       if (span) {
         span.lo = Math.min(span.lo, lo);

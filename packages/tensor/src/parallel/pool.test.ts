@@ -193,6 +193,15 @@ describe('parallelFor', () => {
     expect(parallelFor('pool.prefixSinRows', { x, out, cols }, rows, BIG)).toBe(2);
     expect(out).toEqual(expected);
     expect(x.buffer).toBe(buf);
+    // Views of different element sizes on one plain buffer, one at an odd byte offset.
+    const mixed = new ArrayBuffer(64);
+    const f64 = new Float64Array(mixed, 8, 4);
+    const u8 = new Uint8Array(mixed, 3, 2);
+    const starts = new Int32Array(mixed, 44, 4);
+    const tags = new Int32Array(new SharedArrayBuffer(16));
+    const args = { tags, starts, f64, u8 }; // extra arguments are allowed (the kernel ignores them)
+    expect(() => parallelFor('pool.recordThread', args, 4, { ...BIG, steal: false })).not.toThrow();
+    expect([...starts]).toEqual([1, 0, 1, 0]);
   });
 
   it('resizes the pool when the thread count changes and restarts after shutdown', async () => {
