@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { quickselect, upperCholeskyOfInverse } from './numeric.js';
 
 const dims = fc.constantFrom(1, 2, 3, 5, 7, 8, 13, 17, 31);
+// Sizes crossing the 64-row blocks and 256-column chunks of the blocked loops.
+const bigDims = fc.constantFrom(63, 65, 130, 300);
 
 function randArray(n: number, seed: number): Float64Array {
   let s = seed >>> 0;
@@ -57,6 +59,35 @@ describe('upperCholeskyOfInverse', () => {
         }
       }),
       { numRuns: 25 },
+    );
+  });
+
+  it('blocked sizes: U^T U A = I', () => {
+    fc.assert(
+      fc.property(bigDims, fc.integer(), (n, seed) => {
+        const g = randArray(n * 6, seed);
+        const a = new Float64Array(n * n);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+          let s = i === j ? 2 : 0;
+          for (let k = 0; k < 6; k++) s += g[i * 6 + k]! * g[j * 6 + k]!;
+          a[i * n + j] = s;
+        }
+        const u = upperCholeskyOfInverse(a, n);
+        // X = U A U^T must be the identity when U^T U = A^-1.
+        const ua = new Float64Array(n * n);
+        for (let i = 0; i < n; i++) for (let k = i; k < n; k++) {
+          const c = u[i * n + k]!;
+          for (let j = 0; j < n; j++) ua[i * n + j]! += c * a[k * n + j]!;
+        }
+        let worst = 0;
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let k = j; k < n; k++) s += ua[i * n + k]! * u[j * n + k]!;
+          worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+        }
+        expect(worst).toBeLessThan(1e-9);
+      }),
+      { numRuns: 6 },
     );
   });
 

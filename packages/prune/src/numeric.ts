@@ -37,62 +37,114 @@ export function quickselect(a: Float64Array | Float32Array, len: number, k: numb
   return a[k]!;
 }
 
+/** Row-block and column-chunk sizes of the cache-blocked loops below (tuned for 1 MB of L2). */
+const RB = 64;
+const KC = 256;
+
+function dot(x: Float64Array, xo: number, yo: number, len: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < len; k += 4) {
+    s0 += x[xo + k]! * x[yo + k]!;
+    s1 += x[xo + k + 1]! * x[yo + k + 1]!;
+    s2 += x[xo + k + 2]! * x[yo + k + 2]!;
+    s3 += x[xo + k + 3]! * x[yo + k + 3]!;
+  }
+  for (; k < len; k++) s0 += x[xo + k]! * x[yo + k]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/**
+ * In-place lower Cholesky factor of the symmetric positive definite row-major `l` (lower triangle read, upper
+ * ignored): Crout order, blocked by rows (RB) and inner dimension (KC) so the dot products run from cache.
+ * Returns -1 on success or the failing pivot index.
+ */
+export function choleskyLowerInPlace(l: Float64Array, n: number): number {
+  for (let ib0 = 0; ib0 < n; ib0 += RB) {
+    const ib1 = Math.min(ib0 + RB, n);
+    // Columns left of the block, chunk by chunk: subtract, and finish (divide) the columns of the chunk.
+    for (let kc0 = 0; kc0 < ib0; kc0 += KC) {
+      const kc1 = Math.min(kc0 + KC, ib0);
+      for (let j = kc0; j < ib1; j++) {
+        const ke = Math.min(j, kc1);
+        const rj = j * n;
+        const i0 = Math.max(ib0, j);
+        if (ke > kc0) for (let i = i0; i < ib1; i++) l[i * n + j]! -= dot(l, i * n + kc0, rj + kc0, ke - kc0);
+        if (j < kc1) {
+          const d = l[rj + j]!;
+          for (let i = i0; i < ib1; i++) l[i * n + j]! /= d;
+        }
+      }
+    }
+    // The diagonal block itself.
+    for (let i = ib0; i < ib1; i++) {
+      const ri = i * n;
+      for (let j = ib0; j <= i; j++) {
+        const rj = j * n;
+        const v = l[ri + j]! - dot(l, ri + ib0, rj + ib0, j - ib0);
+        if (j < i) l[ri + j] = v / l[rj + j]!;
+        else {
+          if (!(v > 0)) return i;
+          l[ri + i] = Math.sqrt(v);
+        }
+      }
+    }
+  }
+  return -1;
+}
+
+/** M = L^-1 for a lower-triangular row-major L (row algorithm, blocked like the Cholesky). */
+export function invertLower(l: Float64Array, n: number): Float64Array {
+  const m = new Float64Array(n * n);
+  for (let ib0 = 0; ib0 < n; ib0 += RB) {
+    const ib1 = Math.min(ib0 + RB, n);
+    // Contributions of the finished rows k < ib0: m[i, :] -= L[i, k] * m[k, :].
+    for (let kb0 = 0; kb0 < ib0; kb0 += RB) {
+      const kb1 = Math.min(kb0 + RB, ib0);
+      for (let jc0 = 0; jc0 < kb1; jc0 += KC) {
+        const jc1 = Math.min(jc0 + KC, kb1);
+        for (let i = ib0; i < ib1; i++) {
+          const ri = i * n;
+          for (let k = Math.max(kb0, jc0); k < kb1; k++) {
+            const c = l[ri + k]!;
+            if (c === 0) continue;
+            const rk = k * n;
+            const je = Math.min(jc1, k + 1);
+            for (let j = jc0; j < je; j++) m[ri + j]! -= c * m[rk + j]!;
+          }
+        }
+      }
+    }
+    for (let i = ib0; i < ib1; i++) {
+      const ri = i * n;
+      for (let k = ib0; k < i; k++) {
+        const c = l[ri + k]!;
+        if (c === 0) continue;
+        const rk = k * n;
+        for (let j = 0; j <= k; j++) m[ri + j]! -= c * m[rk + j]!;
+      }
+      const inv = 1 / l[ri + i]!;
+      for (let j = 0; j < i; j++) m[ri + j]! *= inv;
+      m[ri + i] = inv;
+    }
+  }
+  return m;
+}
+
 /**
  * Upper-triangular U with U^T U = A^-1 for a symmetric positive definite A (row-major [n, n], float64).
  * With P the reversal permutation: P A P = L L^T gives A = V V^T with V = P L P upper, so
  * A^-1 = (V^-1)^T V^-1 and U = V^-1 = P L^-1 P. Cost: one Cholesky and one triangular inverse.
  */
 export function upperCholeskyOfInverse(a: Float64Array, n: number, what = 'matrix'): Float64Array {
-  // Lower Cholesky of the reversed matrix, row by row (Cholesky-Crout): row i stays in cache while the rows
-  // above stream past; 4-way unrolled dot products.
   const l = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) l[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)]!;
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * n;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let k = 0;
-      for (; k + 3 < j; k += 4) {
-        s0 += l[ri + k]! * l[rj + k]!;
-        s1 += l[ri + k + 1]! * l[rj + k + 1]!;
-        s2 += l[ri + k + 2]! * l[rj + k + 2]!;
-        s3 += l[ri + k + 3]! * l[rj + k + 3]!;
-      }
-      for (; k < j; k++) s0 += l[ri + k]! * l[rj + k]!;
-      const v = l[ri + j]! - (s0 + s1 + (s2 + s3));
-      if (j < i) l[ri + j] = v / l[rj + j]!;
-      else {
-        if (!(v > 0)) throw new PruneError(`Cholesky: ${what} is not positive definite (pivot ${n - 1 - i} = ${v})`);
-        l[ri + i] = Math.sqrt(v);
-      }
-    }
-  }
-  // Inverse of the lower triangular L, row by row: M = L^-1 (lower),
-  // M[i,:] = (e_i - sum_{k<i} L[i,k] M[k,:]) / L[i,i], with contiguous inner loops.
-  const m = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    for (let k = 0; k < i; k++) {
-      const c = l[ri + k]!;
-      if (c === 0) continue;
-      const rk = k * n;
-      let j = 0;
-      for (; j + 3 <= k; j += 4) {
-        m[ri + j]! -= c * m[rk + j]!;
-        m[ri + j + 1]! -= c * m[rk + j + 1]!;
-        m[ri + j + 2]! -= c * m[rk + j + 2]!;
-        m[ri + j + 3]! -= c * m[rk + j + 3]!;
-      }
-      for (; j <= k; j++) m[ri + j]! -= c * m[rk + j]!;
-    }
-    const inv = 1 / l[ri + i]!;
-    for (let j = 0; j < i; j++) m[ri + j]! *= inv;
-    m[ri + i] = inv;
-  }
+  const bad = choleskyLowerInPlace(l, n);
+  if (bad >= 0) throw new PruneError(`Cholesky: ${what} is not positive definite (at pivot ${n - 1 - bad})`);
+  const m = invertLower(l, n);
   // U = P M P: U[i,j] = M[n-1-i, n-1-j].
   const u = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = m[(n - 1 - i) * n + (n - 1 - j)]!;
