@@ -109,16 +109,35 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
   }
   c.get(bpanel).set(bptr);
   // k loop, unrolled U times, then the remainder one step at a time (same order)
-  c.get(kc).i32(Math.log2(U)).shrU().set(k);
-  c.block();
-  c.get(k).eqz().brIf(0);
-  c.loop();
-  for (let u = 0; u < U; u++) step(4 * u, NR * 4 * u);
-  for (let r = 0; r < (PA ? 1 : MR); r++) c.inc(aPtr(r), (PA ? MR : 1) * 4 * U);
-  c.inc(bptr, NR * 4 * U);
-  c.get(k).i32(1).sub().tee(k).brIf(0);
-  c.end();
-  c.end();
+  if (U === 1) {
+    // loop until the B pointer reaches the end of the panel (no separate counter to keep in a register)
+    c.get(bpanel)
+      .get(kc)
+      .i32(NR * 4)
+      .mul()
+      .add()
+      .set(k);
+    c.block();
+    c.get(kc).eqz().brIf(0);
+    c.loop();
+    step(0, 0);
+    for (let r = 0; r < (PA ? 1 : MR); r++) c.inc(aPtr(r), (PA ? MR : 1) * 4);
+    c.inc(bptr, NR * 4);
+    c.get(bptr).get(k).ne().brIf(0);
+    c.end();
+    c.end();
+  } else {
+    c.get(kc).i32(Math.log2(U)).shrU().set(k);
+    c.block();
+    c.get(k).eqz().brIf(0);
+    c.loop();
+    for (let u = 0; u < U; u++) step(4 * u, NR * 4 * u);
+    for (let r = 0; r < (PA ? 1 : MR); r++) c.inc(aPtr(r), (PA ? MR : 1) * 4 * U);
+    c.inc(bptr, NR * 4 * U);
+    c.get(k).i32(1).sub().tee(k).brIf(0);
+    c.end();
+    c.end();
+  }
   if (U > 1) {
     c.get(kc)
       .i32(U - 1)
