@@ -127,6 +127,22 @@ describe('applyRotary', () => {
 });
 
 describe('embedding', () => {
+  it('matches the reference for random tables (any layout) and ids', () => {
+    const arbCase = fc
+      .tuple(arbDim(31), arbDim(17))
+      .chain(([V, D]) =>
+        fc.tuple(arbAnyLayout([V, D]), fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: 0, maxLength: 40 })),
+      );
+    fc.assert(
+      fc.property(arbCase, ([table, ids]) => {
+        const i32 = Int32Array.from(ids);
+        expectClose(embedding(table, i32), refEmbedding(table, i32), { atol: 0, rtol: 0 });
+        expectClose(embedding(table, ids), refEmbedding(table, ids), { atol: 0, rtol: 0 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('gathers rows of contiguous and transposed tables', () => {
     const t = randn([7, 5], 1);
     const ids = Int32Array.from([3, 0, 6, 3]);
