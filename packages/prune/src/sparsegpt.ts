@@ -106,12 +106,20 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
         W[wr + i1 + c] = W1[o + c]!;
         if (m1[o + c]) mask[wr + i1 + c] = 1;
       }
-      if (!update) continue;
-      for (let c = 0; c < count; c++) {
-        const e = Err[o + c]!;
-        if (e === 0) continue;
-        const hr = (i1 + c) * cols;
-        for (let k = i2; k < cols; k++) W[wr + k]! -= e * Hinv[hr + k]!;
+    }
+    if (!update) continue;
+    // W[:, i2:] -= Err1 Hinv[i1:i2, i2:], in column chunks so the Hinv panel stays in cache.
+    for (let k0 = i2; k0 < cols; k0 += 512) {
+      const k1 = Math.min(k0 + 512, cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * count;
+        const wr = r * cols;
+        for (let c = 0; c < count; c++) {
+          const e = Err[o + c]!;
+          if (e === 0) continue;
+          const hr = (i1 + c) * cols;
+          for (let k = k0; k < k1; k++) W[wr + k]! -= e * Hinv[hr + k]!;
+        }
       }
     }
   }
