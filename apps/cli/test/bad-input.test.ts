@@ -10,9 +10,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutateHeader, readRaw, renameTensorRaw, setHeaderLength, truncate } from './corrupt.js';
-import { makeModelDir, makeText, runCli } from './helpers.js';
+import { type CliRun, makeModelDir, makeText, runCli, runCliAsync } from './helpers.js';
 
 // The bad-input corpus (issue 5): every case must end with exactly one `stade: error:` line naming the culprit,
 // a non-zero exit code, no stack trace, nothing on stdout, and no output folder or partial file left behind.
@@ -504,16 +504,37 @@ function context(): Ctx {
   return c;
 }
 
+interface Outcome {
+  c: Ctx;
+  before: Set<string>;
+  r: CliRun;
+}
+
+/** Runs every case up front, a few processes at a time (the runs are independent; each has its own folder). */
+const outcomes = new Map<string, Outcome>();
+beforeAll(async () => {
+  const queue = cases.map((k) => {
+    const c = context();
+    k.setup?.(c);
+    return { k, c, before: new Set(readdirSync(c.dir)) };
+  });
+  const worker = async () => {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      const r = await runCliAsync(item.k.args(item.c), () => {});
+      outcomes.set(item.k.name, { c: item.c, before: item.before, r });
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+}, 600_000);
+
 describe('bad-input corpus', () => {
   it('has at least 40 cases', () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(cases.map((k) => k.name)).size).toBe(cases.length);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, k) => {
-    const c = context();
-    k.setup?.(c);
-    const before = new Set(readdirSync(c.dir));
-    const r = runCli(k.args(c));
+    const { c, before, r } = outcomes.get(k.name)!;
     expect(r.signal).toBeNull();
     expect(r.code).not.toBe(0);
     if (k.code !== undefined) expect(r.code).toBe(k.code);
