@@ -35,6 +35,9 @@ interface WebWorker {
 }
 type WorkerCtor = new (url: URL, options: { type: 'module'; name?: string }) => WebWorker;
 type BrowserGlobals = { Worker?: WorkerCtor; crossOriginIsolated?: boolean; document?: unknown };
+// The global Web Worker constructor (checked with typeof before use). Written as the literal
+// `new Worker(new URL(...), ...)` below so that bundlers recognise the worker entry and bundle it.
+declare const Worker: WorkerCtor;
 
 /** Writes `value` as JSON into a mailbox (truncating the message text if it does not fit). */
 export function writeMailbox(mailbox: SharedArrayBuffer, value: { name?: string; message?: string; stack?: string }) {
@@ -66,7 +69,6 @@ export function browserPlatform(): Platform | null {
   const g = globalThis as BrowserGlobals;
   if (typeof g.Worker !== 'function' || g.crossOriginIsolated !== true || g.document !== undefined) return null;
   if (typeof SharedArrayBuffer !== 'function') return null;
-  const WorkerClass = g.Worker;
   return {
     name: 'browser',
     checkScript(): void {
@@ -75,7 +77,7 @@ export function browserPlatform(): Platform | null {
     },
     spawn(_url, data) {
       const mailbox = new SharedArrayBuffer(MAILBOX_BYTES);
-      const w = new WorkerClass(new URL('./browser-worker.js', import.meta.url), {
+      const w = new Worker(new URL('./browser-worker.js', import.meta.url), {
         type: 'module',
         name: 'stade-pool',
       });

@@ -1,0 +1,23 @@
+// @ts-check
+/** The API reference: typedoc over the public entry points of the three packages. */
+import { join } from 'node:path';
+
+export async function buildApi(/** @type {string} */ repo, /** @type {string} */ out) {
+  const td = await import('typedoc');
+  const app = await td.Application.bootstrapWithPlugins({
+    entryPoints: ['tensor', 'transformer', 'prune'].map((p) => join(repo, 'packages', p, 'src/index.ts')),
+    tsconfig: join(repo, 'apps/docs/tsconfig.api.json'),
+    name: 'stade API reference',
+    readme: 'none',
+    excludePrivate: true,
+    excludeInternal: true,
+    logLevel: 'Warn',
+    skipErrorChecking: true,
+    githubPages: false,
+    hideGenerator: true,
+    disableSources: true,
+  });
+  const project = await app.convert();
+  if (!project) throw new Error('typedoc could not convert the packages (see the messages above)');
+  await app.generateDocs(project, out);
+}

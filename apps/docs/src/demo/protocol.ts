@@ -1,0 +1,54 @@
+/** Messages between the demo page (main thread) and its pipeline worker. */
+
+/** The reader's choices; the same names and meanings as `stade prune` flags. */
+export interface DemoSettings {
+  method: string;
+  /** Ignored (implied) for N:M patterns. */
+  sparsity: number;
+  /** `unstructured` or `N:M`. */
+  pattern: string;
+  nsamples: number;
+  seqlen: number;
+  sampling: 'contiguous' | 'random';
+  seed: number;
+}
+
+/** What the page sends: where the site's static files are, and the settings. */
+export interface RunRequest {
+  kind: 'run';
+  /** Absolute URL of the folder holding model/ and text/. */
+  base: string;
+  settings: DemoSettings;
+}
+
+export interface LayerRow {
+  name: string;
+  block: number;
+  zeros: number;
+  mse: number | null;
+  cosine: number | null;
+}
+
+export interface DemoResult {
+  model: string;
+  modelType: string;
+  method: string;
+  pattern: string;
+  sparsity: number;
+  zeros: number;
+  dense: number;
+  pruned: number;
+  evalWindows: number;
+  seqlen: number;
+  calibrationWindows: number;
+  layers: LayerRow[];
+  seconds: { load: number; dense: number; prune: number; pruned: number };
+  threads: number;
+  pool: { platform: string | null; workers: number; parallelCalls: number; inlineCalls: number };
+  crossOriginIsolated: boolean;
+}
+
+export type WorkerMessage =
+  | { kind: 'progress'; fraction: number; label: string }
+  | { kind: 'result'; result: DemoResult }
+  | { kind: 'error'; message: string };
