@@ -45,7 +45,7 @@ function runInWorker(argv: string[], parsed: ReturnType<typeof parseArgs>, debug
   const input: WorkerInput = {
     argv,
     isTTY: process.stderr.isTTY === true,
-    columns: process.stderr.columns ?? 80,
+    columns: process.stderr.columns || 80,
   };
   // The tensor engine reads STADE_THREADS when it loads (in the worker, which inherits the environment).
   const threads = parsed.values.threads;
@@ -53,6 +53,8 @@ function runInWorker(argv: string[], parsed: ReturnType<typeof parseArgs>, debug
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: input });
   let finished = false;
   let interrupted = false;
+  let atLineStart = true; // whether stderr ends with a newline (a progress bar may be mid-line)
+  const errLine = (text: string) => process.stderr.write(`${atLineStart ? '' : '\n'}${text}\n`);
 
   const cleanup = () => {
     for (const p of temps) {
@@ -67,7 +69,7 @@ function runInWorker(argv: string[], parsed: ReturnType<typeof parseArgs>, debug
   const fail = (line: string, stack: string | undefined, code: number) => {
     if (finished) return;
     finished = true;
-    process.stderr.write(`${line}\n`);
+    errLine(line);
     if (debug && stack) process.stderr.write(`${stack}\n`);
     cleanup();
     process.exitCode = code;
@@ -81,6 +83,7 @@ function runInWorker(argv: string[], parsed: ReturnType<typeof parseArgs>, debug
         break;
       case 'err':
         process.stderr.write(m.s);
+        if (m.s.length > 0) atLineStart = m.s.endsWith('\n');
         break;
       case 'tmp+':
         temps.add(m.p);
@@ -107,7 +110,7 @@ function runInWorker(argv: string[], parsed: ReturnType<typeof parseArgs>, debug
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted || finished) return;
     interrupted = true;
-    process.stderr.write(`\nstade: error: interrupted by ${sig}; removing partial output\n`);
+    errLine(`stade: error: interrupted by ${sig}; removing partial output`);
     const done = () => {
       cleanup();
       process.exit(sig === 'SIGINT' ? 130 : 143);
