@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { erf, erfSeries } from '../kernels/erf.js';
 import { refActivations, refBinary, refUnary } from '../kernels/reference.js';
 import { Tensor } from '../tensor.js';
-import { arbAnyLayout, arbBroadcastShapes, arbShape, expectClose } from '../testing/index.js';
+import { arbAnyLayout, arbBroadcastShapes, arbShape, expectClose, randn, stridedView } from '../testing/index.js';
 import { add, div, exp, gelu, mul, neg, relu, scale, sigmoid, silu, sub } from './elementwise.js';
 
 const arbPair = arbBroadcastShapes({ maxRank: 4, maxDim: 9 }).chain(([sa, sb]) =>
@@ -28,6 +28,26 @@ describe('binary ops with broadcasting', () => {
       );
     });
   }
+
+  it('matches the reference on large operands (several pool blocks, broadcast and strided)', () => {
+    const a = stridedView([5, 4099], { perm: [1, 0], pad: [1, 2], start: [1, 1], step: [1, 1] }, 3);
+    const b = randn([4099], 4);
+    const c = randn([5, 1], 5);
+    expectClose(
+      add(a, b),
+      refBinary(a, b, (x, y) => x + y),
+      { rtol: 1e-6, atol: 0 },
+    );
+    expectClose(
+      mul(c, a),
+      refBinary(c, a, (x, y) => x * y),
+      { rtol: 1e-6, atol: 0 },
+    );
+    const d = randn([5, 4099], 6);
+    expectClose(sub(d, d.clone()), new Float32Array(5 * 4099), { rtol: 0, atol: 0 });
+    expectClose(gelu(a), refUnary(a, refActivations.geluErf), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(silu(d), refUnary(d, refActivations.silu), { rtol: 1e-6, atol: 1e-7 });
+  });
 
   it('accepts a number as the second operand', () => {
     expectClose(add(Tensor.from([1, 2]), 3), [4, 5]);
