@@ -127,10 +127,8 @@ export function unaryFlat(op: UnOp, x: Float32Array, xo: number, out: Float32Arr
       for (let i = 0; i < n; i++) out[i] = Math.exp(x[xo + i]!);
       break;
     case UnOp.Relu:
-      for (let i = 0; i < n; i++) {
-        const v = x[xo + i]!;
-        out[i] = v > 0 ? v : !Number.isNaN(v) ? 0 : v; // NaN propagates like torch.relu
-      }
+      // Math.max propagates NaN like torch.relu and maps -0 to 0; it compiles without a branch.
+      for (let i = 0; i < n; i++) out[i] = Math.max(x[xo + i]!, 0);
       break;
     case UnOp.Sigmoid:
       for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-x[xo + i]!));
