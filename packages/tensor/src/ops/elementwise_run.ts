@@ -4,7 +4,6 @@
  */
 import type { BinOp, UnOp } from '../kernels/elementwise.js';
 import { binaryRows, EW_BLOCK, unaryBlocks } from '../kernels/elementwise_rows.js';
-import { allocF64 } from '../storage.js';
 import { runRows } from './run.js';
 
 /** Estimated ns per element, by unary op code (Neg, Exp, Relu, Sigmoid, Silu, GeluErf, GeluTanh, Scale). */
@@ -35,13 +34,13 @@ export function runBinary(
   if (flat || shape.length <= 1) {
     // 0-d and 1-d outputs with broadcast/strided inputs are small or dense in practice: keep one path.
     if (!flat && shape.length === 1) {
-      const dims = allocF64(3);
+      const dims = new Float64Array(3); // plain: copied to shared memory only when the call splits
       dims.set([shape[0]!, sa[0]!, sb[0]!]);
       const args = { op, a, aOff, b, bOff, out, dims, nd: 1, flat: 0, n };
       runRows('ew.binary', binaryRows, args, shape[0]!, 2);
       return;
     }
-    const dims = allocF64(0);
+    const dims = new Float64Array(0);
     runRows(
       'ew.binary',
       binaryRows,
@@ -55,7 +54,7 @@ export function runBinary(
   let lead = 0;
   while (lead < shape.length - 1 && shape[lead] === 1) lead++;
   const nd = shape.length - lead;
-  const dims = allocF64(3 * nd);
+  const dims = new Float64Array(3 * nd);
   for (let d = 0; d < nd; d++) {
     dims[d] = shape[lead + d]!;
     dims[nd + d] = sa[lead + d]!;
