@@ -1,6 +1,7 @@
 """Write MODEL_DIR/README.md (the model card) from config.json, training_log.json and reference.json.
 
-usage: python3 tools/train/model_card.py MODEL_DIR
+usage: python3 tools/train/model_card.py MODEL_DIR [STADE_EVAL_PPL]
+(STADE_EVAL_PPL: the perplexity `stade eval --model MODEL_DIR` printed, recorded for comparison.)
 """
 import json
 import os
@@ -22,9 +23,17 @@ ARCH_TEXT = {
 
 def main():
     folder = sys.argv[1]
+    stade_line = ""
+    if len(sys.argv) > 2:
+        got = float(sys.argv[2])
+        stade_line = ""  # filled below once the reference is known
     load = lambda n: json.load(open(os.path.join(folder, n)))
     cfg, log, ref = load("config.json"), load("training_log.json"), load("reference.json")
     arch = cfg["model_type"]
+    if len(sys.argv) > 2:
+        rel = abs(got - ref["ppl"]) / ref["ppl"]
+        stade_line = (f"\n`stade eval --model models/{os.path.basename(os.path.abspath(folder))}` (defaults: this text, "
+                      f"seqlen {ref['seqlen']}) prints {got:.6f}: relative difference {rel:.1e}.")
     cls, desc = ARCH_TEXT[arch]
     size = os.path.getsize(os.path.join(folder, "model.safetensors"))
     last = log["log"][-1]
@@ -77,7 +86,12 @@ SPEC section 9 protocol: the file's whole content tokenised once ({ref['tokens']
 n = {ref['windows']} non-overlapping windows of seqlen = {ref['seqlen']} (remainder dropped), mean next-token
 cross-entropy per window, ppl = exp(sum(loss * seqlen) / (n * seqlen)). Machine-readable in
 `reference.json` (with a SHA-256 of the token ids). Reproduce: `/usr/bin/python3 tools/train/perplexity.py
-models/{os.path.basename(os.path.abspath(folder))} models/text/eval.txt`.
+models/{os.path.basename(os.path.abspath(folder))} models/text/eval.txt`.{stade_line}
+
+## Limitations
+Training stopped at the end of its {log['minutes']:g}-minute budget on a shared two-core machine, after
+{log['tokens_seen'] / log['train_tokens']:.2f} epochs, while the held-out loss was still falling, so its perplexity is high. It exists to compare pruning methods on a real trained network quickly
+and offline (and to contrast centred with non-centred linear inputs), not to be used as a language model.
 
 ## Licence
 The text it was trained on is in the public domain; the weights are released under the repository's licence.
