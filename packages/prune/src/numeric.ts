@@ -72,7 +72,36 @@ export function choleskyLowerInPlace(l: Float64Array, n: number): number {
         const ke = Math.min(j, kc1);
         const rj = j * n;
         const i0 = Math.max(ib0, j);
-        if (ke > kc0) for (let i = i0; i < ib1; i++) l[i * n + j]! -= dot(l, i * n + kc0, rj + kc0, ke - kc0);
+        if (ke > kc0) {
+          const len = ke - kc0;
+          let i = i0;
+          // Two rows share each load of row j.
+          for (; i + 1 < ib1; i += 2) {
+            const a0 = i * n + kc0;
+            const a1 = a0 + n;
+            const b = rj + kc0;
+            let s0 = 0;
+            let s1 = 0;
+            let t0 = 0;
+            let t1 = 0;
+            let k = 0;
+            for (; k + 1 < len; k += 2) {
+              const y0 = l[b + k]!;
+              const y1 = l[b + k + 1]!;
+              s0 += l[a0 + k]! * y0;
+              s1 += l[a0 + k + 1]! * y1;
+              t0 += l[a1 + k]! * y0;
+              t1 += l[a1 + k + 1]! * y1;
+            }
+            if (k < len) {
+              s0 += l[a0 + k]! * l[b + k]!;
+              t0 += l[a1 + k]! * l[b + k]!;
+            }
+            l[a0 - kc0 + j]! -= s0 + s1;
+            l[a1 - kc0 + j]! -= t0 + t1;
+          }
+          if (i < ib1) l[i * n + j]! -= dot(l, i * n + kc0, rj + kc0, len);
+        }
         if (j < kc1) {
           const d = l[rj + j]!;
           for (let i = i0; i < ib1; i++) l[i * n + j]! /= d;
@@ -108,7 +137,24 @@ export function invertLower(l: Float64Array, n: number): Float64Array {
         const jc1 = Math.min(jc0 + KC, kb1);
         for (let i = ib0; i < ib1; i++) {
           const ri = i * n;
-          for (let k = Math.max(kb0, jc0); k < kb1; k++) {
+          let k = Math.max(kb0, jc0);
+          // Four rows of M at a time: row i of m is loaded and stored once per four updates. Entries m[k, j > k]
+          // are zero, so running every row of the group up to the last one's diagonal adds nothing wrong.
+          for (; k + 3 < kb1; k += 4) {
+            const c0 = l[ri + k]!;
+            const c1 = l[ri + k + 1]!;
+            const c2 = l[ri + k + 2]!;
+            const c3 = l[ri + k + 3]!;
+            const r0 = k * n;
+            const r1 = r0 + n;
+            const r2 = r1 + n;
+            const r3 = r2 + n;
+            const je = Math.min(jc1, k + 4);
+            for (let j = jc0; j < je; j++) {
+              m[ri + j] = m[ri + j]! - (c0 * m[r0 + j]! + c1 * m[r1 + j]! + (c2 * m[r2 + j]! + c3 * m[r3 + j]!));
+            }
+          }
+          for (; k < kb1; k++) {
             const c = l[ri + k]!;
             if (c === 0) continue;
             const rk = k * n;
