@@ -3,6 +3,7 @@
  * the op switch sits outside the inner loops so each loop stays monomorphic.
  */
 import { erf } from './erf.js';
+import { fastExp } from './exp.js';
 
 /** Binary op codes. */
 export const BinOp = { Add: 0, Sub: 1, Mul: 2, Div: 3 } as const;
@@ -124,19 +125,19 @@ export function unaryFlat(op: UnOp, x: Float32Array, xo: number, out: Float32Arr
       for (let i = 0; i < n; i++) out[i] = -x[xo + i]!;
       break;
     case UnOp.Exp:
-      for (let i = 0; i < n; i++) out[i] = Math.exp(x[xo + i]!);
+      for (let i = 0; i < n; i++) out[i] = fastExp(x[xo + i]!);
       break;
     case UnOp.Relu:
       // Math.max propagates NaN like torch.relu and maps -0 to 0; it compiles without a branch.
       for (let i = 0; i < n; i++) out[i] = Math.max(x[xo + i]!, 0);
       break;
     case UnOp.Sigmoid:
-      for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-x[xo + i]!));
+      for (let i = 0; i < n; i++) out[i] = 1 / (1 + fastExp(-x[xo + i]!));
       break;
     case UnOp.Silu:
       for (let i = 0; i < n; i++) {
         const v = x[xo + i]!;
-        out[i] = v / (1 + Math.exp(-v));
+        out[i] = v / (1 + fastExp(-v));
       }
       break;
     case UnOp.GeluErf:
@@ -148,8 +149,9 @@ export function unaryFlat(op: UnOp, x: Float32Array, xo: number, out: Float32Arr
     case UnOp.GeluTanh:
       for (let i = 0; i < n; i++) {
         const v = x[xo + i]!;
+        // 0.5 v (1 + tanh(y)) = v / (1 + e^(-2y)): exact identity, no cancellation.
         const inner = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-        out[i] = 0.5 * v * (1 + Math.tanh(inner));
+        out[i] = v / (1 + fastExp(-2 * inner));
       }
       break;
     case UnOp.Scale:

@@ -4,6 +4,8 @@
  * Reductions accumulate in float64.
  */
 
+import { fastExp } from './exp.js';
+
 export type SoftmaxArgs = {
   readonly x: Float32Array; // [rows, cols] contiguous from xOff
   readonly xOff: number;
@@ -30,13 +32,13 @@ export function softmaxRows(args: SoftmaxArgs, rowStart: number, rowEnd: number)
     if (max === -Infinity) max = 0; // all -Inf: exp gives 0/0 = NaN like torch
     let sum = 0;
     if (log) {
-      for (let j = 0; j < lim; j++) sum += Math.exp(x[xo + j]! - max);
+      for (let j = 0; j < lim; j++) sum += fastExp(x[xo + j]! - max);
       const lse = max + Math.log(sum);
       for (let j = 0; j < lim; j++) out[o + j] = x[xo + j]! - lse;
       for (let j = lim; j < cols; j++) out[o + j] = -Infinity;
     } else {
       for (let j = 0; j < lim; j++) {
-        const e = Math.exp(x[xo + j]! - max);
+        const e = fastExp(x[xo + j]! - max);
         sum += e;
         out[o + j] = e;
       }
