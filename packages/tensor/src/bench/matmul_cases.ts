@@ -10,7 +10,7 @@ export function addLinearCase(m: number, k: number, n: number, tags: string[] = 
     shape: `${m}x${k} by ${n}x${k}`,
     flops: 2 * m * n * k,
     tags,
-    minMs: m === 1 ? 300 : 1000,
+    minMs: m === 1 ? 500 : 1000,
     setup: () => {
       const x = randn([m, k], 1);
       const w = randn([n, k], 2, 0.05);
