@@ -4,9 +4,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { getThreads, setThreads } from '../config.js';
+import { softmaxRows } from '../kernels/nn.js';
 import { add, gelu, mul, scale, silu, sub } from '../ops/elementwise.js';
 import { applyRotary, layerNorm, logSoftmax, rmsNorm, softmax } from '../ops/nn.js';
 import { max, sum, variance } from '../ops/reduce.js';
+import { runRows } from '../ops/run.js';
 import { accumulateXtX, ColumnStats } from '../ops/stats.js';
 import { Tensor } from '../tensor.js';
 import { randn } from '../testing/random.js';
@@ -100,5 +102,17 @@ describe('row ops on the pool', () => {
         expect(firstDiff(out, refs[i]!), `${name} at ${t} threads: first differing element`).toBe(-1);
       });
     }
+  });
+});
+
+describe('runRows', () => {
+  it('refuses a kernel that is not registered under the given name (workers would run something else)', () => {
+    const args = { x: new Float32Array(4), xOff: 0, out: new Float32Array(4), cols: 4, causalT: 0, log: 0 };
+    expect(() => runRows('nn.layerNorm', softmaxRows, args, 1, 10)).toThrow(
+      "runRows: kernel 'nn.layerNorm' is not registered under that name in kernels/registry.ts",
+    );
+    expect(() => runRows('nn.nope', softmaxRows, args, 1, 10)).toThrow("kernel 'nn.nope' is not registered");
+    runRows('nn.softmax', softmaxRows, args, 1, 10);
+    expect([...args.out]).toEqual([0.25, 0.25, 0.25, 0.25]);
   });
 });
