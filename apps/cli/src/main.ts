@@ -5,11 +5,13 @@
  * long synchronous computation: the worker is terminated, every temporary file or folder it announced is
  * removed, and the process exits with code 130. Errors print one line `stade: error: ...` (exit 1).
  */
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from './args.js';
 import { errorLine, exitCodeOf } from './errors.js';
 import { commandHelp, mainHelp } from './help.js';
+import { tempPrefix } from './temp.js';
 import { version } from './version.js';
 import type { FromWorker, WorkerInput } from './worker.js';
 
@@ -65,6 +67,19 @@ function runInWorker(argv: string[], parsed: ReturnType<typeof parseArgs>, debug
       }
     }
     temps.clear();
+    // Temporary paths the worker created but had not announced yet carry this process's prefix.
+    for (const key of ['out', 'html']) {
+      const target = parsed.values[key];
+      if (typeof target !== 'string') continue;
+      const dir = dirname(resolve(target));
+      const prefix = tempPrefix(target);
+      try {
+        for (const e of readdirSync(dir))
+          if (e.startsWith(prefix)) rmSync(join(dir, e), { recursive: true, force: true });
+      } catch {
+        // the folder may not exist
+      }
+    }
   };
   const fail = (line: string, stack: string | undefined, code: number) => {
     if (finished) return;

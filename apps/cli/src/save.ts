@@ -10,11 +10,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Tensor } from '@stade/tensor';
 import { writeSafetensors } from '@stade/transformer';
 import { CliError } from './errors.js';
 import type { Io } from './io.js';
+import { tempPrefix } from './temp.js';
 
 /** What saving needs from a model (a structural subset of @stade/transformer's CausalLM). */
 export interface SavableModel {
@@ -166,7 +167,7 @@ export interface SaveOptions {
 export function saveModel(model: SavableModel, opts: SaveOptions, io: Io): string[] {
   const out = resolve(opts.out);
   checkOutput(out, opts.overwrite);
-  const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.stade-tmp-`));
+  const tmp = mkdtempSync(join(dirname(out), `${tempPrefix(out)}-`));
   io.tempCreated(tmp);
   try {
     chmodSync(tmp, 0o755); // mkdtemp creates 0700; the saved model is an ordinary folder

@@ -1,6 +1,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Io } from '../io.js';
+import { tempPrefix } from '../temp.js';
 import { esc, linePlot, type Series } from './svg.js';
 import { fmtPct, fmtPpl, fmtSci } from './table.js';
 import type { LayerResult, PruneResult, SweepResult } from './types.js';
@@ -116,7 +117,7 @@ export function sweepHtml(sweeps: readonly SweepResult[]): string {
 
 /** Writes a file atomically (temp file beside it, then rename); removes the temp file on failure. */
 export function writeFileAtomic(io: Io, path: string, content: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.stade-tmp-${process.pid}`);
+  const tmp = join(dirname(path), tempPrefix(path));
   io.tempCreated(tmp);
   try {
     writeFileSync(tmp, content);
