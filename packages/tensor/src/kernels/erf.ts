@@ -33,9 +33,9 @@ export function erfSeries(x: number): number {
 }
 
 // Chebyshev pieces over [0, 6): PIECES intervals of width W, DEG coefficients each.
-const W = 0.5;
-const PIECES = 12;
-const DEG = 12;
+const W = 0.25;
+const PIECES = 24;
+const DEG = 10;
 const COEF = new Float64Array(PIECES * DEG);
 
 for (let p = 0; p < PIECES; p++) {
