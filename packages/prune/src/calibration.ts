@@ -9,12 +9,14 @@ export function defaultSeqlen(maxPositions: number): number {
 /** Checks a window length against the model's maximum positions. */
 export function checkSeqlen(seqlen: number, maxPositions: number): number {
   if (!Number.isInteger(seqlen) || seqlen < 1) throw new PruneError(`seqlen ${seqlen} must be a positive integer`);
-  if (seqlen > maxPositions) throw new PruneError(`seqlen ${seqlen} exceeds the model's max_position_embeddings ${maxPositions}`);
+  if (seqlen > maxPositions)
+    throw new PruneError(`seqlen ${seqlen} exceeds the model's max_position_embeddings ${maxPositions}`);
   return seqlen;
 }
 
 function checkCounts(nsamples: number, seqlen: number): void {
-  if (!Number.isInteger(nsamples) || nsamples < 1) throw new PruneError(`nsamples ${nsamples} must be a positive integer`);
+  if (!Number.isInteger(nsamples) || nsamples < 1)
+    throw new PruneError(`nsamples ${nsamples} must be a positive integer`);
   if (!Number.isInteger(seqlen) || seqlen < 1) throw new PruneError(`seqlen ${seqlen} must be a positive integer`);
 }
 
@@ -22,7 +24,10 @@ function checkCounts(nsamples: number, seqlen: number): void {
  * `random` sampling (reference behaviour): for each window, repeatedly pick a random document until one has more
  * than `seqlen` tokens, then a random start i in [0, len - seqlen - 1]; the window is ids[i, i + seqlen).
  */
-export function randomWindows(docs: readonly Int32Array[], opts: { nsamples: number; seqlen: number; seed: number }): Int32Array[] {
+export function randomWindows(
+  docs: readonly Int32Array[],
+  opts: { nsamples: number; seqlen: number; seed: number },
+): Int32Array[] {
   const { nsamples, seqlen, seed } = opts;
   checkCounts(nsamples, seqlen);
   let longest = 0;

@@ -1,10 +1,10 @@
-import { type Tensor, linear } from '@stade/tensor';
+import { linear, type Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkSparsity, parsePattern, resolveSparsity } from './mask.js';
 import { ErrorMeter } from './metrics.js';
 import type { PrunableModel } from './model.js';
 import { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
-import { type LayerPruneOptions, checkMethod, methodNeeds, pruneLinear } from './prune-layer.js';
+import { checkMethod, type LayerPruneOptions, methodNeeds, pruneLinear } from './prune-layer.js';
 import { type LayerStats, StatsCollector } from './stats.js';
 
 export interface ProgressEvent {
@@ -82,12 +82,18 @@ function validate(model: PrunableModel, opts: PruneOptions): number {
     if (pattern !== 'unstructured') throw new PruneError('per-block sparsities cannot be combined with an N:M pattern');
     if (opts.owl) throw new PruneError('give either per-block sparsities or OWL, not both');
     if (opts.sparsities.length !== model.numBlocks) {
-      throw new PruneError(`${opts.sparsities.length} per-block sparsities given for a model with ${model.numBlocks} blocks`);
+      throw new PruneError(
+        `${opts.sparsities.length} per-block sparsities given for a model with ${model.numBlocks} blocks`,
+      );
     }
-    opts.sparsities.forEach((s, i) => checkSparsity(s, `block ${i}`));
+    opts.sparsities.forEach((s, i) => {
+      checkSparsity(s, `block ${i}`);
+    });
   }
-  if (opts.owl && pattern !== 'unstructured') throw new PruneError('OWL allocation works with unstructured pruning only');
-  if (opts.group && opts.group !== 'row' && opts.group !== 'layer') throw new PruneError(`unknown group ${JSON.stringify(opts.group)}: use row or layer`);
+  if (opts.owl && pattern !== 'unstructured')
+    throw new PruneError('OWL allocation works with unstructured pruning only');
+  if (opts.group && opts.group !== 'row' && opts.group !== 'layer')
+    throw new PruneError(`unknown group ${JSON.stringify(opts.group)}: use row or layer`);
   if (opts.sparsities) {
     let p = 0;
     let z = 0;
@@ -98,7 +104,9 @@ function validate(model: PrunableModel, opts: PruneOptions): number {
     }
     const avg = z / p;
     if (opts.sparsity !== undefined && Math.abs(avg - opts.sparsity) > 1e-6) {
-      throw new PruneError(`the per-block sparsities average ${avg.toFixed(6)} over the parameters, not the requested ${opts.sparsity}`);
+      throw new PruneError(
+        `the per-block sparsities average ${avg.toFixed(6)} over the parameters, not the requested ${opts.sparsity}`,
+      );
     }
     return avg;
   }
@@ -155,7 +163,15 @@ function pruneBlock(
   return { layers, dense };
 }
 
-function summarise(mode: PruneReport['mode'], opts: PruneOptions, sparsity: number, nsamples: number, t0: number, blocks: BlockReport[], layers: LayerReport[]): PruneReport {
+function summarise(
+  mode: PruneReport['mode'],
+  opts: PruneOptions,
+  sparsity: number,
+  nsamples: number,
+  t0: number,
+  blocks: BlockReport[],
+  layers: LayerReport[],
+): PruneReport {
   let p = 0;
   let z = 0;
   for (const l of layers) {
@@ -187,14 +203,24 @@ function blockZeros(layers: LayerReport[]): number {
 }
 
 /** OWL outlier ratios of every block from a dense pass over the windows (per-column scaler only). */
-function owlRatiosDense(model: PrunableModel, windows: readonly Int32Array[], o: OwlOptions, onProgress?: PruneOptions['onProgress']): number[] {
+function owlRatiosDense(
+  model: PrunableModel,
+  windows: readonly Int32Array[],
+  o: OwlOptions,
+  onProgress?: PruneOptions['onProgress'],
+): number[] {
   let hs = windows.map((ids) => model.embed(ids));
   const ratios: number[] = [];
   for (let i = 0; i < model.numBlocks; i++) {
     onProgress?.({ phase: 'owl', block: i, blocks: model.numBlocks });
     const c = new StatsCollector();
     hs = hs.map((h) => model.block(i, h, { tap: c.tap }));
-    ratios.push(outlierRatio(model.linearNames(i).map((n) => ({ weight: model.getLinear(n).weight, stats: c.get(n) })), o.m ?? 5));
+    ratios.push(
+      outlierRatio(
+        model.linearNames(i).map((n) => ({ weight: model.getLinear(n).weight, stats: c.get(n) })),
+        o.m ?? 5,
+      ),
+    );
   }
   return ratios;
 }
@@ -208,7 +234,8 @@ function owlRatiosDense(model: PrunableModel, windows: readonly Int32Array[], o:
 export function pruneModel(model: PrunableModel, windows: readonly Int32Array[], opts: PruneOptions): PruneReport {
   const t0 = now();
   const target = validate(model, opts);
-  if (windows.length === 0 && methodNeeds(opts.method).stats) throw new PruneError(`${opts.method} needs calibration windows, none given`);
+  if (windows.length === 0 && methodNeeds(opts.method).stats)
+    throw new PruneError(`${opts.method} needs calibration windows, none given`);
   const needs = methodNeeds(opts.method);
   const B = model.numBlocks;
   let sparsities: (number | undefined)[] = new Array(B).fill(opts.sparsity);
@@ -222,7 +249,7 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
     owl = { ratios, sparsities: sparsities as number[] };
   }
   const metricWindows = Math.min(windows.length, opts.layerMetricWindows ?? 2);
-  let hs: Tensor[] = windows.map((ids) => model.embed(ids)); // each [T, hidden]
+  const hs: Tensor[] = windows.map((ids) => model.embed(ids)); // each [T, hidden]
   const blocks: BlockReport[] = [];
   const layers: LayerReport[] = [];
   for (let i = 0; i < B; i++) {
@@ -230,7 +257,13 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
     opts.onProgress?.({ phase: 'stats', block: i, blocks: B });
     const collector = needs.stats ? new StatsCollector({ hessian: needs.hessian }) : null;
     const denseOut: (Tensor | null)[] = hs.map((h) => model.block(i, h, collector ? { tap: collector.tap } : {}));
-    const { layers: lr, dense } = pruneBlock(model, i, (n) => (collector ? collector.get(n) : null), sparsities[i], opts);
+    const { layers: lr, dense } = pruneBlock(
+      model,
+      i,
+      (n) => (collector ? collector.get(n) : null),
+      sparsities[i],
+      opts,
+    );
     // Rerun with the pruned weights; measure block error and, on the first windows, each layer's own error.
     opts.onProgress?.({ phase: 'rerun', block: i, blocks: B });
     const meters = new Map<string, ErrorMeter>();
@@ -241,7 +274,10 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
       const yd = linear(x, d.weight, d.bias ?? undefined); // [T, out]
       const yp = linear(x, p.weight, p.bias ?? undefined);
       let m = meters.get(name);
-      if (!m) meters.set(name, (m = new ErrorMeter()));
+      if (!m) {
+        m = new ErrorMeter();
+        meters.set(name, m);
+      }
       m.addTensors(yd, yp);
     };
     const blockMeter = new ErrorMeter();
@@ -260,7 +296,14 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
     }
     model.releaseBlock?.(i);
     const sp = lr.length ? lr[0]!.sparsity : 0;
-    blocks.push({ index: i, sparsity: sp, zeros: blockZeros(lr), mse: blockMeter.mse(), cosine: blockMeter.cosine(), seconds: now() - tb });
+    blocks.push({
+      index: i,
+      sparsity: sp,
+      zeros: blockZeros(lr),
+      mse: blockMeter.mse(),
+      cosine: blockMeter.cosine(),
+      seconds: now() - tb,
+    });
     layers.push(...lr);
   }
   const rep = summarise('sequential', opts, target, windows.length, t0, blocks, layers);
@@ -303,8 +346,10 @@ export function collectDenseStats(
 export function applyPruning(model: PrunableModel, stats: DenseStats, opts: PruneOptions): PruneReport {
   const t0 = now();
   const target = validate(model, opts);
-  if (stats.blocks.length !== model.numBlocks) throw new PruneError(`dense statistics cover ${stats.blocks.length} blocks, the model has ${model.numBlocks}`);
-  if (methodNeeds(opts.method).hessian && !stats.hessian) throw new PruneError(`${opts.method} needs dense statistics collected with the Hessian`);
+  if (stats.blocks.length !== model.numBlocks)
+    throw new PruneError(`dense statistics cover ${stats.blocks.length} blocks, the model has ${model.numBlocks}`);
+  if (methodNeeds(opts.method).hessian && !stats.hessian)
+    throw new PruneError(`${opts.method} needs dense statistics collected with the Hessian`);
   const B = model.numBlocks;
   let sparsities: (number | undefined)[] = new Array(B).fill(opts.sparsity);
   let owl: PruneReport['owl'];
@@ -312,7 +357,10 @@ export function applyPruning(model: PrunableModel, stats: DenseStats, opts: Prun
   else if (opts.owl) {
     const o = owlOpts(opts.owl);
     const ratios = stats.blocks.map((c, i) =>
-      outlierRatio(model.linearNames(i).map((n) => ({ weight: model.getLinear(n).weight, stats: c.get(n) })), o.m ?? 5),
+      outlierRatio(
+        model.linearNames(i).map((n) => ({ weight: model.getLinear(n).weight, stats: c.get(n) })),
+        o.m ?? 5,
+      ),
     );
     const params = Array.from({ length: B }, (_, i) => blockParams(model, i));
     sparsities = owlAllocation(ratios, params, target, o);

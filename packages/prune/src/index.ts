@@ -1,47 +1,56 @@
 // @stade/prune public API.
-export { PruneError } from './errors.js';
-export { Rng, hashSeed } from './rng.js';
-export { LayerStats, StatsCollector, type ScoreStats, type Tap } from './stats.js';
-export {
-  SCORE_METHODS,
-  type ScoreMethod,
-  type ScoreFn,
-  computeScores,
-  effectiveMethod,
-  isStadewStadeLayer,
-  magnitudeScores,
-  randomScores,
-  stadeScores,
-  stadeStarScores,
-  wandaScores,
-} from './scores/index.js';
-export {
-  type Group,
-  type MaskOptions,
-  type Pattern,
-  applyMask,
-  biasCorrection,
-  checkPatternFits,
-  checkSparsity,
-  countPruned,
-  parsePattern,
-  resolveSparsity,
-  selectMask,
-} from './mask.js';
-export { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
-export { type SparseGptOptions, type SparseGptResult, sparsegpt } from './sparsegpt.js';
-export { METHODS, type LayerPruneOptions, type LayerPruneResult, type Method, checkMethod, methodNeeds, pruneLinear } from './prune-layer.js';
+
 export { checkSeqlen, contiguousWindows, defaultSeqlen, randomWindows } from './calibration.js';
-export { type LinearLayer, type PrunableModel, restoreLinears, snapshotLinears } from './model.js';
-export { ErrorMeter } from './metrics.js';
 export {
+  applyPruning,
   type BlockReport,
+  collectDenseStats,
   type DenseStats,
   type LayerReport,
   type ProgressEvent,
   type PruneOptions,
   type PruneReport,
-  applyPruning,
-  collectDenseStats,
   pruneModel,
 } from './driver.js';
+export { PruneError } from './errors.js';
+export {
+  applyMask,
+  biasCorrection,
+  checkPatternFits,
+  checkSparsity,
+  countPruned,
+  type Group,
+  type MaskOptions,
+  type Pattern,
+  parsePattern,
+  resolveSparsity,
+  selectMask,
+} from './mask.js';
+export { ErrorMeter } from './metrics.js';
+export { type LinearLayer, type PrunableModel, restoreLinears, snapshotLinears } from './model.js';
+export { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
+export {
+  checkMethod,
+  type LayerPruneOptions,
+  type LayerPruneResult,
+  METHODS,
+  type Method,
+  methodNeeds,
+  pruneLinear,
+} from './prune-layer.js';
+export { hashSeed, Rng } from './rng.js';
+export {
+  computeScores,
+  effectiveMethod,
+  isStadewStadeLayer,
+  magnitudeScores,
+  randomScores,
+  SCORE_METHODS,
+  type ScoreFn,
+  type ScoreMethod,
+  stadeScores,
+  stadeStarScores,
+  wandaScores,
+} from './scores/index.js';
+export { type SparseGptOptions, type SparseGptResult, sparsegpt } from './sparsegpt.js';
+export { LayerStats, type ScoreStats, StatsCollector, type Tap } from './stats.js';

@@ -11,7 +11,9 @@ const arbScores = fc
     fc.record({
       out: fc.constant(out),
       inp: fc.constant(inp),
-      scores: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: out * inp, maxLength: out * inp }).map((a) => Float32Array.from(a)),
+      scores: fc
+        .array(fc.integer({ min: 0, max: 6 }), { minLength: out * inp, maxLength: out * inp })
+        .map((a) => Float32Array.from(a)),
     }),
   );
 const arbSparsity = fc.double({ min: 0, max: 0.999, noNaN: true });
@@ -52,32 +54,44 @@ describe('selectMask', () => {
 
   it('masks are nested as sparsity grows (row and layer)', () => {
     fc.assert(
-      fc.property(arbScores, arbSparsity, arbSparsity, fc.constantFrom('row', 'layer' as const), ({ out, inp, scores }, a, b, group) => {
-        const [lo, hi] = a < b ? [a, b] : [b, a];
-        const m1 = selectMask(scores, out, inp, { sparsity: lo, group });
-        const m2 = selectMask(scores, out, inp, { sparsity: hi, group });
-        for (let k = 0; k < m1.length; k++) if (m1[k]) expect(m2[k]).toBe(1);
-      }),
+      fc.property(
+        arbScores,
+        arbSparsity,
+        arbSparsity,
+        fc.constantFrom('row', 'layer' as const),
+        ({ out, inp, scores }, a, b, group) => {
+          const [lo, hi] = a < b ? [a, b] : [b, a];
+          const m1 = selectMask(scores, out, inp, { sparsity: lo, group });
+          const m2 = selectMask(scores, out, inp, { sparsity: hi, group });
+          for (let k = 0; k < m1.length; k++) if (m1[k]) expect(m2[k]).toBe(1);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('N:M: exactly N pruned in every group of M, the N lowest', () => {
     fc.assert(
-      fc.property(fc.constantFrom([1, 2], [2, 4], [4, 8], [1, 3], [3, 5]), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer(), ([n, m], out, groups, seed) => {
-        const inp = m! * groups;
-        const scores = randn([out, inp], seed).data;
-        const mask = selectMask(scores, out, inp, { pattern: `${n}:${m}` });
-        for (let g = 0; g < out * inp; g += m!) {
-          const want = stableLowest(Array.from(scores.subarray(g, g + m!)), n!);
-          let c = 0;
-          for (let k = 0; k < m!; k++) {
-            c += mask[g + k]!;
-            expect(mask[g + k]).toBe(want.has(k) ? 1 : 0);
+      fc.property(
+        fc.constantFrom([1, 2], [2, 4], [4, 8], [1, 3], [3, 5]),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer(),
+        ([n, m], out, groups, seed) => {
+          const inp = m! * groups;
+          const scores = randn([out, inp], seed).data;
+          const mask = selectMask(scores, out, inp, { pattern: `${n}:${m}` });
+          for (let g = 0; g < out * inp; g += m!) {
+            const want = stableLowest(Array.from(scores.subarray(g, g + m!)), n!);
+            let c = 0;
+            for (let k = 0; k < m!; k++) {
+              c += mask[g + k]!;
+              expect(mask[g + k]).toBe(want.has(k) ? 1 : 0);
+            }
+            expect(c).toBe(n);
           }
-          expect(c).toBe(n);
-        }
-      }),
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -90,10 +104,16 @@ describe('selectMask', () => {
 
   it('errors name the value and the layer', () => {
     const s = new Float32Array(24);
-    expect(() => selectMask(s, 4, 6, { sparsity: 1, layerName: 'fc1' })).toThrow(/sparsity 1 is outside \[0, 1\) \(layer fc1\)/);
+    expect(() => selectMask(s, 4, 6, { sparsity: 1, layerName: 'fc1' })).toThrow(
+      /sparsity 1 is outside \[0, 1\) \(layer fc1\)/,
+    );
     expect(() => selectMask(s, 4, 6, { sparsity: -0.1 })).toThrow(/sparsity -0.1/);
-    expect(() => selectMask(s, 4, 6, { pattern: '2:4', layerName: 'q_proj' })).toThrow(/multiple of 4, got 6 \(layer q_proj\)/);
-    expect(() => selectMask(s, 4, 6, { pattern: '1:2', sparsity: 0.6, layerName: 'fc2' })).toThrow(/sparsity 0.6 does not match the N:M pattern 1:2 .*fc2/);
+    expect(() => selectMask(s, 4, 6, { pattern: '2:4', layerName: 'q_proj' })).toThrow(
+      /multiple of 4, got 6 \(layer q_proj\)/,
+    );
+    expect(() => selectMask(s, 4, 6, { pattern: '1:2', sparsity: 0.6, layerName: 'fc2' })).toThrow(
+      /sparsity 0.6 does not match the N:M pattern 1:2 .*fc2/,
+    );
     expect(() => selectMask(s, 4, 6, { pattern: '4:4' })).toThrow(/invalid N:M pattern 4:4/);
     expect(() => parsePattern('2-4')).toThrow(/invalid pattern "2-4"/);
     expect(() => selectMask(s, 4, 6, {})).toThrow(/sparsity is required/);
@@ -107,7 +127,9 @@ describe('applyMask and biasCorrection', () => {
     const mask = Uint8Array.from([1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1]);
     const p = applyMask(w, mask);
     expect(w.toArray()).toEqual(before);
-    p.toArray().forEach((v, k) => expect(v).toBe(mask[k] ? 0 : before[k]));
+    p.toArray().forEach((v, k) => {
+      expect(v).toBe(mask[k] ? 0 : before[k]);
+    });
   });
 
   it('adds sum_{j pruned} W_ij * mean_j from the weights before zeroing; creates a bias when none', () => {

@@ -25,7 +25,10 @@ export function parsePattern(p: Pattern | string | undefined, layerName?: string
   let m: number;
   if (typeof p === 'string') {
     const r = /^(\d+):(\d+)$/.exec(p.trim());
-    if (!r) throw new PruneError(`invalid pattern ${JSON.stringify(p)}${where(layerName)}: use unstructured or N:M such as 2:4`);
+    if (!r)
+      throw new PruneError(
+        `invalid pattern ${JSON.stringify(p)}${where(layerName)}: use unstructured or N:M such as 2:4`,
+      );
     n = Number(r[1]);
     m = Number(r[2]);
   } else {
@@ -51,12 +54,15 @@ export function checkSparsity(s: number, layerName?: string): number {
  */
 export function resolveSparsity(pattern: Pattern, sparsity: number | undefined, layerName?: string): number {
   if (pattern === 'unstructured') {
-    if (sparsity === undefined) throw new PruneError(`sparsity is required for unstructured pruning${where(layerName)}`);
+    if (sparsity === undefined)
+      throw new PruneError(`sparsity is required for unstructured pruning${where(layerName)}`);
     return checkSparsity(sparsity, layerName);
   }
   const s = pattern.n / pattern.m;
   if (sparsity !== undefined && Math.abs(sparsity - s) > 1e-9) {
-    throw new PruneError(`sparsity ${sparsity} does not match the N:M pattern ${pattern.n}:${pattern.m} (= ${s})${where(layerName)}`);
+    throw new PruneError(
+      `sparsity ${sparsity} does not match the N:M pattern ${pattern.n}:${pattern.m} (= ${s})${where(layerName)}`,
+    );
   }
   return s;
 }
@@ -64,7 +70,9 @@ export function resolveSparsity(pattern: Pattern, sparsity: number | undefined, 
 /** Checks `in % M == 0` for N:M patterns. */
 export function checkPatternFits(pattern: Pattern, inp: number, layerName?: string): void {
   if (pattern !== 'unstructured' && inp % pattern.m !== 0) {
-    throw new PruneError(`N:M pattern ${pattern.n}:${pattern.m} needs the input size to be a multiple of ${pattern.m}, got ${inp}${where(layerName)}`);
+    throw new PruneError(
+      `N:M pattern ${pattern.n}:${pattern.m} needs the input size to be a multiple of ${pattern.m}, got ${inp}${where(layerName)}`,
+    );
   }
 }
 
@@ -74,7 +82,14 @@ const key = (x: number): number => (Number.isNaN(x) ? Number.POSITIVE_INFINITY :
  * Marks the k lowest of scores[base .. base+len) (stride 1) in mask, ties going to the lower index (exactly
  * what a stable ascending sort would pick). `scratch` has room for len values.
  */
-function markLowest(scores: Float32Array, base: number, len: number, k: number, mask: Uint8Array, scratch: Float64Array): void {
+function markLowest(
+  scores: Float32Array,
+  base: number,
+  len: number,
+  k: number,
+  mask: Uint8Array,
+  scratch: Float64Array,
+): void {
   if (k <= 0) return;
   if (k >= len) {
     mask.fill(1, base, base + len);
@@ -102,7 +117,8 @@ function markLowest(scores: Float32Array, base: number, len: number, k: number, 
  */
 export function selectMask(scores: Float32Array, out: number, inp: number, opts: MaskOptions): Uint8Array {
   const name = opts.layerName;
-  if (scores.length !== out * inp) throw new PruneError(`selectMask: ${scores.length} scores for a [${out}, ${inp}] weight${where(name)}`);
+  if (scores.length !== out * inp)
+    throw new PruneError(`selectMask: ${scores.length} scores for a [${out}, ${inp}] weight${where(name)}`);
   const pattern = parsePattern(opts.pattern, name);
   const sparsity = resolveSparsity(pattern, opts.sparsity, name);
   const mask = new Uint8Array(out * inp);
@@ -130,7 +146,8 @@ export function selectMask(scores: Float32Array, out: number, inp: number, opts:
 /** A new [out, in] weight with the masked entries set to zero. */
 export function applyMask(w: Tensor, mask: Uint8Array): Tensor {
   const out = w.clone();
-  if (mask.length !== out.size) throw new PruneError(`applyMask: mask of ${mask.length} entries for weight [${w.shape.join(', ')}]`);
+  if (mask.length !== out.size)
+    throw new PruneError(`applyMask: mask of ${mask.length} entries for weight [${w.shape.join(', ')}]`);
   const d = out.data;
   for (let k = 0; k < mask.length; k++) if (mask[k]) d[k] = 0;
   return out;
@@ -145,7 +162,8 @@ export function biasCorrection(w: Tensor, bias: Tensor | null, mask: Uint8Array,
   const out = w.shape[0]!;
   const inp = w.shape[1]!;
   if (mean.length !== inp) throw new PruneError(`biasCorrection: ${mean.length} means for ${inp} inputs`);
-  if (bias && bias.size !== out) throw new PruneError(`biasCorrection: bias of ${bias.size} entries for ${out} outputs`);
+  if (bias && bias.size !== out)
+    throw new PruneError(`biasCorrection: bias of ${bias.size} entries for ${out} outputs`);
   const v = w.values();
   const b = bias ? bias.values() : null;
   const res = Tensor.zeros([out]);

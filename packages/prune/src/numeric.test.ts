@@ -67,24 +67,27 @@ describe('upperCholeskyOfInverse', () => {
       fc.property(bigDims, fc.integer(), (n, seed) => {
         const g = randArray(n * 6, seed);
         const a = new Float64Array(n * n);
-        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-          let s = i === j ? 2 : 0;
-          for (let k = 0; k < 6; k++) s += g[i * 6 + k]! * g[j * 6 + k]!;
-          a[i * n + j] = s;
-        }
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) {
+            let s = i === j ? 2 : 0;
+            for (let k = 0; k < 6; k++) s += g[i * 6 + k]! * g[j * 6 + k]!;
+            a[i * n + j] = s;
+          }
         const u = upperCholeskyOfInverse(a, n);
         // X = U A U^T must be the identity when U^T U = A^-1.
         const ua = new Float64Array(n * n);
-        for (let i = 0; i < n; i++) for (let k = i; k < n; k++) {
-          const c = u[i * n + k]!;
-          for (let j = 0; j < n; j++) ua[i * n + j]! += c * a[k * n + j]!;
-        }
+        for (let i = 0; i < n; i++)
+          for (let k = i; k < n; k++) {
+            const c = u[i * n + k]!;
+            for (let j = 0; j < n; j++) ua[i * n + j]! += c * a[k * n + j]!;
+          }
         let worst = 0;
-        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let k = j; k < n; k++) s += ua[i * n + k]! * u[j * n + k]!;
-          worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
-        }
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let k = j; k < n; k++) s += ua[i * n + k]! * u[j * n + k]!;
+            worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+          }
         expect(worst).toBeLessThan(1e-9);
       }),
       { numRuns: 6 },
@@ -92,6 +95,8 @@ describe('upperCholeskyOfInverse', () => {
   });
 
   it('names the matrix when it is not positive definite', () => {
-    expect(() => upperCholeskyOfInverse(Float64Array.from([1, 2, 2, 1]), 2, 'H of fc1')).toThrow(/H of fc1 is not positive definite/);
+    expect(() => upperCholeskyOfInverse(Float64Array.from([1, 2, 2, 1]), 2, 'H of fc1')).toThrow(
+      /H of fc1 is not positive definite/,
+    );
   });
 });

@@ -31,9 +31,10 @@ describe('OWL', () => {
           expect(avg).toBeCloseTo(target, 10);
           const distinct = Math.max(...ratios) > Math.min(...ratios);
           expect(Math.max(...s) - Math.min(...s)).toBeCloseTo(distinct ? 2 * lambda : 0, 10);
-          for (let i = 0; i < ratios.length; i++) for (let j = 0; j < ratios.length; j++) {
-            if (ratios[i]! > ratios[j]!) expect(s[i]!).toBeLessThanOrEqual(s[j]! + 1e-12);
-          }
+          for (let i = 0; i < ratios.length; i++)
+            for (let j = 0; j < ratios.length; j++) {
+              if (ratios[i]! > ratios[j]!) expect(s[i]!).toBeLessThanOrEqual(s[j]! + 1e-12);
+            }
         },
       ),
       { numRuns: 100 },
@@ -41,6 +42,8 @@ describe('OWL', () => {
   });
 
   it('refuses allocations outside [0, 1)', () => {
-    expect(() => owlAllocation([0, 10], [1, 1], 0.95, { lambda: 0.2 })).toThrow(/OWL gives block 0 sparsity 1.1500 outside \[0, 1\)/);
+    expect(() => owlAllocation([0, 10], [1, 1], 0.95, { lambda: 0.2 })).toThrow(
+      /OWL gives block 0 sparsity 1.1500 outside \[0, 1\)/,
+    );
   });
 });

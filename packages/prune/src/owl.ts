@@ -18,7 +18,8 @@ export function outlierRatio(layers: readonly { weight: Tensor; stats: ScoreStat
   const metrics: Float64Array[] = [];
   for (const { weight, stats } of layers) {
     const inp = weight.shape[1]!;
-    if (stats.cols !== inp) throw new PruneError(`outlierRatio: statistics have ${stats.cols} columns, weight has ${inp}`);
+    if (stats.cols !== inp)
+      throw new PruneError(`outlierRatio: statistics have ${stats.cols} columns, weight has ${inp}`);
     const v = weight.values();
     const col = stats.scaler().map(Math.sqrt);
     const a = new Float64Array(v.length);
@@ -41,9 +42,15 @@ export function outlierRatio(layers: readonly { weight: Tensor; stats: ScoreStat
  * on their parameter-weighted mean, and block sparsity = target - (normalised - mean): blocks with more outliers keep
  * more weights, and the parameter-weighted average sparsity equals the target exactly.
  */
-export function owlAllocation(ratios: readonly number[], params: readonly number[], target: number, opts: OwlOptions = {}): number[] {
+export function owlAllocation(
+  ratios: readonly number[],
+  params: readonly number[],
+  target: number,
+  opts: OwlOptions = {},
+): number[] {
   const lambda = opts.lambda ?? 0.08;
-  if (ratios.length !== params.length) throw new PruneError(`owlAllocation: ${ratios.length} ratios for ${params.length} blocks`);
+  if (ratios.length !== params.length)
+    throw new PruneError(`owlAllocation: ${ratios.length} ratios for ${params.length} blocks`);
   if (!(lambda >= 0)) throw new PruneError(`OWL lambda ${lambda} must be >= 0`);
   const lo = Math.min(...ratios);
   const hi = Math.max(...ratios);
@@ -54,7 +61,9 @@ export function owlAllocation(ratios: readonly number[], params: readonly number
   const out = norm.map((r) => target - (r - mean));
   out.forEach((s, i) => {
     if (!(s >= 0 && s < 1)) {
-      throw new PruneError(`OWL gives block ${i} sparsity ${s.toFixed(4)} outside [0, 1) (target ${target}, lambda ${lambda}); lower lambda`);
+      throw new PruneError(
+        `OWL gives block ${i} sparsity ${s.toFixed(4)} outside [0, 1) (target ${target}, lambda ${lambda}); lower lambda`,
+      );
     }
   });
   return out;

@@ -1,4 +1,4 @@
-import { Tensor } from '@stade/tensor';
+import type { Tensor } from '@stade/tensor';
 import { mulberry32, randn } from '@stade/tensor/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,8 @@ import { LayerStats } from './stats.js';
 /** Independent Gaussian columns: x_tj = mu_j + sigma_j * z. */
 function gaussian(rows: number, mu: number[], sigma: number[], seed: number): Tensor {
   const z = randn([rows, mu.length], seed);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < mu.length; j++) z.data[r * mu.length + j] = mu[j]! + sigma[j]! * z.data[r * mu.length + j]!;
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < mu.length; j++) z.data[r * mu.length + j] = mu[j]! + sigma[j]! * z.data[r * mu.length + j]!;
   return z;
 }
 
@@ -46,7 +47,8 @@ describe('STADE bias correction', () => {
         expect(on.mask).toEqual(off.mask);
         expect(off.bias).toBe(b);
         let expected = 0;
-        for (let i = 0; i < out; i++) for (let j = 0; j < inp; j++) if (on.mask[i * inp + j]) expected += w.get(i, j) ** 2 * sigma[j]! ** 2;
+        for (let i = 0; i < out; i++)
+          for (let j = 0; j < inp; j++) if (on.mask[i * inp + j]) expected += w.get(i, j) ** 2 * sigma[j]! ** 2;
         expected /= out;
         const test = gaussian(4000, mu, sigma, seed + 4);
         const mseOn = outputMse(test, w, b, on.weight, on.bias);
@@ -79,7 +81,16 @@ describe('pruneLinear', () => {
     const b = randn([8], 4);
     const st = new LayerStats(8, { hessian: true });
     st.update(randn([20, 8], 5, 1, 1));
-    for (const method of ['magnitude', 'random', 'wanda', 'stade', 'stade-star', 'stadew', 'sparsegpt', 'sparsegpt-noupdate'] as const) {
+    for (const method of [
+      'magnitude',
+      'random',
+      'wanda',
+      'stade',
+      'stade-star',
+      'stadew',
+      'sparsegpt',
+      'sparsegpt-noupdate',
+    ] as const) {
       const r = pruneLinear('fc2', w, b, st, { method, sparsity: 0, seed: 1 });
       expect(r.weight.toArray()).toEqual(w.toArray());
       expect(r.bias!.toArray()).toEqual(b.toArray());
@@ -88,8 +99,14 @@ describe('pruneLinear', () => {
 
   it('rejects unknown methods and missing statistics', () => {
     const w = randn([2, 4], 1);
-    expect(() => pruneLinear('fc1', w, null, null, { method: 'obs' as never, sparsity: 0.5 })).toThrow(/unknown method "obs"/);
-    expect(() => pruneLinear('fc1', w, null, null, { method: 'sparsegpt', sparsity: 0.5 })).toThrow(/fc1: sparsegpt needs the Hessian/);
-    expect(() => pruneLinear('fc1', w, null, null, { method: 'wanda', sparsity: 0.5 })).toThrow(/calibration statistics are required/);
+    expect(() => pruneLinear('fc1', w, null, null, { method: 'obs' as never, sparsity: 0.5 })).toThrow(
+      /unknown method "obs"/,
+    );
+    expect(() => pruneLinear('fc1', w, null, null, { method: 'sparsegpt', sparsity: 0.5 })).toThrow(
+      /fc1: sparsegpt needs the Hessian/,
+    );
+    expect(() => pruneLinear('fc1', w, null, null, { method: 'wanda', sparsity: 0.5 })).toThrow(
+      /calibration statistics are required/,
+    );
   });
 });

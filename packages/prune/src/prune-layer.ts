@@ -1,7 +1,7 @@
 import type { Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
-import { type Group, type Pattern, applyMask, biasCorrection, selectMask } from './mask.js';
-import { SCORE_METHODS, type ScoreMethod, computeScores, effectiveMethod } from './scores/index.js';
+import { applyMask, biasCorrection, type Group, type Pattern, selectMask } from './mask.js';
+import { computeScores, effectiveMethod, SCORE_METHODS, type ScoreMethod } from './scores/index.js';
 import { sparsegpt } from './sparsegpt.js';
 import type { LayerStats } from './stats.js';
 
@@ -37,7 +37,8 @@ export interface LayerPruneResult {
 
 /** Validates a method name. */
 export function checkMethod(m: string): Method {
-  if (!(METHODS as readonly string[]).includes(m)) throw new PruneError(`unknown method ${JSON.stringify(m)}: use one of ${METHODS.join(', ')}`);
+  if (!(METHODS as readonly string[]).includes(m))
+    throw new PruneError(`unknown method ${JSON.stringify(m)}: use one of ${METHODS.join(', ')}`);
   return m as Method;
 }
 
@@ -59,10 +60,11 @@ export function pruneLinear(
   opts: LayerPruneOptions,
 ): LayerPruneResult {
   const method = checkMethod(opts.method);
-  if (weight.ndim !== 2) throw new PruneError(`${name}: weight must be 2-D [out, in], got [${weight.shape.join(', ')}]`);
+  if (weight.ndim !== 2)
+    throw new PruneError(`${name}: weight must be 2-D [out, in], got [${weight.shape.join(', ')}]`);
   const [out, inp] = weight.shape as [number, number];
   if (method === 'sparsegpt' || method === 'sparsegpt-noupdate') {
-    if (!stats || !stats.hasHessian) throw new PruneError(`${name}: ${method} needs the Hessian of the layer's inputs`);
+    if (!stats?.hasHessian) throw new PruneError(`${name}: ${method} needs the Hessian of the layer's inputs`);
     const r = sparsegpt(weight, stats.hessian(), {
       sparsity: opts.sparsity,
       pattern: opts.pattern,
@@ -75,7 +77,12 @@ export function pruneLinear(
   }
   const eff = effectiveMethod(method as ScoreMethod, name);
   const scores = computeScores(method as ScoreMethod, weight, stats, { layerName: name, seed: opts.seed });
-  const mask = selectMask(scores, out, inp, { sparsity: opts.sparsity, pattern: opts.pattern, group: opts.group, layerName: name });
+  const mask = selectMask(scores, out, inp, {
+    sparsity: opts.sparsity,
+    pattern: opts.pattern,
+    group: opts.group,
+    layerName: name,
+  });
   const correct = eff === 'stade' && (opts.biasCorrection ?? true);
   // The correction reads the weights before zeroing (SPEC 6).
   const newBias = correct ? biasCorrection(weight, bias, mask, stats!.mean()) : bias;

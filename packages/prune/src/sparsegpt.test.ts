@@ -1,4 +1,4 @@
-import { Tensor } from '@stade/tensor';
+import type { Tensor } from '@stade/tensor';
 import { randn } from '@stade/tensor/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -6,15 +6,22 @@ import { sparsegpt } from './sparsegpt.js';
 import { LayerStats } from './stats.js';
 
 // A direct transcription of SPEC 7 with plain 2-D arrays, a Gauss-Jordan inverse and a textbook Cholesky.
-function refSparsegpt(W0: number[][], H0: number[][], sparsity: number, nm: [number, number] | null, bs: number, update: boolean): number[][] {
-  const rows = W0.length;
+function refSparsegpt(
+  W0: number[][],
+  H0: number[][],
+  sparsity: number,
+  nm: [number, number] | null,
+  bs: number,
+  update: boolean,
+): number[][] {
   const n = H0.length;
   const W = W0.map((r) => [...r]);
   const H = H0.map((r) => [...r]);
-  for (let j = 0; j < n; j++) if (H[j]![j] === 0) {
-    H[j]![j] = 1;
-    for (const r of W) r[j] = 0;
-  }
+  for (let j = 0; j < n; j++)
+    if (H[j]![j] === 0) {
+      H[j]![j] = 1;
+      for (const r of W) r[j] = 0;
+    }
   const damp = (0.01 * H.reduce((a, r, j) => a + r[j]!, 0)) / n;
   for (let j = 0; j < n; j++) H[j]![j]! += damp;
   // inverse
@@ -22,10 +29,11 @@ function refSparsegpt(W0: number[][], H0: number[][], sparsity: number, nm: [num
   for (let c = 0; c < n; c++) {
     const p = A[c]![c]!;
     for (let k = 0; k < 2 * n; k++) A[c]![k]! /= p;
-    for (let r = 0; r < n; r++) if (r !== c) {
-      const f = A[r]![c]!;
-      for (let k = 0; k < 2 * n; k++) A[r]![k]! -= f * A[c]![k]!;
-    }
+    for (let r = 0; r < n; r++)
+      if (r !== c) {
+        const f = A[r]![c]!;
+        for (let k = 0; k < 2 * n; k++) A[r]![k]! -= f * A[c]![k]!;
+      }
   }
   const inv = A.map((r) => r.slice(n));
   // upper U with U^T U = inv
@@ -47,7 +55,9 @@ function refSparsegpt(W0: number[][], H0: number[][], sparsity: number, nm: [num
       const tmp: number[] = [];
       for (const r of W) for (let c = i1; c < i2; c++) tmp.push(r[c]! ** 2 / U[c]![c]! ** 2);
       const t = [...tmp].sort((a, b) => a - b)[Math.floor(tmp.length * sparsity)]!;
-      W.forEach((r, ri) => { for (let c = i1; c < i2; c++) mask[ri]![c] = r[c]! ** 2 / U[c]![c]! ** 2 <= t; });
+      W.forEach((r, ri) => {
+        for (let c = i1; c < i2; c++) mask[ri]![c] = r[c]! ** 2 / U[c]![c]! ** 2 <= t;
+      });
     }
     const err = W.map(() => new Array<number>(n).fill(0));
     for (let c = i1; c < i2; c++) {
@@ -67,7 +77,10 @@ function refSparsegpt(W0: number[][], H0: number[][], sparsity: number, nm: [num
         for (let k = c + 1; k < i2; k++) r[k]! -= e * U[c]![k]!;
       });
     }
-    if (update) W.forEach((r, ri) => { for (let c = i1; c < i2; c++) for (let k = i2; k < n; k++) r[k]! -= err[ri]![c]! * U[c]![k]!; });
+    if (update)
+      W.forEach((r, ri) => {
+        for (let c = i1; c < i2; c++) for (let k = i2; k < n; k++) r[k]! -= err[ri]![c]! * U[c]![k]!;
+      });
   }
   return W;
 }
@@ -100,7 +113,12 @@ describe('sparsegpt', () => {
           const { w, H, H2 } = setup(out, inp, seed, dead ? 1 : null);
           const W2 = Array.from({ length: out }, (_, i) => Array.from(w.data.subarray(i * inp, (i + 1) * inp)));
           const blocksize = nm ? Math.max(4, bs - (bs % 4)) : bs;
-          const r = sparsegpt(w, H, { sparsity: nm ? undefined : s, pattern: nm ? { n: nm[0], m: nm[1] } : 'unstructured', blocksize, update });
+          const r = sparsegpt(w, H, {
+            sparsity: nm ? undefined : s,
+            pattern: nm ? { n: nm[0], m: nm[1] } : 'unstructured',
+            blocksize,
+            update,
+          });
           const ref = refSparsegpt(W2, H2, s, nm, blocksize, update);
           for (let i = 0; i < out; i++) {
             for (let j = 0; j < inp; j++) {
@@ -109,7 +127,8 @@ describe('sparsegpt', () => {
             }
           }
           if (nm) {
-            for (let g = 0; g < out * inp; g += nm[1]) expect(r.mask.subarray(g, g + nm[1]).reduce((a, b) => a + b, 0)).toBe(nm[0]);
+            for (let g = 0; g < out * inp; g += nm[1])
+              expect(r.mask.subarray(g, g + nm[1]).reduce((a, b) => a + b, 0)).toBe(nm[0]);
           }
           if (dead) for (let i = 0; i < out; i++) expect(r.weight.get(i, 1)).toBe(0);
         },
@@ -125,15 +144,17 @@ describe('sparsegpt', () => {
     const st = new LayerStats(inp, { hessian: true });
     // correlated inputs make the update matter
     const z = randn([200, inp], 2);
-    for (let r = 0; r < 200; r++) for (let j = 1; j < inp; j++) z.data[r * inp + j] = 0.7 * z.data[r * inp + j - 1]! + 0.3 * z.data[r * inp + j]!;
+    for (let r = 0; r < 200; r++)
+      for (let j = 1; j < inp; j++) z.data[r * inp + j] = 0.7 * z.data[r * inp + j - 1]! + 0.3 * z.data[r * inp + j]!;
     st.update(z);
     const err = (w2: Tensor): number => {
       let e = 0;
-      for (let r = 0; r < 200; r++) for (let i = 0; i < out; i++) {
-        let d = 0;
-        for (let j = 0; j < inp; j++) d += z.data[r * inp + j]! * (w.get(i, j) - w2.get(i, j));
-        e += d * d;
-      }
+      for (let r = 0; r < 200; r++)
+        for (let i = 0; i < out; i++) {
+          let d = 0;
+          for (let j = 0; j < inp; j++) d += z.data[r * inp + j]! * (w.get(i, j) - w2.get(i, j));
+          e += d * d;
+        }
       return e;
     };
     const up = sparsegpt(w, st.hessian(), { sparsity: 0.5 });
@@ -143,7 +164,11 @@ describe('sparsegpt', () => {
 
   it('checks its inputs', () => {
     const w = randn([2, 6], 1);
-    expect(() => sparsegpt(w, new Float64Array(4), { sparsity: 0.5, layerName: 'fc1' })).toThrow(/Hessian has 4 entries, need 6x6 \(layer fc1\)/);
-    expect(() => sparsegpt(w, new Float64Array(36), { pattern: '2:4', layerName: 'fc1' })).toThrow(/multiple of 4, got 6/);
+    expect(() => sparsegpt(w, new Float64Array(4), { sparsity: 0.5, layerName: 'fc1' })).toThrow(
+      /Hessian has 4 entries, need 6x6 \(layer fc1\)/,
+    );
+    expect(() => sparsegpt(w, new Float64Array(36), { pattern: '2:4', layerName: 'fc1' })).toThrow(
+      /multiple of 4, got 6/,
+    );
   });
 });

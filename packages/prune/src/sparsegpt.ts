@@ -1,6 +1,6 @@
 import { Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
-import { type Pattern, checkPatternFits, parsePattern, resolveSparsity } from './mask.js';
+import { checkPatternFits, type Pattern, parsePattern, resolveSparsity } from './mask.js';
 import { quickselect, upperCholeskyOfInverse } from './numeric.js';
 
 export interface SparseGptOptions {
@@ -31,12 +31,14 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
   if (w.ndim !== 2) throw new PruneError(`sparsegpt: weight must be 2-D [out, in], got [${w.shape.join(', ')}]${at}`);
   const rows = w.shape[0]!;
   const cols = w.shape[1]!;
-  if (hessian.length !== cols * cols) throw new PruneError(`sparsegpt: Hessian has ${hessian.length} entries, need ${cols}x${cols}${at}`);
+  if (hessian.length !== cols * cols)
+    throw new PruneError(`sparsegpt: Hessian has ${hessian.length} entries, need ${cols}x${cols}${at}`);
   const pattern = parsePattern(opts.pattern, name);
   const sparsity = resolveSparsity(pattern, opts.sparsity, name);
   checkPatternFits(pattern, cols, name);
   const blocksize = opts.blocksize ?? 128;
-  if (!Number.isInteger(blocksize) || blocksize < 1) throw new PruneError(`sparsegpt: invalid blocksize ${blocksize}${at}`);
+  if (!Number.isInteger(blocksize) || blocksize < 1)
+    throw new PruneError(`sparsegpt: invalid blocksize ${blocksize}${at}`);
   const percdamp = opts.percdamp ?? 0.01;
   if (!(percdamp >= 0)) throw new PruneError(`sparsegpt: invalid percdamp ${percdamp}${at}`);
   const update = opts.update ?? true;

@@ -7,12 +7,17 @@ import { LayerStats, StatsCollector } from './stats.js';
 /** Naive float64 two-pass statistics over all rows of all sequences. */
 function naive(seqs: Tensor[]) {
   const cols = seqs[0]!.shape[1]!;
-  const rows = seqs.flatMap((t) => Array.from({ length: t.shape[0]! }, (_, r) => Array.from({ length: cols }, (_, j) => t.get(r, j))));
+  const rows = seqs.flatMap((t) =>
+    Array.from({ length: t.shape[0]! }, (_, r) => Array.from({ length: cols }, (_, j) => t.get(r, j))),
+  );
   const N = rows.length;
   const mean = Array.from({ length: cols }, (_, j) => rows.reduce((a, r) => a + r[j]!, 0) / N);
   const variance = mean.map((m, j) => rows.reduce((a, r) => a + (r[j]! - m) ** 2, 0) / (N - 1));
   const sumsq = Array.from({ length: cols }, (_, j) => rows.reduce((a, r) => a + r[j]! ** 2, 0));
-  const H = Array.from({ length: cols * cols }, (_, k) => (2 / seqs.length) * rows.reduce((a, r) => a + r[Math.floor(k / cols)]! * r[k % cols]!, 0));
+  const H = Array.from(
+    { length: cols * cols },
+    (_, k) => (2 / seqs.length) * rows.reduce((a, r) => a + r[Math.floor(k / cols)]! * r[k % cols]!, 0),
+  );
   return { N, mean, variance, scaler: sumsq.map((s) => s / seqs.length), H };
 }
 

@@ -1,4 +1,4 @@
-import { ColumnStats, type Tensor, accumulateXtX, allocF64 } from '@stade/tensor';
+import { accumulateXtX, allocF64, ColumnStats, type Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 
 /** The statistics every score needs, read-only. All arrays are float64 and indexed by input column. */

@@ -1,22 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type PruneReport,
-  StatsCollector,
   applyPruning,
   collectDenseStats,
+  type PruneReport,
   pruneLinear,
   pruneModel,
   restoreLinears,
+  StatsCollector,
   snapshotLinears,
 } from '../src/index.js';
 import { FakeModel, tokenWindows } from './fake-model.js';
 
 const weights = (m: FakeModel) => {
   const out: Record<string, number[]> = {};
-  for (let i = 0; i < m.numBlocks; i++) for (const n of m.linearNames(i)) {
-    const l = m.getLinear(n);
-    out[n] = [...l.weight.toArray(), ...(l.bias ? l.bias.toArray() : [])];
-  }
+  for (let i = 0; i < m.numBlocks; i++)
+    for (const n of m.linearNames(i)) {
+      const l = m.getLinear(n);
+      out[n] = [...l.weight.toArray(), ...(l.bias ? l.bias.toArray() : [])];
+    }
   return out;
 };
 
@@ -26,7 +27,11 @@ describe('pruneModel (sequential)', () => {
   it('prunes every layer to the exact per-row count and reports per block and layer', () => {
     const m = new FakeModel({ blocks: 3 });
     const events: string[] = [];
-    const r = pruneModel(m, windows, { method: 'stadew', sparsity: 0.5, onProgress: (e) => events.push(`${e.phase}:${e.block}`) });
+    const r = pruneModel(m, windows, {
+      method: 'stadew',
+      sparsity: 0.5,
+      onProgress: (e) => events.push(`${e.phase}:${e.block}`),
+    });
     expect(r.layers.map((l) => l.name)).toEqual([0, 1, 2].flatMap((i) => m.linearNames(i)));
     for (const l of r.layers) {
       expect(l.zeros).toBeGreaterThanOrEqual(0.5);
@@ -41,7 +46,9 @@ describe('pruneModel (sequential)', () => {
       expect(l.cosine!).toBeGreaterThan(0);
       expect(l.cosine!).toBeLessThanOrEqual(1 + 1e-12);
     }
-    expect(r.layers.filter((l) => l.biasCorrected).map((l) => l.name)).toEqual([0, 1, 2].map((i) => `model.decoder.layers.${i}.fc2`));
+    expect(r.layers.filter((l) => l.biasCorrected).map((l) => l.name)).toEqual(
+      [0, 1, 2].map((i) => `model.decoder.layers.${i}.fc2`),
+    );
     expect(r.blocks).toHaveLength(3);
     for (const b of r.blocks) {
       expect(b.mse!).toBeGreaterThan(0);
@@ -106,17 +113,30 @@ describe('pruneModel (sequential)', () => {
     expect(r3.owl!.sparsities).toHaveLength(3);
     const avg = r3.owl!.sparsities.reduce((a, b) => a + b, 0) / 3;
     expect(avg).toBeCloseTo(0.5, 12);
-    expect(Math.max(...r3.owl!.sparsities) - Math.min(...r3.owl!.sparsities)).toBeCloseTo(r3.owl!.ratios.every((x) => x === r3.owl!.ratios[0]) ? 0 : 0.2, 12);
+    expect(Math.max(...r3.owl!.sparsities) - Math.min(...r3.owl!.sparsities)).toBeCloseTo(
+      r3.owl!.ratios.every((x) => x === r3.owl!.ratios[0]) ? 0 : 0.2,
+      12,
+    );
   });
 
   it('rejects bad options with clear messages', () => {
     const m = new FakeModel();
-    expect(() => pruneModel(m, windows, { method: 'wanda', sparsity: 1.2 })).toThrow(/sparsity 1.2 is outside \[0, 1\)/);
-    expect(() => pruneModel(m, windows, { method: 'wanda', pattern: '2:4', sparsity: 0.3 })).toThrow(/does not match the N:M pattern 2:4/);
-    expect(() => pruneModel(m, windows, { method: 'wanda', pattern: '3:5' })).toThrow(/multiple of 5, got 8 \(layer model.decoder.layers.0.fc1\)/);
-    expect(() => pruneModel(m, windows, { method: 'wanda', sparsities: [0.5] })).toThrow(/1 per-block sparsities given for a model with 2 blocks/);
+    expect(() => pruneModel(m, windows, { method: 'wanda', sparsity: 1.2 })).toThrow(
+      /sparsity 1.2 is outside \[0, 1\)/,
+    );
+    expect(() => pruneModel(m, windows, { method: 'wanda', pattern: '2:4', sparsity: 0.3 })).toThrow(
+      /does not match the N:M pattern 2:4/,
+    );
+    expect(() => pruneModel(m, windows, { method: 'wanda', pattern: '3:5' })).toThrow(
+      /multiple of 5, got 8 \(layer model.decoder.layers.0.fc1\)/,
+    );
+    expect(() => pruneModel(m, windows, { method: 'wanda', sparsities: [0.5] })).toThrow(
+      /1 per-block sparsities given for a model with 2 blocks/,
+    );
     expect(() => pruneModel(m, [], { method: 'wanda', sparsity: 0.5 })).toThrow(/needs calibration windows/);
-    expect(() => pruneModel(m, windows, { method: 'wanda', sparsity: 0.5, sparsities: [0.5, 0.6] })).toThrow(/average 0.550000 over the parameters, not the requested 0.5/);
+    expect(() => pruneModel(m, windows, { method: 'wanda', sparsity: 0.5, sparsities: [0.5, 0.6] })).toThrow(
+      /average 0.550000 over the parameters, not the requested 0.5/,
+    );
   });
 });
 
@@ -148,6 +168,8 @@ describe('dense-stats mode', () => {
     expect(owl.owl!.sparsities.reduce((a, b) => a + b, 0) / 2).toBeCloseTo(0.5, 12);
     expect(owl.blocks.map((b) => b.sparsity)).toEqual(owl.owl!.sparsities);
     const nohess = collectDenseStats(m, windows);
-    expect(() => applyPruning(m, nohess, { method: 'sparsegpt', sparsity: 0.5 })).toThrow(/needs dense statistics collected with the Hessian/);
+    expect(() => applyPruning(m, nohess, { method: 'sparsegpt', sparsity: 0.5 })).toThrow(
+      /needs dense statistics collected with the Hessian/,
+    );
   });
 });

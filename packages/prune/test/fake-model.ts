@@ -32,7 +32,17 @@ export class FakeModel implements PrunableModel {
   blockCalls = 0;
   released: number[] = [];
 
-  constructor(opts: { blocks?: number; hidden?: number; ffn?: number; vocab?: number; seed?: number; bias?: boolean; maxPos?: number } = {}) {
+  constructor(
+    opts: {
+      blocks?: number;
+      hidden?: number;
+      ffn?: number;
+      vocab?: number;
+      seed?: number;
+      bias?: boolean;
+      maxPos?: number;
+    } = {},
+  ) {
     const seed = opts.seed ?? 1;
     this.numBlocks = opts.blocks ?? 2;
     this.hidden = opts.hidden ?? 8;
@@ -44,15 +54,24 @@ export class FakeModel implements PrunableModel {
       const s = seed + 10 * (i + 1);
       const fc1 = `model.decoder.layers.${i}.fc1`;
       const fc2 = `model.decoder.layers.${i}.fc2`;
-      this.layers.set(fc1, { name: fc1, weight: randn([this.ffn, this.hidden], s, 0.5), bias: opts.bias === false ? null : randn([this.ffn], s + 1, 0.1) });
-      this.layers.set(fc2, { name: fc2, weight: randn([this.hidden, this.ffn], s + 2, 0.3), bias: opts.bias === false ? null : randn([this.hidden], s + 3, 0.1) });
+      this.layers.set(fc1, {
+        name: fc1,
+        weight: randn([this.ffn, this.hidden], s, 0.5),
+        bias: opts.bias === false ? null : randn([this.ffn], s + 1, 0.1),
+      });
+      this.layers.set(fc2, {
+        name: fc2,
+        weight: randn([this.hidden, this.ffn], s + 2, 0.3),
+        bias: opts.bias === false ? null : randn([this.hidden], s + 3, 0.1),
+      });
     }
   }
 
   embed(ids: Int32Array): Tensor {
     const h = Tensor.zeros([ids.length, this.hidden]);
     for (let t = 0; t < ids.length; t++) {
-      for (let j = 0; j < this.hidden; j++) h.data[t * this.hidden + j] = this.table.get(ids[t]!, j) + this.pos.get(t, j);
+      for (let j = 0; j < this.hidden; j++)
+        h.data[t * this.hidden + j] = this.table.get(ids[t]!, j) + this.pos.get(t, j);
     }
     return h;
   }

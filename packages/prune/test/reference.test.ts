@@ -82,7 +82,9 @@ for (const name of ['opt-pre', 'llama-gqa']) {
           if (bias) {
             expect(l.bias, `${layer} has a corrected bias`).not.toBeNull();
             const b = l.bias!.values();
-            bias.forEach((v, i) => expect(Math.abs(b[i]! - v)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+            bias.forEach((v, i) => {
+              expect(Math.abs(b[i]! - v)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v)));
+            });
           }
         }
         if (kept) {

@@ -9,10 +9,11 @@ function run(threads: number, method: 'stade' | 'sparsegpt' | 'wanda'): Record<s
   const m = new FakeModel({ blocks: 2, hidden: 48, ffn: 192, vocab: 50, seed: 4, maxPos: 256 });
   pruneModel(m, tokenWindows(3, 128, 50, 8), { method, sparsity: 0.5, layerMetricWindows: 1 });
   const out: Record<string, number[]> = {};
-  for (let i = 0; i < 2; i++) for (const n of m.linearNames(i)) {
-    const l = m.getLinear(n);
-    out[n] = [...l.weight.toArray(), ...(l.bias?.toArray() ?? [])];
-  }
+  for (let i = 0; i < 2; i++)
+    for (const n of m.linearNames(i)) {
+      const l = m.getLinear(n);
+      out[n] = [...l.weight.toArray(), ...(l.bias?.toArray() ?? [])];
+    }
   return out;
 }
 
@@ -26,7 +27,8 @@ describe('thread count', () => {
       const calls = poolInfo().parallelCalls;
       const two = run(2, method);
       // The Hessian accumulation of SparseGPT is large enough to be split across the workers.
-      if (method === 'sparsegpt') expect(poolInfo().parallelCalls, 'work was split across workers').toBeGreaterThan(calls);
+      if (method === 'sparsegpt')
+        expect(poolInfo().parallelCalls, 'work was split across workers').toBeGreaterThan(calls);
       expect(two).toEqual(one);
     }
   });

@@ -4,7 +4,7 @@
 //     [--methods wanda,stade,sparsegpt] [--blocks 12] [--hidden 768] [--ffn 3072] [--json]
 // Prints seconds per block and in total, and the peak resident memory. tools/bench_prune_torch.py runs the same
 // pipeline in PyTorch for the ratio.
-import { Tensor, getThreads, setThreads } from '@stade/tensor';
+import { getThreads, setThreads, Tensor } from '@stade/tensor';
 import { MemorySource, modelFromSource } from '@stade/transformer';
 import { type Method, pruneModel } from '../index.js';
 import { Rng } from '../rng.js';
@@ -26,9 +26,18 @@ const json = process.argv.includes('--json');
 /** A random OPT model (uniform weights scaled by fan-in) of the OPT-125M shape unless overridden. */
 function randomOpt(seed: number) {
   const config = {
-    model_type: 'opt', vocab_size: 50272, hidden_size: hidden, word_embed_proj_dim: hidden, ffn_dim: ffn,
-    num_attention_heads: hidden / 64, num_hidden_layers: blocks, max_position_embeddings: 2048,
-    do_layer_norm_before: true, activation_function: 'relu', enable_bias: true, tie_word_embeddings: true,
+    model_type: 'opt',
+    vocab_size: 50272,
+    hidden_size: hidden,
+    word_embed_proj_dim: hidden,
+    ffn_dim: ffn,
+    num_attention_heads: hidden / 64,
+    num_hidden_layers: blocks,
+    max_position_embeddings: 2048,
+    do_layer_norm_before: true,
+    activation_function: 'relu',
+    enable_bias: true,
+    tie_word_embeddings: true,
   };
   let x = seed >>> 0 || 1; // xorshift32: filling ~125M values must be quick
   const tensors: [string, Tensor][] = [];
@@ -86,13 +95,22 @@ for (const t of threads) {
     peak = Math.max(peak, process.memoryUsage().rss);
     const perBlock = report.blocks.map((b) => b.seconds);
     const r = {
-      method, threads: t, windows: windowsN, seqlen, blocks, seconds: report.seconds,
-      secondsPerBlock: perBlock.reduce((a, b) => a + b, 0) / perBlock.length, peakRssMB: peak / 2 ** 20, perBlock,
+      method,
+      threads: t,
+      windows: windowsN,
+      seqlen,
+      blocks,
+      seconds: report.seconds,
+      secondsPerBlock: perBlock.reduce((a, b) => a + b, 0) / perBlock.length,
+      peakRssMB: peak / 2 ** 20,
+      perBlock,
     };
     results.push(r);
     if (!json) {
-      console.log(`prune ${method} [${t} thread(s)] ${windowsN}x${seqlen} tokens, ${blocks} blocks: ${report.seconds.toFixed(1)} s total, ` +
-        `${r.secondsPerBlock.toFixed(2)} s/block, peak RSS ${r.peakRssMB.toFixed(0)} MB`);
+      console.log(
+        `prune ${method} [${t} thread(s)] ${windowsN}x${seqlen} tokens, ${blocks} blocks: ${report.seconds.toFixed(1)} s total, ` +
+          `${r.secondsPerBlock.toFixed(2)} s/block, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
+      );
     }
   }
 }

@@ -14,12 +14,19 @@ export function weightValues(w: Tensor, what: string): { out: number; inp: numbe
 /** Checks that statistics exist and match the weight's input width. */
 export function needStats<S extends { cols: number }>(stats: S | null, inp: number, what: string): S {
   if (!stats) throw new PruneError(`${what}: calibration statistics are required`);
-  if (stats.cols !== inp) throw new PruneError(`${what}: statistics have ${stats.cols} columns, weight has ${inp} inputs`);
+  if (stats.cols !== inp)
+    throw new PruneError(`${what}: statistics have ${stats.cols} columns, weight has ${inp} inputs`);
   return stats;
 }
 
 /** score_ij = |W_ij| * col_j ('abs') or W_ij^2 * col_j ('sq'), computed in float64 and rounded once to float32. */
-export function scaleColumns(v: Float32Array, out: number, inp: number, col: Float64Array, f: 'abs' | 'sq'): Float32Array {
+export function scaleColumns(
+  v: Float32Array,
+  out: number,
+  inp: number,
+  col: Float64Array,
+  f: 'abs' | 'sq',
+): Float32Array {
   const s = new Float32Array(out * inp);
   for (let i = 0; i < out; i++) {
     const o = i * inp;

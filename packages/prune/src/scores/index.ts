@@ -6,8 +6,8 @@ import { randomScores } from './random.js';
 import { stadeScores, stadeStarScores } from './stade.js';
 import { wandaScores } from './wanda.js';
 
-export { magnitudeScores, randomScores, stadeScores, stadeStarScores, wandaScores };
 export type { ScoreFn } from './common.js';
+export { magnitudeScores, randomScores, stadeScores, stadeStarScores, wandaScores };
 
 /** Score-based methods (SparseGPT is separate: it also updates the weights). */
 export const SCORE_METHODS = ['magnitude', 'random', 'wanda', 'stade', 'stade-star', 'stadew', 'stadew-star'] as const;
@@ -25,7 +25,10 @@ export function isStadewStadeLayer(layerName: string): boolean {
  * The effective per-layer method: `stadew` becomes `stade` or `wanda` by layer name (`stadew-star`: `stade-star`
  * or `wanda`); other methods are returned unchanged.
  */
-export function effectiveMethod(method: ScoreMethod, layerName: string): Exclude<ScoreMethod, 'stadew' | 'stadew-star'> {
+export function effectiveMethod(
+  method: ScoreMethod,
+  layerName: string,
+): Exclude<ScoreMethod, 'stadew' | 'stadew-star'> {
   if (method === 'stadew') return isStadewStadeLayer(layerName) ? 'stade' : 'wanda';
   if (method === 'stadew-star') return isStadewStadeLayer(layerName) ? 'stade-star' : 'wanda';
   return method;

@@ -1,5 +1,5 @@
 import type { Tensor } from '@stade/tensor';
-import { Rng, hashSeed } from '../rng.js';
+import { hashSeed, Rng } from '../rng.js';
 import { weightValues } from './common.js';
 
 /**

@@ -4,7 +4,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { selectMask } from '../mask.js';
 import { LayerStats } from '../stats.js';
-import { computeScores, effectiveMethod, magnitudeScores, randomScores, stadeScores, stadeStarScores, wandaScores } from './index.js';
+import {
+  computeScores,
+  effectiveMethod,
+  magnitudeScores,
+  randomScores,
+  stadeScores,
+  stadeStarScores,
+  wandaScores,
+} from './index.js';
 
 function statsOf(x: Tensor, seqLen: number): LayerStats {
   const st = new LayerStats(x.shape[1]!);
@@ -34,25 +42,39 @@ describe('scores', () => {
         expect(ss[k]).toBeCloseTo(a * a * (v[j]! + m[j]! * m[j]!), 5);
       }
     }
-    expect(sc[0]).toBeCloseTo(x.toArray().filter((_, k) => k % 5 === 0).reduce((s, a) => s + a * a, 0) / 3, 6);
+    expect(sc[0]).toBeCloseTo(
+      x
+        .toArray()
+        .filter((_, k) => k % 5 === 0)
+        .reduce((s, a) => s + a * a, 0) / 3,
+      6,
+    );
   });
 
   it('stade, stade-star and wanda pick identical masks when every column mean is 0', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.constantFrom(2, 3, 8, 11), fc.integer({ min: 1, max: 6 }), fc.integer(), arbS(), (out, inp, half, seed, s) => {
-        // Rows x and -x with integer entries: every column sum is exactly 0.
-        const base = randn([half, inp], seed, 3);
-        const rows: number[] = [];
-        for (let r = 0; r < half; r++) for (const sign of [1, -1]) for (let j = 0; j < inp; j++) rows.push(sign * Math.round(base.get(r, j)) + 0);
-        const st = statsOf(Tensor.from(rows, [2 * half, inp]), 2);
-        expect(Array.from(st.mean()).every((a) => a === 0)).toBe(true);
-        const w = randn([out, inp], seed + 1);
-        for (const group of ['row', 'layer'] as const) {
-          const ref = selectMask(wandaScores(w, st), out, inp, { sparsity: s, group });
-          expect(selectMask(stadeScores(w, st), out, inp, { sparsity: s, group })).toEqual(ref);
-          expect(selectMask(stadeStarScores(w, st), out, inp, { sparsity: s, group })).toEqual(ref);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom(2, 3, 8, 11),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer(),
+        arbS(),
+        (out, inp, half, seed, s) => {
+          // Rows x and -x with integer entries: every column sum is exactly 0.
+          const base = randn([half, inp], seed, 3);
+          const rows: number[] = [];
+          for (let r = 0; r < half; r++)
+            for (const sign of [1, -1]) for (let j = 0; j < inp; j++) rows.push(sign * Math.round(base.get(r, j)) + 0);
+          const st = statsOf(Tensor.from(rows, [2 * half, inp]), 2);
+          expect(Array.from(st.mean()).every((a) => a === 0)).toBe(true);
+          const w = randn([out, inp], seed + 1);
+          for (const group of ['row', 'layer'] as const) {
+            const ref = selectMask(wandaScores(w, st), out, inp, { sparsity: s, group });
+            expect(selectMask(stadeScores(w, st), out, inp, { sparsity: s, group })).toEqual(ref);
+            expect(selectMask(stadeStarScores(w, st), out, inp, { sparsity: s, group })).toEqual(ref);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
