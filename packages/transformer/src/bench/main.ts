@@ -1,4 +1,4 @@
-// Runs the transformer bench cases: node packages/transformer/dist/bench/main.js [--seqlen N] [--windows N]
+// Runs the transformer bench cases (figures print as they come): node packages/transformer/dist/bench/main.js [--seqlen N] [--windows N]
 // [--threads 1,2] [--only prefill|perplexity] [--json]. Results go to stdout, one line per figure (or JSON).
 import { transformerBenchCases } from './prefill.js';
 

@@ -122,6 +122,12 @@ export function randomIds(n: number, vocab: number, seed: number): Int32Array {
   return ids;
 }
 
+/** CPU seconds (user + system, all threads of the process) since `since`: less sensitive to a busy machine than wall time. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
 function withThreads<T>(threads: number, f: () => T): T {
   const before = getThreads();
   setThreads(threads);
@@ -142,10 +148,13 @@ export function benchPrefill(
   return withThreads(opts.threads, () => {
     model.forward(ids.subarray(0, 16)); // warm-up: loads weights, compiles kernels
     let best = Infinity;
+    let cpu = Infinity;
     for (let r = 0; r < (opts.repeats ?? 1); r++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       model.forward(ids);
       best = Math.min(best, (performance.now() - t0) / 1000);
+      cpu = Math.min(cpu, cpuSeconds(c0));
     }
     const gflops = forwardFlops(model.config, seqlen) / best / 1e9;
     return {
@@ -153,7 +162,7 @@ export function benchPrefill(
       value: seqlen / best,
       unit: 'tokens/s',
       threads: opts.threads,
-      detail: { seconds: best, gflops },
+      detail: { seconds: best, gflops, cpuSeconds: cpu },
     };
   });
 }
@@ -167,15 +176,17 @@ export function benchPerplexity(
   const windows = opts.windows ?? 16;
   const ids = randomIds(seqlen * windows, model.vocabSize, 11);
   return withThreads(opts.threads, () => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = perplexity(model, ids, { seqlen });
     const s = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(c0);
     return {
       name: `perplexity opt-125m-shaped ${windows} x ${seqlen}`,
       value: s,
       unit: 's',
       threads: opts.threads,
-      detail: { windows: r.windows, tokensPerSecond: (windows * seqlen) / s, ppl: r.ppl },
+      detail: { windows: r.windows, tokensPerSecond: (windows * seqlen) / s, ppl: r.ppl, cpuSeconds: cpu },
     };
   });
 }
