@@ -206,6 +206,28 @@ describe('bfloat16', () => {
     expect(f32ToBf16(-0)).toBe(0x8000);
   });
 
+  it('bulk conversions respect subarray offsets of source and destination', () => {
+    const vals = Float32Array.from([1.5, -2.25, 65504, 1e-8, Number.NaN, -0, 2.71]);
+    const backing = new Float32Array(vals.length + 3);
+    backing.set(vals, 3);
+    const src = backing.subarray(3);
+    const h = new Uint16Array(vals.length + 1);
+    encodeF16(src, h.subarray(1));
+    const b = new Uint16Array(vals.length + 2);
+    encodeBf16(src, b.subarray(2));
+    const back = new Float32Array(vals.length + 5);
+    decodeF16(h.subarray(1), back.subarray(5));
+    expect(h[0]).toBe(0);
+    for (let i = 0; i < vals.length; i++) {
+      expect(h[i + 1]).toBe(f32ToF16(vals[i]!));
+      expect(b[i + 2]).toBe(f32ToBf16(vals[i]!));
+      expect(Object.is(back[i + 5], f16ToF32(h[i + 1]!)) || Number.isNaN(back[i + 5])).toBe(true);
+    }
+    expect(Array.from(back.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
+    const dec = decodeBf16(b.subarray(2), new Float32Array(vals.length + 1).subarray(1));
+    expect(dec[0]).toBe(1.5);
+  });
+
   it('rejects destinations that are too short', () => {
     expect(() => decodeF16(new Uint16Array(3), new Float32Array(2))).toThrow(/decodeF16.*2.*3/);
     expect(() => encodeBf16(new Float32Array(3), new Uint16Array(2))).toThrow(/encodeBf16/);
