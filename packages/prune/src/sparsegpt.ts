@@ -116,7 +116,23 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
       for (let r = 0; r < rows; r++) {
         const o = r * count;
         const wr = r * cols;
-        for (let c = 0; c < count; c++) {
+        let c = 0;
+        // Four columns of Err at a time: W's row is loaded and stored once per four updates.
+        for (; c + 3 < count; c += 4) {
+          const e0 = Err[o + c]!;
+          const e1 = Err[o + c + 1]!;
+          const e2 = Err[o + c + 2]!;
+          const e3 = Err[o + c + 3]!;
+          if (e0 === 0 && e1 === 0 && e2 === 0 && e3 === 0) continue;
+          const h0 = (i1 + c) * cols;
+          const h1 = h0 + cols;
+          const h2 = h1 + cols;
+          const h3 = h2 + cols;
+          for (let k = k0; k < k1; k++) {
+            W[wr + k] = W[wr + k]! - (e0 * Hinv[h0 + k]! + e1 * Hinv[h1 + k]! + (e2 * Hinv[h2 + k]! + e3 * Hinv[h3 + k]!));
+          }
+        }
+        for (; c < count; c++) {
           const e = Err[o + c]!;
           if (e === 0) continue;
           const hr = (i1 + c) * cols;
