@@ -23,6 +23,7 @@ export default defineConfig({
       project('@stade/transformer', './packages/transformer'),
       project('@stade/prune', './packages/prune'),
       project('@stade/cli', './apps/cli'),
+      project('@stade/docs', './apps/docs'),
     ],
   },
 });

@@ -2,7 +2,7 @@
 /** The API reference: typedoc over the public entry points of the three packages. */
 import { join } from 'node:path';
 
-export async function buildApi(/** @type {string} */ repo, /** @type {string} */ out) {
+export async function buildApi(/** @type {string} */ repo, /** @type {string} */ out, /** @type {string} */ favicon) {
   const td = await import('typedoc');
   const app = await td.Application.bootstrapWithPlugins({
     entryPoints: ['tensor', 'transformer', 'prune'].map((p) => join(repo, 'packages', p, 'src/index.ts')),
@@ -16,6 +16,7 @@ export async function buildApi(/** @type {string} */ repo, /** @type {string} */
     githubPages: false,
     hideGenerator: true,
     disableSources: true,
+    favicon,
   });
   const project = await app.convert();
   if (!project) throw new Error('typedoc could not convert the packages (see the messages above)');

@@ -69,8 +69,15 @@ function copyDemoData() {
 
 /** Bundles the demo (main thread + pipeline worker + pool workers) with vite. */
 async function bundleDemo() {
-  const { build } = await import('vite');
+  const { build, createLogger } = await import('vite');
+  // The packages' Node-only modules are resolved and then tree-shaken away; vite's notice for each is noise.
+  const logger = createLogger('warn');
+  const warn = logger.warn.bind(logger);
+  logger.warn = (msg, o) => {
+    if (!msg.includes('externalized for browser compatibility')) warn(msg, o);
+  };
   await build({
+    customLogger: logger,
     root: docsApp,
     configFile: false,
     base: './',
@@ -101,7 +108,7 @@ async function bundleDemo() {
 }
 
 const STYLE = readFileSync(join(docsApp, 'src/style.css'), 'utf8');
-const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2b6cb0"/><path d="M4 12V4h2v8zm3 0V7h2v5zm3 0V9h2v3z" fill="#fff"/></svg>`;
+const FAVICON = join(docsApp, 'src/favicon.svg');
 
 /** Markdown source of every page by slug. */
 async function pageSources() {
@@ -123,7 +130,7 @@ export async function buildSite() {
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
   write(join(dist, 'style.css'), STYLE);
-  write(join(dist, 'favicon.svg'), FAVICON);
+  cpSync(FAVICON, join(dist, 'favicon.svg'));
   const model = copyDemoData();
   const sources = await pageSources();
   for (const item of NAV) {
@@ -144,7 +151,7 @@ export async function buildSite() {
     }),
   );
   await bundleDemo();
-  if (process.env.STADE_DOCS_NO_API !== '1') await buildApi(repo, join(dist, 'api'));
+  if (process.env.STADE_DOCS_NO_API !== '1') await buildApi(repo, join(dist, 'api'), FAVICON);
   else
     write(
       join(dist, 'api', 'index.html'),

@@ -104,7 +104,7 @@ export function demoBody(/** @type {{ name: string, summary: string, maxSeqlen: 
 <p>This page prunes <strong>${model.name}</strong> (${model.summary}) in your browser: calibration, pruning and
 perplexity run in a Web Worker with the same packages the <code>stade</code> command uses, on the model files and
 texts this site serves as static files. Nothing is sent to a server. The result equals
-<code>stade prune --model ${model.name} --eval models/text/eval.txt</code> with the same settings.</p>
+<code>stade prune --model ${model.name} --eval models/text/eval.txt --max-windows N</code> with the same settings.</p>
 <p class="note" id="isolation">checking cross-origin isolation…</p>
 <form id="demo-form" class="demo">
   <label>method <select id="method">${METHOD_OPTIONS.map((m) => opt(m, 'stade')).join('')}</select></label>
@@ -114,6 +114,7 @@ texts this site serves as static files. Nothing is sent to a server. The result 
   <label>window length <input id="seqlen" type="number" min="2" max="${model.maxSeqlen}" value="${seqlen}"></label>
   <label>sampling <select id="sampling">${opt('contiguous', 'contiguous')}${opt('random', 'contiguous')}</select></label>
   <label>seed <input id="seed" type="number" min="0" value="0"></label>
+  <label>evaluation windows (0 = all) <input id="max-windows" type="number" min="0" value="32"></label>
   <button id="run" type="submit">Prune</button>
 </form>
 <div class="progress"><progress id="progress" max="1" value="0"></progress> <span id="progress-label">idle</span></div>

@@ -21,6 +21,7 @@ function readSettings(): DemoSettings {
     seqlen: Number(v('seqlen')),
     sampling: v('sampling') as DemoSettings['sampling'],
     seed: Number(v('seed')),
+    maxWindows: Number(v('max-windows')),
   };
 }
 

@@ -59,7 +59,9 @@ async function run({ base, settings: s }: RunRequest): Promise<DemoResult> {
     s.sampling === 'contiguous'
       ? contiguousWindows(calibIds, { nsamples: s.nsamples, seqlen: s.seqlen })
       : randomWindows([calibIds], { nsamples: s.nsamples, seqlen: s.seqlen, seed: s.seed });
-  const evalIds = checkVocab(encode(evalText), model.vocabSize, 'eval.txt');
+  const allEval = checkVocab(encode(evalText), model.vocabSize, 'eval.txt');
+  // `--max-windows N`: the first N windows of the evaluation text.
+  const evalIds = s.maxWindows > 0 ? allEval.subarray(0, Math.min(allEval.length, s.maxWindows * s.seqlen)) : allEval;
   const load = since(t0);
 
   t0 = performance.now();

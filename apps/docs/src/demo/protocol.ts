@@ -11,6 +11,8 @@ export interface DemoSettings {
   seqlen: number;
   sampling: 'contiguous' | 'random';
   seed: number;
+  /** Perplexity on the first N windows of the evaluation text only (`--max-windows`); 0 = all. */
+  maxWindows: number;
 }
 
 /** What the page sends: where the site's static files are, and the settings. */
