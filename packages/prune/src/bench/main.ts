@@ -84,6 +84,7 @@ for (const t of threads) {
     const model = randomOpt(1);
     setThreads(t);
     let peak = process.memoryUsage().rss;
+    const cpu0 = process.cpuUsage();
     const report = pruneModel(model, windows, {
       method,
       sparsity: 0.5,
@@ -93,6 +94,8 @@ for (const t of threads) {
       },
     });
     peak = Math.max(peak, process.memoryUsage().rss);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6; // all threads of the process
     const perBlock = report.blocks.map((b) => b.seconds);
     const r = {
       method,
