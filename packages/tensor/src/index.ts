@@ -27,7 +27,17 @@ export {
 export { linear, matmul } from './ops/matmul.js';
 export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';
 export { add, div, exp, gelu, mul, neg, relu, scale, sigmoid, silu, sub } from './ops/elementwise.js';
-export { type SoftmaxOptions, applyRotary, embedding, layerNorm, logSoftmax, rmsNorm, softmax } from './ops/nn.js';
+export {
+  type SoftmaxOptions,
+  applyRotary,
+  embedding,
+  layerNorm,
+  logSoftmax,
+  logSoftmaxInto,
+  rmsNorm,
+  softmax,
+  softmaxInto,
+} from './ops/nn.js';
 export {
   type Backend,
   availableCores,

@@ -9,7 +9,8 @@ import { fastExp } from './exp.js';
 export type SoftmaxArgs = {
   readonly x: Float32Array; // [rows, cols] contiguous from xOff
   readonly xOff: number;
-  readonly out: Float32Array; // [rows, cols]
+  readonly out: Float32Array; // [rows, cols] contiguous from outOff (may be x itself)
+  readonly outOff?: number; // default 0
   readonly cols: number;
   /** Causal mask: row r (query t = r % T) sees columns j <= t + cols - T. 0 = no mask. */
   readonly causalT: number;
@@ -20,9 +21,10 @@ export type SoftmaxArgs = {
 /** Softmax (or log-softmax) over the last axis, optionally causal (masked entries are 0, or -Inf in log form). */
 export function softmaxRows(args: SoftmaxArgs, rowStart: number, rowEnd: number): void {
   const { x, xOff, out, cols, causalT, log } = args;
+  const outOff = args.outOff ?? 0;
   for (let r = rowStart; r < rowEnd; r++) {
     const xo = xOff + r * cols;
-    const o = r * cols;
+    const o = outOff + r * cols;
     const lim = causalT > 0 ? (r % causalT) + cols - causalT + 1 : cols; // visible columns [0, lim)
     let max = -Infinity;
     for (let j = 0; j < lim; j++) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { refEmbedding, refLayerNorm, refRmsNorm, refRotary, refSoftmax } from '../kernels/reference.js';
 import { Tensor } from '../tensor.js';
 import { arbAnyLayout, arbDim, arbShape, expectClose, randn } from '../testing/index.js';
-import { applyRotary, embedding, layerNorm, logSoftmax, rmsNorm, softmax } from './nn.js';
+import { applyRotary, embedding, layerNorm, logSoftmax, logSoftmaxInto, rmsNorm, softmax, softmaxInto } from './nn.js';
 
 const arbX = arbAnyLayout(arbShape({ minRank: 1, maxRank: 3, maxDim: 37 }), { std: 4 });
 
@@ -43,6 +43,40 @@ describe('softmax', () => {
     );
     expectClose(y, [0.26894142, 0.7310586, 0, 0], { rtol: 1e-6 });
     expect(Number.isNaN(softmax(Tensor.from([1, Number.NaN])).data[0])).toBe(true);
+  });
+
+  it('softmaxInto / logSoftmaxInto write into a given buffer or in place, with the same result', () => {
+    fc.assert(
+      fc.property(arbX, fc.boolean(), (x, causal) => {
+        const c = causal && x.ndim >= 2 && x.shape[x.ndim - 2]! <= x.shape[x.ndim - 1]!;
+        const want = softmax(x, { causal: c });
+        const wantLog = logSoftmax(x, { causal: c });
+        const out = Tensor.zeros(x.shape);
+        expect(softmaxInto(x, out, { causal: c })).toBe(out);
+        expectClose(out, want, { rtol: 0, atol: 0 });
+        const inPlace = x.clone();
+        softmaxInto(inPlace, inPlace, { causal: c });
+        expectClose(inPlace, want, { rtol: 0, atol: 0 });
+        const inPlaceLog = x.clone();
+        logSoftmaxInto(inPlaceLog, inPlaceLog, { causal: c });
+        expectClose(inPlaceLog, wantLog, { rtol: 0, atol: 0 });
+        // A tensor over a plain (non-shared) Float32Array, in place.
+        const plain = new Tensor(Float32Array.from(x.clone().data), x.shape);
+        softmaxInto(plain, plain, { causal: c });
+        expectClose(plain, want, { rtol: 0, atol: 0 });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('softmaxInto checks the output buffer', () => {
+    const x = Tensor.zeros([2, 3]);
+    expect(() => softmaxInto(x, Tensor.zeros([3, 2]))).toThrow(/softmaxInto: shape mismatch \[2, 3\] vs \[3, 2\]/);
+    expect(() => softmaxInto(x, Tensor.zeros([3, 2]).transpose())).toThrow(/out must be contiguous/);
+    const big = Tensor.zeros([2, 6]);
+    expect(() => softmaxInto(big.narrow(1, 0, 3), big.narrow(1, 3, 3).toContiguous())).not.toThrow();
+    const xs = big.narrow(1, 0, 3); // [2, 3] strided over big's storage
+    expect(() => softmaxInto(xs, new Tensor(big.data, [2, 3]))).toThrow(/overlaps x/);
   });
 
   it('rejects a causal mask with T > S', () => {

@@ -1,6 +1,7 @@
 /** Neural-network ops over the last axis: softmax, norms, rotary embedding, embedding gather. */
 import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from '../kernels/nn.js';
+import { isShared } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { dense, runRows } from './run.js';
 
@@ -9,7 +10,7 @@ export interface SoftmaxOptions {
   causal?: boolean;
 }
 
-function softmaxImpl(x: Tensor, opts: SoftmaxOptions, log: boolean, op: string): Tensor {
+function softmaxImpl(x: Tensor, opts: SoftmaxOptions, log: boolean, op: string, into?: Tensor): Tensor {
   if (x.ndim < 1) throw new TensorError(`${op}: need at least a 1-d tensor, got ${fmtShape(x.shape)}`);
   const cols = x.shape[x.ndim - 1]!;
   let causalT = 0;
@@ -18,11 +19,24 @@ function softmaxImpl(x: Tensor, opts: SoftmaxOptions, log: boolean, op: string):
     causalT = x.shape[x.ndim - 2]!;
     if (causalT > cols) throw new TensorError(`${op}: causal mask needs T <= S, got ${fmtShape(x.shape)}`);
   }
-  const out = Tensor.zeros(x.shape);
+  const out = into ?? Tensor.zeros(x.shape);
+  if (into) {
+    if (into.shape.length !== x.shape.length || into.shape.some((d, i) => d !== x.shape[i])) {
+      shapeMismatch(op, x.shape, into.shape, 'out must have the shape of x');
+    }
+    if (!into.contiguous) throw new TensorError(`${op}: out must be contiguous, got strides ${fmtShape(into.strides)}`);
+    if (into.data === x.data && !(x.contiguous && x.offset === into.offset)) {
+      throw new TensorError(`${op}: out overlaps x with a different layout; pass x itself or a separate buffer`);
+    }
+  }
   if (out.size === 0) return out;
   const rows = out.size / cols;
   const { data, off } = dense(x);
-  const args = { x: data, xOff: off, out: out.data, cols, causalT, log: log ? 1 : 0 };
+  // The kernel writes row r of out only after reading row r of x, element by element at the same index,
+  // so out may be x itself, except on a non-shared buffer: the pool copies such arguments in and back
+  // separately, so there x goes through a private copy.
+  const src = data === out.data && !isShared(data) ? { data: x.clone().data, off: 0 } : { data, off };
+  const args = { x: src.data, xOff: src.off, out: out.data, outOff: out.offset, cols, causalT, log: log ? 1 : 0 };
   runRows('nn.softmax', softmaxRows, args, rows, cols * 8);
   return out;
 }
@@ -35,6 +49,19 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
 /** Log-softmax over the last axis, optionally causal (masked entries are -Infinity). */
 export function logSoftmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
   return softmaxImpl(x, opts, true, 'logSoftmax');
+}
+
+/**
+ * `softmax` written into `out` (contiguous, x's shape; may be x itself when x is contiguous), which saves
+ * allocating a fresh buffer in hot loops such as attention. Returns `out`.
+ */
+export function softmaxInto(x: Tensor, out: Tensor, opts: SoftmaxOptions = {}): Tensor {
+  return softmaxImpl(x, opts, false, 'softmaxInto', out);
+}
+
+/** `logSoftmax` written into `out` (same rules as `softmaxInto`). Returns `out`. */
+export function logSoftmaxInto(x: Tensor, out: Tensor, opts: SoftmaxOptions = {}): Tensor {
+  return softmaxImpl(x, opts, true, 'logSoftmaxInto', out);
 }
 
 function vecArg(op: string, what: string, x: Tensor, v: Tensor | null | undefined, cols: number) {
