@@ -104,6 +104,7 @@ for (const t of threads) {
       seqlen,
       blocks,
       seconds: report.seconds,
+      cpuSeconds,
       secondsPerBlock: perBlock.reduce((a, b) => a + b, 0) / perBlock.length,
       peakRssMB: peak / 2 ** 20,
       perBlock,
@@ -112,7 +113,7 @@ for (const t of threads) {
     if (!json) {
       console.log(
         `prune ${method} [${t} thread(s)] ${windowsN}x${seqlen} tokens, ${blocks} blocks: ${report.seconds.toFixed(1)} s total, ` +
-          `${r.secondsPerBlock.toFixed(2)} s/block, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
+          `${r.secondsPerBlock.toFixed(2)} s/block, ${cpuSeconds.toFixed(1)} s CPU, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
       );
     }
   }
