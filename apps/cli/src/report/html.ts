@@ -63,6 +63,18 @@ export function pruneHtml(r: PruneResult): string {
   return page(`stade prune — ${r.method} ${r.pattern === 'unstructured' ? fmtPct(r.sparsity) : r.pattern}`, [
     htmlTable(['', 'value'], recipe),
     layerPlots([{ name: r.method, layers: r.layers }], r.method),
+    '<h2>Blocks (dense vs pruned block outputs)</h2>',
+    htmlTable(
+      ['block', 'zeros', 'MSE', 'cosine', 'seconds'],
+      r.blocks.map((b) => [
+        String(b.index),
+        fmtPct(b.zeros),
+        b.mse === null ? '-' : fmtSci(b.mse),
+        b.cosine === null ? '-' : b.cosine.toFixed(5),
+        b.seconds.toFixed(2),
+      ]),
+    ),
+    '<h2>Layers</h2>',
     htmlTable(
       ['layer', 'zeros', 'MSE', 'cosine'],
       r.layers.map((l) => [
