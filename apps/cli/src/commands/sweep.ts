@@ -87,12 +87,12 @@ export async function sweepCommand(v: Values, io: Io): Promise<SweepOutput> {
   const html = str(v, 'html');
   checkReportPath(html);
   const given = v.model === undefined ? undefined : list(v, 'model');
+  const present = embedded.sweepModels().filter((d) => existsSync(d));
   const dirs = given
     ? given.map((d) => checkModelDir(d, d))
-    : embedded
-        .sweepModels()
-        .filter((d, i) => i === 0 || existsSync(d))
-        .map((d) => checkModelDir(undefined, d));
+    : present.length > 0
+      ? present
+      : [checkModelDir(undefined, embedded.sweepModels()[0]!)];
   const settings: SweepSettings = {
     cases,
     mode: str(v, 'mode') as SweepSettings['mode'],
