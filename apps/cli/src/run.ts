@@ -1,3 +1,4 @@
+import { setThreads } from '@stade/tensor';
 import { num, type Parsed } from './args.js';
 import { evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -10,7 +11,7 @@ import type { Io } from './io.js';
 export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[]): Promise<void> {
   if (!parsed.command) throw new UsageError('missing command (expected one of: eval, inspect, prune, sweep)');
   const threads = num(parsed.values, 'threads');
-  if (threads !== undefined) process.env.STADE_THREADS = String(threads);
+  if (threads !== undefined) setThreads(threads);
   const v = parsed.values;
   switch (parsed.command.name) {
     case 'eval':
