@@ -26,7 +26,23 @@ export {
 } from './dtype.js';
 export { linear, matmul } from './ops/matmul.js';
 export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';
-export { add, div, exp, gelu, mul, neg, relu, scale, sigmoid, silu, sub } from './ops/elementwise.js';
+export {
+  add,
+  addInto,
+  div,
+  divInto,
+  exp,
+  gelu,
+  mul,
+  mulInto,
+  neg,
+  relu,
+  scale,
+  sigmoid,
+  silu,
+  sub,
+  subInto,
+} from './ops/elementwise.js';
 export {
   type SoftmaxOptions,
   applyRotary,

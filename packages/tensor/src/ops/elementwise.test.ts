@@ -4,7 +4,23 @@ import { erf, erfSeries } from '../kernels/erf.js';
 import { refActivations, refBinary, refUnary } from '../kernels/reference.js';
 import { Tensor } from '../tensor.js';
 import { arbAnyLayout, arbBroadcastShapes, arbShape, expectClose, randn, stridedView } from '../testing/index.js';
-import { add, div, exp, gelu, mul, neg, relu, scale, sigmoid, silu, sub } from './elementwise.js';
+import {
+  add,
+  addInto,
+  div,
+  divInto,
+  exp,
+  gelu,
+  mul,
+  mulInto,
+  neg,
+  relu,
+  scale,
+  sigmoid,
+  silu,
+  sub,
+  subInto,
+} from './elementwise.js';
 
 const arbPair = arbBroadcastShapes({ maxRank: 4, maxDim: 9 }).chain(([sa, sb]) =>
   fc.tuple(arbAnyLayout(sa), arbAnyLayout(sb)),
@@ -47,6 +63,51 @@ describe('binary ops with broadcasting', () => {
     expectClose(sub(d, d.clone()), new Float32Array(5 * 4099), { rtol: 0, atol: 0 });
     expectClose(gelu(a), refUnary(a, refActivations.geluErf), { rtol: 1e-6, atol: 1e-7 });
     expectClose(silu(d), refUnary(d, refActivations.silu), { rtol: 1e-6, atol: 1e-7 });
+  });
+
+  it('addInto / subInto / mulInto / divInto equal the allocating ops, into a buffer or in place', () => {
+    const ops = [
+      [add, addInto],
+      [sub, subInto],
+      [mul, mulInto],
+      [div, divInto],
+    ] as const;
+    fc.assert(
+      fc.property(arbPair, fc.integer({ min: 0, max: 3 }), ([a, b], k) => {
+        const [op, into] = ops[k]!;
+        const want = op(a, b);
+        const out = Tensor.zeros(want.shape);
+        expect(into(a, b, out)).toBe(out);
+        expectClose(out, want, { rtol: 0, atol: 0 });
+        // In place on whichever operand has the full shape; also on a plain (non-shared) buffer.
+        for (const [side, t] of [
+          ['a', a],
+          ['b', b],
+        ] as const) {
+          if (t.shape.join() !== want.shape.join()) continue;
+          for (const plain of [false, true]) {
+            const own = plain ? new Tensor(Float32Array.from(t.values()), t.shape) : t.clone();
+            const r = side === 'a' ? into(own, b, own) : into(a, own, own);
+            expect(r).toBe(own);
+            expectClose(own, want, { rtol: 0, atol: 0 });
+          }
+        }
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('the *Into ops check and honour the output buffer', () => {
+    const a = randn([3, 4], 1);
+    expect(() => addInto(a, a, Tensor.zeros([4, 3]))).toThrow(/addInto: shape mismatch \[3, 4\] vs \[4, 3\]/);
+    expect(() => addInto(a, a, Tensor.zeros([4, 3]).transpose())).toThrow(/out must be contiguous/);
+    const big = randn([5, 4], 2);
+    const view = big.narrow(0, 1, 3); // contiguous with an offset
+    addInto(a, 1, view);
+    expectClose(view, add(a, 1), { rtol: 0, atol: 0 });
+    expectClose(big.narrow(0, 0, 1), randn([5, 4], 2).narrow(0, 0, 1), { rtol: 0, atol: 0 }); // untouched
+    const w = randn([4, 4], 3);
+    expect(() => mulInto(w.transpose(), w, w)).toThrow(/mulInto: out overlaps an operand with a different layout/);
   });
 
   it('accepts a number as the second operand', () => {

@@ -1,7 +1,8 @@
 /** Element-wise ops: broadcasting arithmetic and activations. All accept strided views; outputs are contiguous. */
-import { TensorError } from '../errors.js';
+import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { BinOp, UnOp } from '../kernels/elementwise.js';
 import { broadcastShapes, broadcastStrides } from '../layout.js';
+import { isShared } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { runBinary, runUnary } from './elementwise_run.js';
 
@@ -9,10 +10,29 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function binary(op: BinOp, name: string, a: Tensor, b: Tensor | number): Tensor {
+function binary(op: BinOp, name: string, a: Tensor, b: Tensor | number, into?: Tensor): Tensor {
   if (typeof b === 'number') b = Tensor.from([b], []);
   const shape = broadcastShapes(a.shape, b.shape, name);
-  const out = Tensor.zeros(shape);
+  let out = into ?? Tensor.zeros(shape);
+  if (into) {
+    if (!sameShape(into.shape, shape)) shapeMismatch(name, shape, into.shape, 'out must have the broadcast shape');
+    if (!into.contiguous)
+      throw new TensorError(`${name}: out must be contiguous, got strides ${fmtShape(into.strides)}`);
+    // An operand may be out itself (same dense layout: every element is read before it is written) but not
+    // another view of out's storage; on a non-shared buffer the pool copies arguments in and back one by one,
+    // so an aliased operand goes through a private copy.
+    const sameLayout = (t: Tensor) => t.contiguous && t.offset === into.offset && sameShape(t.shape, shape);
+    for (const t of [a, b]) {
+      if (t.data === into.data && !sameLayout(t)) {
+        throw new TensorError(
+          `${name}: out overlaps an operand with a different layout; pass the operand itself or a separate buffer`,
+        );
+      }
+    }
+    if (a.data === into.data && !isShared(into.data)) a = a.clone();
+    if (b.data === into.data && !isShared(into.data)) b = b.clone();
+    if (into.offset !== 0 || into.data.length !== into.size) out = Tensor.zeros(shape); // computed, then copied
+  }
   const fast = a.contiguous && b.contiguous && sameShape(a.shape, shape) && sameShape(b.shape, shape);
   runBinary(
     op,
@@ -26,7 +46,8 @@ function binary(op: BinOp, name: string, a: Tensor, b: Tensor | number): Tensor 
     shape,
     fast,
   );
-  return out;
+  if (into && out !== into) into.data.set(out.data, into.offset);
+  return into ?? out;
 }
 
 /** a + b with broadcasting (b may be a number). */
@@ -37,6 +58,18 @@ export const sub = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Sub, 
 export const mul = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Mul, 'mul', a, b);
 /** a / b with broadcasting. */
 export const div = (a: Tensor, b: Tensor | number): Tensor => binary(BinOp.Div, 'div', a, b);
+
+/**
+ * `add` written into `out` (contiguous, of the broadcast shape; it may be `a` or `b` itself, e.g. an in-place
+ * residual `addInto(h, y, h)`), which avoids allocating a fresh buffer. Returns `out`.
+ */
+export const addInto = (a: Tensor, b: Tensor | number, out: Tensor): Tensor => binary(BinOp.Add, 'addInto', a, b, out);
+/** `sub` written into `out` (see `addInto`). */
+export const subInto = (a: Tensor, b: Tensor | number, out: Tensor): Tensor => binary(BinOp.Sub, 'subInto', a, b, out);
+/** `mul` written into `out` (see `addInto`). */
+export const mulInto = (a: Tensor, b: Tensor | number, out: Tensor): Tensor => binary(BinOp.Mul, 'mulInto', a, b, out);
+/** `div` written into `out` (see `addInto`). */
+export const divInto = (a: Tensor, b: Tensor | number, out: Tensor): Tensor => binary(BinOp.Div, 'divInto', a, b, out);
 
 function unary(op: UnOp, x: Tensor, s = 1): Tensor {
   const out = Tensor.zeros(x.shape);
