@@ -94,6 +94,7 @@ describe('pruneLinear', () => {
       const r = pruneLinear('fc2', w, b, st, { method, sparsity: 0, seed: 1 });
       expect(r.weight.toArray()).toEqual(w.toArray());
       expect(r.bias!.toArray()).toEqual(b.toArray());
+      expect(pruneLinear('fc2', w, null, st, { method, sparsity: 0, seed: 1 }).bias).toBeNull();
     }
   });
 

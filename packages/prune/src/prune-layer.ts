@@ -83,7 +83,8 @@ export function pruneLinear(
     group: opts.group,
     layerName: name,
   });
-  const correct = eff === 'stade' && (opts.biasCorrection ?? true);
+  // Nothing pruned (sparsity 0): nothing to correct, and a layer without a bias does not gain one.
+  const correct = eff === 'stade' && (opts.biasCorrection ?? true) && mask.includes(1);
   // The correction reads the weights before zeroing (SPEC 6).
   const newBias = correct ? biasCorrection(weight, bias, mask, stats!.mean()) : bias;
   return { weight: applyMask(weight, mask), bias: newBias, mask, method: eff, biasCorrected: correct };
