@@ -8,7 +8,7 @@ export interface PerplexityOptions {
   seqlen: number;
   /** Called after each window with the number of windows done and the total. */
   onProgress?: (done: number, total: number) => void;
-  /** Rows of logits computed at once by the head (bounds memory: rows x vocab floats). Default 256. */
+  /** Rows of logits computed at once by the head (bounds memory: rows x vocab floats). Default: 2^26 / vocab (256 MB). */
   headRows?: number;
 }
 
@@ -49,7 +49,7 @@ export function crossEntropySum(logits: Tensor, targets: Int32Array): number {
  */
 export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOptions): PerplexityResult {
   const { seqlen } = opts;
-  const headRows = opts.headRows ?? 256;
+  const headRows = opts.headRows ?? Math.max(1, Math.floor(2 ** 26 / model.vocabSize));
   if (!Number.isInteger(seqlen) || seqlen < 2)
     throw new StadeError(`perplexity: seqlen must be an integer >= 2, got ${seqlen}`, { key: 'seqlen' });
   if (seqlen > model.maxPositions) {
