@@ -85,7 +85,18 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
     await page.waitForSelector('#result[data-status="done"], #result[data-status="error"]', { timeout: 150_000 });
     const shown = await page.evaluate(() => {
       const r = document.getElementById('result')!;
-      return { ...r.dataset, text: r.textContent ?? '', bars: r.querySelectorAll('svg.chart rect.bar').length };
+      const d = r.dataset;
+      const bars = r.querySelectorAll('svg.chart rect.bar').length;
+      return {
+        status: d.status,
+        platform: d.platform,
+        threads: d.threads,
+        parallelCalls: d.parallelCalls,
+        dense: d.dense,
+        pruned: d.pruned,
+        text: r.textContent ?? '',
+        bars,
+      };
     });
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'demo.png'), fullPage: true });
