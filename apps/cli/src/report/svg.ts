@@ -65,7 +65,14 @@ export function linePlot(spec: PlotSpec): string {
     `<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#999"/>`,
   );
   // y ticks
-  const yTicks = logY ? niceTicks(y0, y1, 5).map((e) => 10 ** e) : niceTicks(y0, y1, 5);
+  // log axis: decades when the data spans several, else nice values between the bounds
+  const yTicks = logY
+    ? y1 - y0 >= 2
+      ? niceTicks(Math.ceil(y0), Math.floor(y1), 5)
+          .filter(Number.isInteger)
+          .map((e) => 10 ** e)
+      : niceTicks(10 ** y0, 10 ** y1, 5)
+    : niceTicks(y0, y1, 5);
   for (const v of yTicks) {
     const y = py(v);
     if (y < m.t - 0.5 || y > H - m.b + 0.5) continue;
