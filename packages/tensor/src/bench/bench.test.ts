@@ -36,7 +36,9 @@ describe('bench registry and runner', () => {
     expect({ backend: getBackend(), threads: getThreads() }).toEqual(before);
 
     const table = formatTable(results, new Map([[baselineKey('test-op', '3x3', 1), r.gflops * 2]]));
-    expect(table.split('\n')[0]).toMatch(/op\s+shape\s+kernel\s+threads\s+GFLOP\/s\s+ms\s+torch GFLOP\/s\s+ratio/);
+    expect(table.split('\n')[0]).toMatch(
+      /op\s+shape\s+kernel\s+threads\s+GFLOP\/s\s+ms\s+per CPU-s\s+torch GFLOP\/s\s+ratio/,
+    );
     expect(table).toContain('0.50');
   });
 

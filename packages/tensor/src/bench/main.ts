@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- options]`: times the registered cases on the SIMD and plain kernels at 1 and 2 threads.
  *
- *   --json               one JSON object per line: {op, shape, threads, kernel, gflops, ms, reps}
+ *   --json               one JSON object per line: {op, shape, threads, kernel, gflops, ms, cpuGflops, reps}
+ *                        (cpuGflops: per second of process CPU time, a steadier figure on a busy machine)
  *   --filter a,b         only cases whose "op shape" or tags contain a or b (e.g. opt, decode, 5632)
  *   --kernel wasm|js     one backend only
  *   --threads 1,2        thread counts
@@ -87,11 +88,14 @@ async function main(): Promise<void> {
   const results = runBench({
     ...opts,
     onResult: (r) => {
-      if (json)
-        process.stdout.write(
-          `${JSON.stringify({ ...r, gflops: Number(r.gflops.toFixed(3)), ms: Number(r.ms.toFixed(4)) })}\n`,
-        );
-      else process.stderr.write(`  ${r.op} ${r.shape} ${r.kernel} x${r.threads}: ${r.gflops.toFixed(2)} GFLOP/s\n`);
+      if (json) {
+        const round = {
+          gflops: Number(r.gflops.toFixed(3)),
+          ms: Number(r.ms.toFixed(4)),
+          cpuGflops: Number(r.cpuGflops.toFixed(3)),
+        };
+        process.stdout.write(`${JSON.stringify({ ...r, ...round })}\n`);
+      } else process.stderr.write(`  ${r.op} ${r.shape} ${r.kernel} x${r.threads}: ${r.gflops.toFixed(2)} GFLOP/s\n`);
     },
   });
   if (!json) process.stdout.write(`\n${formatTable(results, baseline)}\n`);
