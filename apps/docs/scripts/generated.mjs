@@ -7,7 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 
 /** The CLI reference, from `@stade/cli/spec` (the definitions that drive parsing and --help). */
 export async function cliReference() {
-  const spec = await import('@stade/cli/spec');
+  let spec;
+  try {
+    spec = await import('@stade/cli/spec');
+  } catch (e) {
+    throw new Error(`cannot load @stade/cli/spec (build the workspace first: npm run build): ${e instanceof Error ? e.message : e}`);
+  }
   const intro = [
     '',
     "Generated from the same command definitions that drive `stade`'s argument parsing and `--help`",
