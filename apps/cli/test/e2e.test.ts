@@ -142,6 +142,37 @@ describe('stade (built CLI)', () => {
     expect(readdirSync(root).filter((n) => n.includes('stade-tmp'))).toEqual([]);
   });
 
+  it('prune with OWL allocates per-block sparsities averaging the requested one', () => {
+    const out = join(root, 'opt-owl');
+    const r = runCli([
+      'prune',
+      '--model',
+      opt,
+      '--method',
+      'wanda',
+      '--sparsity',
+      '0.6',
+      '--owl',
+      '--calib',
+      calib,
+      '--nsamples',
+      '2',
+      '--seqlen',
+      '16',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const o = json(r.stdout);
+    expect(o.owl).toBe(true);
+    expect(o.owlAllocation.sparsities).toHaveLength(2);
+    expect(Math.abs(o.zeros - 0.6)).toBeLessThan(0.04); // rows of 16-64 inputs: floor(in * s) per row
+    const ins = json(runCli(['inspect', '--model', out, '--json']).stdout);
+    expect(Math.abs(ins.sparsity - o.zeros)).toBeLessThan(1e-9);
+  });
+
   it('prune wanda 2:4 keeps the F16 dtype; sparsegpt 4:8 shards a large output', () => {
     const out = join(root, 'opt-24');
     const r = runCli([

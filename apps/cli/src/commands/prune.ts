@@ -178,6 +178,7 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
       seconds: l.seconds,
     })),
     warnings: [],
+    ...(report.owl ? { owlAllocation: report.owl } : {}),
     ...(ppl ? { ppl } : {}),
   };
   log(io, `saving ${out}`);

@@ -39,6 +39,8 @@ export interface PruneResult {
   blocks: { index: number; zeros: number; mse: number | null; cosine: number | null; seconds: number }[];
   layers: LayerResult[];
   warnings: string[];
+  /** With --owl: each block's outlier ratio and allocated sparsity. */
+  owlAllocation?: { ratios: number[]; sparsities: number[] };
   ppl?: { dense: number; pruned: number; windows: number; seqlen: number; data: string };
 }
 
