@@ -11,7 +11,9 @@ export async function cliReference() {
   try {
     spec = await import('@stade/cli/spec');
   } catch (e) {
-    throw new Error(`cannot load @stade/cli/spec (build the workspace first: npm run build): ${e instanceof Error ? e.message : e}`);
+    throw new Error(
+      `cannot load @stade/cli/spec (build the workspace first: npm run build): ${e instanceof Error ? e.message : e}`,
+    );
   }
   const intro = [
     '',
