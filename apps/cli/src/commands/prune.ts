@@ -108,7 +108,8 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
   checkReportPath(html);
   const dir = resolveModelDir(v);
   const calibPath = str(v, 'calib') ?? embedded.calib();
-  const evalPath = str(v, 'eval');
+  // On the embedded model, perplexity is measured on the embedded text unless another is given.
+  const evalPath = str(v, 'eval') ?? (str(v, 'model') === undefined ? embedded.eval() : undefined);
   const { ckpt, model } = openModel(dir);
   const dtype = ckpt.dtype;
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {

@@ -230,7 +230,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       sampling,
       seed,
       noBiasCorrection,
-      { ...evalFile, defaultText: 'none', help: 'measure perplexity on this text before and after pruning' },
+      {
+        ...evalFile,
+        defaultText: 'models/text/eval.txt when --model is omitted, else none',
+        help: 'measure perplexity on this text before and after pruning',
+      },
       maxWindows(),
       { name: 'out', type: 'string', metavar: 'DIR', required: true, help: 'output folder (written atomically)' },
       { name: 'overwrite', type: 'boolean', default: false, help: 'replace an existing --out folder' },
