@@ -48,9 +48,11 @@ export {
   applyRotary,
   embedding,
   layerNorm,
+  layerNormInto,
   logSoftmax,
   logSoftmaxInto,
   rmsNorm,
+  rmsNormInto,
   softmax,
   softmaxInto,
 } from './ops/nn.js';

@@ -3,7 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { refEmbedding, refLayerNorm, refRmsNorm, refRotary, refSoftmax } from '../kernels/reference.js';
 import { Tensor } from '../tensor.js';
 import { arbAnyLayout, arbDim, arbShape, expectClose, randn } from '../testing/index.js';
-import { applyRotary, embedding, layerNorm, logSoftmax, logSoftmaxInto, rmsNorm, softmax, softmaxInto } from './nn.js';
+import {
+  applyRotary,
+  embedding,
+  layerNorm,
+  layerNormInto,
+  logSoftmax,
+  logSoftmaxInto,
+  rmsNorm,
+  rmsNormInto,
+  softmax,
+  softmaxInto,
+} from './nn.js';
 
 const arbX = arbAnyLayout(arbShape({ minRank: 1, maxRank: 3, maxDim: 37 }), { std: 4 });
 
@@ -122,6 +133,36 @@ describe('norms', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('layerNormInto / rmsNormInto equal the allocating ops, into a buffer, in place, or at an offset', () => {
+    fc.assert(
+      fc.property(arbNormCase, ([x, w, b]) => {
+        const ln = layerNorm(x, w, b, 1e-5);
+        const rms = rmsNorm(x, w, 1e-6);
+        const out = Tensor.zeros(x.shape);
+        expect(layerNormInto(x, w, b, 1e-5, out)).toBe(out);
+        expectClose(out, ln, { rtol: 0, atol: 0 });
+        const own = x.clone();
+        rmsNormInto(own, w, 1e-6, own);
+        expectClose(own, rms, { rtol: 0, atol: 0 });
+        const plain = new Tensor(Float32Array.from(x.values()), x.shape);
+        layerNormInto(plain, w, b, 1e-5, plain);
+        expectClose(plain, ln, { rtol: 0, atol: 0 });
+        const big = Tensor.zeros([2, ...x.shape]);
+        const slot = big.select(0, 1); // contiguous, offset > 0
+        rmsNormInto(x, w, 1e-6, slot);
+        expectClose(slot, rms, { rtol: 0, atol: 0 });
+        expectClose(big.select(0, 0), Tensor.zeros(x.shape), { rtol: 0, atol: 0 });
+      }),
+      { numRuns: 40 },
+    );
+    const x = randn([4, 6], 1);
+    expect(() => layerNormInto(x, null, null, 1e-5, Tensor.zeros([6, 4]))).toThrow(/layerNormInto: shape mismatch/);
+    expect(() => rmsNormInto(x, null, 1e-6, x.transpose().toContiguous().transpose())).toThrow(
+      /out must be contiguous/,
+    );
+    expect(() => rmsNormInto(x.narrow(1, 0, 3), null, 1e-6, new Tensor(x.data, [4, 3]))).toThrow(/overlaps an input/);
   });
 
   it('names the op and shapes when the weight does not fit', () => {

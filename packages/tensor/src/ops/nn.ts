@@ -3,6 +3,7 @@ import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from '../kernels/nn.js';
 import { isShared } from '../storage.js';
 import { Tensor } from '../tensor.js';
+import { prepareInto } from './into.js';
 import { dense, runRows } from './run.js';
 
 export interface SoftmaxOptions {
@@ -72,24 +73,28 @@ function vecArg(op: string, what: string, x: Tensor, v: Tensor | null | undefine
 }
 
 function normImpl(
-  op: 'layerNorm' | 'rmsNorm',
+  op: string,
   x: Tensor,
   w: Tensor | null | undefined,
   b: Tensor | null | undefined,
   eps: number,
+  into?: Tensor,
 ): Tensor {
   if (x.ndim < 1) throw new TensorError(`${op}: need at least a 1-d tensor, got ${fmtShape(x.shape)}`);
   if (!(eps >= 0)) throw new TensorError(`${op}: eps must be >= 0, got ${eps}`);
   const cols = x.shape[x.ndim - 1]!;
   const wa = vecArg(op, 'weight', x, w, cols);
   const ba = vecArg(op, 'bias', x, b, cols);
-  const out = Tensor.zeros(x.shape);
-  if (out.size === 0) return out;
-  const { data, off } = dense(x);
+  // Kernels read each row completely before writing it at the same indices, so out may be x itself.
+  const prep = into ? prepareInto(op, into, x.shape, [x]) : null;
+  const out = prep ? prep.target : Tensor.zeros(x.shape);
+  const src = prep ? prep.inputs[0]! : x;
+  if (out.size === 0) return prep ? prep.finish() : out;
+  const { data, off } = dense(src);
   const args = { x: data, xOff: off, out: out.data, cols, w: wa.v, wOff: wa.off, b: ba.v, bOff: ba.off, eps };
-  if (op === 'layerNorm') runRows('nn.layerNorm', layerNormRows, args, out.size / cols, cols * 6);
+  if (op.startsWith('layerNorm')) runRows('nn.layerNorm', layerNormRows, args, out.size / cols, cols * 6);
   else runRows('nn.rmsNorm', rmsNormRows, args, out.size / cols, cols * 4);
-  return out;
+  return prep ? prep.finish() : out;
 }
 
 /** LayerNorm over the last axis: `(x - mean) / sqrt(var + eps) * w + b` (w, b: `[D]` or null). */
@@ -100,6 +105,16 @@ export function layerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps = 1
 /** RMSNorm over the last axis like Hugging Face Llama: `w * (x * rsqrt(mean(x^2) + eps))` in float32. */
 export function rmsNorm(x: Tensor, w: Tensor | null, eps = 1e-6): Tensor {
   return normImpl('rmsNorm', x, w, null, eps);
+}
+
+/** `layerNorm` written into `out` (contiguous, x's shape; may be x itself). Returns `out`. */
+export function layerNormInto(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number, out: Tensor): Tensor {
+  return normImpl('layerNormInto', x, w, b, eps, out);
+}
+
+/** `rmsNorm` written into `out` (contiguous, x's shape; may be x itself). Returns `out`. */
+export function rmsNormInto(x: Tensor, w: Tensor | null, eps: number, out: Tensor): Tensor {
+  return normImpl('rmsNormInto', x, w, null, eps, out);
 }
 
 /**
