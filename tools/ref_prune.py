@@ -40,7 +40,9 @@ torch.set_num_threads(1)
 MODELS = ["opt-pre", "llama-gqa"]
 NSAMPLES, SEQLEN = 8, 32
 EVAL_WINDOWS = 4
-RUNS = [(m, p) for p in ["unstructured", "2:4", "4:8"] for m in ["magnitude", "wanda", "stade", "stadew", "sparsegpt"]]
+RUNS = [(m, p, "row") for p in ["unstructured", "2:4", "4:8"] for m in ["magnitude", "wanda", "stade", "stadew", "sparsegpt"]]
+# Extra coverage: the per-layer group (exactly int(out * in * s) lowest, stable) and SparseGPT without the update.
+RUNS += [("stade", "unstructured", "layer"), ("wanda", "unstructured", "layer"), ("sparsegpt-noupdate", "unstructured", "row")]
 SPARSITY = 0.5
 STADEW_STADE = ("self_attn.o_proj", "mlp.down_proj", "self_attn.out_proj", "fc2")
 
@@ -108,10 +110,13 @@ def stable_lowest(metric, k):
     return torch.sort(metric, dim=-1, stable=True)[1][:, :k]
 
 
-def score_mask(metric, sparsity, nm):
+def score_mask(metric, sparsity, nm, group="row"):
     rows, cols = metric.shape
     mask = torch.zeros(rows, cols, dtype=torch.bool)
-    if nm:
+    if group == "layer":
+        flat = torch.sort(metric.flatten(), stable=True)[1][:int(rows * cols * sparsity)]
+        mask.view(-1)[flat] = True
+    elif nm:
         n, m = nm
         for ii in range(0, cols, m):
             idx = stable_lowest(metric[:, ii:ii + m], n)
@@ -121,7 +126,7 @@ def score_mask(metric, sparsity, nm):
     return mask
 
 
-def sparsegpt(W, H, sparsity, nm, blocksize=128, percdamp=0.01):
+def sparsegpt(W, H, sparsity, nm, blocksize=128, percdamp=0.01, update=True):
     """fasterprune semantics in float64; returns (new weight, mask)."""
     W = W.clone().to(torch.float64)
     H = H.clone()
@@ -158,16 +163,18 @@ def sparsegpt(W, H, sparsity, nm, blocksize=128, percdamp=0.01):
             q = w.clone()
             q[mask1[:, i]] = 0
             Q1[:, i] = q
-            err1 = (w - q) / d
-            W1[:, i:] -= err1.unsqueeze(1).matmul(Hinv1[i, i:].unsqueeze(0))
-            Err1[:, i] = err1
+            if update:
+                err1 = (w - q) / d
+                W1[:, i:] -= err1.unsqueeze(1).matmul(Hinv1[i, i:].unsqueeze(0))
+                Err1[:, i] = err1
         W[:, i1:i2] = Q1
-        W[:, i2:] -= Err1.matmul(Hinv[i1:i2, i2:])
+        if update:
+            W[:, i2:] -= Err1.matmul(Hinv[i1:i2, i2:])
         full_mask[:, i1:i2] = mask1
     return W.to(torch.float32), full_mask
 
 
-def prune_model(cfg, model, windows, method, pattern):
+def prune_model(cfg, model, windows, method, pattern, group="row"):
     nm = None if pattern == "unstructured" else tuple(int(x) for x in pattern.split(":"))
     T = windows.shape[1]
     run = block_fn(cfg, model, T)
@@ -191,11 +198,12 @@ def prune_model(cfg, model, windows, method, pattern):
                 eff = method
                 if method == "stadew":
                     eff = "stade" if local in STADEW_STADE else "wanda"
-                if eff == "sparsegpt":
+                if eff in ("sparsegpt", "sparsegpt-noupdate"):
                     H = (2.0 / S) * (X.T @ X)
-                    Wn, mask = sparsegpt(W, H, SPARSITY, nm)
+                    Wn, mask = sparsegpt(W, H, SPARSITY, nm, update=eff == "sparsegpt")
                     lin.weight.data = Wn
-                    out["weights"][name] = Wn[~mask].numpy().astype("<f4").tobytes()
+                    if eff == "sparsegpt":  # without the update the kept weights are the dense ones
+                        out["weights"][name] = Wn[~mask].numpy().astype("<f4").tobytes()
                 else:
                     W64 = W.to(torch.float64)
                     if eff == "magnitude":
@@ -206,7 +214,7 @@ def prune_model(cfg, model, windows, method, pattern):
                         metric = W64 ** 2 * X.var(0, unbiased=True).reshape(1, -1)
                     else:
                         raise ValueError(eff)
-                    mask = score_mask(metric.to(torch.float32), SPARSITY, nm)
+                    mask = score_mask(metric.to(torch.float32), SPARSITY, nm, group)
                     if eff == "stade":
                         mean = X.mean(0)
                         corr = (W64 * mask.to(torch.float64)) @ mean  # before zeroing
@@ -244,16 +252,18 @@ def main():
             dense_ppl, n, _ = mf.perplexity(dense, evals, SEQLEN)
         od = os.path.join(args.out, name)
         os.makedirs(od, exist_ok=True)
+        for f in os.listdir(od):
+            os.remove(os.path.join(od, f))
         runs = []
-        for method, pattern in RUNS:
+        for method, pattern, group in RUNS:
             _, model = load_model(folder)
-            res = prune_model(cfg, model, windows, method, pattern)
+            res = prune_model(cfg, model, windows, method, pattern, group)
             with torch.no_grad():
                 ppl, _, _ = mf.perplexity(model, evals, SEQLEN)
-            run = {"method": method, "pattern": pattern, "sparsity": SPARSITY, "ppl": ppl,
+            run = {"method": method, "pattern": pattern, "group": group, "sparsity": SPARSITY, "ppl": ppl,
                    "masks": res["masks"], "biases": res["biases"]}
             if res["weights"]:
-                fname = f"{method}-{pattern.replace(':', 'of')}.bin"
+                fname = f"{method}-{pattern.replace(':', 'of')}-{group}.bin"
                 names = list(res["weights"])
                 with open(os.path.join(od, fname), "wb") as f:
                     for k in names:
@@ -261,7 +271,7 @@ def main():
                 run["kept_weights"] = {"file": fname, "dtype": "float32", "layers": names,
                                        "note": "values of the unpruned entries, row-major, layer after layer"}
             runs.append(run)
-            print(f"{name} {method} {pattern}: ppl {ppl:.4f} (dense {dense_ppl:.4f})")
+            print(f"{name} {method} {pattern} {group}: ppl {ppl:.4f} (dense {dense_ppl:.4f})")
         ref = {
             "generator": "tools/ref_prune.py",
             "torch_version": torch.__version__,

@@ -8,8 +8,9 @@ import { contiguousWindows, pruneModel } from '../src/index.js';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 interface Run {
-  method: 'magnitude' | 'wanda' | 'stade' | 'stadew' | 'sparsegpt';
+  method: 'magnitude' | 'wanda' | 'stade' | 'stadew' | 'sparsegpt' | 'sparsegpt-noupdate';
   pattern: string;
+  group: 'row' | 'layer';
   sparsity: number;
   ppl: number;
   masks: Record<string, string>;
@@ -43,13 +44,14 @@ for (const name of ['opt-pre', 'llama-gqa']) {
     });
 
     for (const run of ref.runs) {
-      it(`${run.method} ${run.pattern}: masks, weights, biases and perplexity`, () => {
+      it(`${run.method} ${run.pattern} ${run.group}: masks, weights, biases and perplexity`, () => {
         const model = loadModel(modelDir);
         const pattern = run.pattern === 'unstructured' ? 'unstructured' : run.pattern;
         pruneModel(model, windows, {
           method: run.method,
           sparsity: pattern === 'unstructured' ? run.sparsity : undefined,
           pattern,
+          group: run.group,
           layerMetricWindows: 0,
         });
         let kept: Float32Array | null = null;
