@@ -18,6 +18,13 @@ export async function buildApi(/** @type {string} */ repo, /** @type {string} */
     disableSources: true,
     favicon,
   });
+  // Name the modules after the packages (typedoc would call them "tensor/src", ...).
+  app.converter.on(td.Converter.EVENT_RESOLVE_BEGIN, (context) => {
+    for (const m of context.project.children ?? []) {
+      const pkg = /^(tensor|transformer|prune)\b/.exec(m.name);
+      if (pkg) m.name = `@stade/${pkg[1]}`;
+    }
+  });
   const project = await app.convert();
   if (!project) throw new Error('typedoc could not convert the packages (see the messages above)');
   await app.generateDocs(project, out);
