@@ -107,7 +107,7 @@ describe('binary ops with broadcasting', () => {
     expectClose(view, add(a, 1), { rtol: 0, atol: 0 });
     expectClose(big.narrow(0, 0, 1), randn([5, 4], 2).narrow(0, 0, 1), { rtol: 0, atol: 0 }); // untouched
     const w = randn([4, 4], 3);
-    expect(() => mulInto(w.transpose(), w, w)).toThrow(/mulInto: out overlaps an operand with a different layout/);
+    expect(() => mulInto(w.transpose(), w, w)).toThrow(/mulInto: out overlaps an input with a different layout/);
   });
 
   it('accepts a number as the second operand', () => {

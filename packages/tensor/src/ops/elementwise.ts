@@ -1,10 +1,10 @@
 /** Element-wise ops: broadcasting arithmetic and activations. All accept strided views; outputs are contiguous. */
-import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
+import { TensorError } from '../errors.js';
 import { BinOp, UnOp } from '../kernels/elementwise.js';
 import { broadcastShapes, broadcastStrides } from '../layout.js';
-import { isShared } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { runBinary, runUnary } from './elementwise_run.js';
+import { prepareInto } from './into.js';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -13,26 +13,10 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 function binary(op: BinOp, name: string, a: Tensor, b: Tensor | number, into?: Tensor): Tensor {
   if (typeof b === 'number') b = Tensor.from([b], []);
   const shape = broadcastShapes(a.shape, b.shape, name);
-  let out = into ?? Tensor.zeros(shape);
-  if (into) {
-    if (!sameShape(into.shape, shape)) shapeMismatch(name, shape, into.shape, 'out must have the broadcast shape');
-    if (!into.contiguous)
-      throw new TensorError(`${name}: out must be contiguous, got strides ${fmtShape(into.strides)}`);
-    // An operand may be out itself (same dense layout: every element is read before it is written) but not
-    // another view of out's storage; on a non-shared buffer the pool copies arguments in and back one by one,
-    // so an aliased operand goes through a private copy.
-    const sameLayout = (t: Tensor) => t.contiguous && t.offset === into.offset && sameShape(t.shape, shape);
-    for (const t of [a, b]) {
-      if (t.data === into.data && !sameLayout(t)) {
-        throw new TensorError(
-          `${name}: out overlaps an operand with a different layout; pass the operand itself or a separate buffer`,
-        );
-      }
-    }
-    if (a.data === into.data && !isShared(into.data)) a = a.clone();
-    if (b.data === into.data && !isShared(into.data)) b = b.clone();
-    if (into.offset !== 0 || into.data.length !== into.size) out = Tensor.zeros(shape); // computed, then copied
-  }
+  // Every element is read before it is written at the same index, so out may be a full-shape operand.
+  const prep = into ? prepareInto(name, into, shape, [a, b]) : null;
+  if (prep) [a, b] = prep.inputs as [Tensor, Tensor];
+  const out = prep ? prep.target : Tensor.zeros(shape);
   const fast = a.contiguous && b.contiguous && sameShape(a.shape, shape) && sameShape(b.shape, shape);
   runBinary(
     op,
@@ -46,8 +30,7 @@ function binary(op: BinOp, name: string, a: Tensor, b: Tensor | number, into?: T
     shape,
     fast,
   );
-  if (into && out !== into) into.data.set(out.data, into.offset);
-  return into ?? out;
+  return prep ? prep.finish() : out;
 }
 
 /** a + b with broadcasting (b may be a number). */

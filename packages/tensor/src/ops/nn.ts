@@ -1,7 +1,6 @@
 /** Neural-network ops over the last axis: softmax, norms, rotary embedding, embedding gather. */
 import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from '../kernels/nn.js';
-import { isShared } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { prepareInto } from './into.js';
 import { dense, runRows } from './run.js';
@@ -20,26 +19,16 @@ function softmaxImpl(x: Tensor, opts: SoftmaxOptions, log: boolean, op: string, 
     causalT = x.shape[x.ndim - 2]!;
     if (causalT > cols) throw new TensorError(`${op}: causal mask needs T <= S, got ${fmtShape(x.shape)}`);
   }
-  const out = into ?? Tensor.zeros(x.shape);
-  if (into) {
-    if (into.shape.length !== x.shape.length || into.shape.some((d, i) => d !== x.shape[i])) {
-      shapeMismatch(op, x.shape, into.shape, 'out must have the shape of x');
-    }
-    if (!into.contiguous) throw new TensorError(`${op}: out must be contiguous, got strides ${fmtShape(into.strides)}`);
-    if (into.data === x.data && !(x.contiguous && x.offset === into.offset)) {
-      throw new TensorError(`${op}: out overlaps x with a different layout; pass x itself or a separate buffer`);
-    }
-  }
-  if (out.size === 0) return out;
-  const rows = out.size / cols;
-  const { data, off } = dense(x);
   // The kernel writes row r of out only after reading row r of x, element by element at the same index,
-  // so out may be x itself, except on a non-shared buffer: the pool copies such arguments in and back
-  // separately, so there x goes through a private copy.
-  const src = data === out.data && !isShared(data) ? { data: x.clone().data, off: 0 } : { data, off };
+  // so out may be x itself.
+  const prep = into ? prepareInto(op, into, x.shape, [x]) : null;
+  const out = prep ? prep.target : Tensor.zeros(x.shape);
+  if (out.size === 0) return prep ? prep.finish() : out;
+  const rows = out.size / cols;
+  const src = dense(prep ? prep.inputs[0]! : x);
   const args = { x: src.data, xOff: src.off, out: out.data, outOff: out.offset, cols, causalT, log: log ? 1 : 0 };
   runRows('nn.softmax', softmaxRows, args, rows, cols * 8);
-  return out;
+  return prep ? prep.finish() : out;
 }
 
 /** Softmax over the last axis (float64 sums), optionally with a causal mask (masked entries are 0). */
