@@ -5,7 +5,7 @@
 # exits non-zero only when a package is still missing afterwards (the caller decides what that means).
 set -u
 need=()
-command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "apt.sh: not root, cannot install: ${need[*]}" >&2
