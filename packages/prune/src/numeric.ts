@@ -190,9 +190,6 @@ export function upperCholeskyOfInverse(a: Float64Array, n: number, what = 'matri
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) l[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)]!;
   const bad = choleskyLowerInPlace(l, n);
   if (bad >= 0) throw new PruneError(`Cholesky: ${what} is not positive definite (at pivot ${n - 1 - bad})`);
-  const m = invertLower(l, n);
-  // U = P M P: U[i,j] = M[n-1-i, n-1-j].
-  const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = m[(n - 1 - i) * n + (n - 1 - j)]!;
-  return u;
+  // U = P M P: U[i,j] = M[n-1-i, n-1-j], and (n-1-i)*n + (n-1-j) = n*n-1 - (i*n+j): the flat array reversed.
+  return invertLower(l, n).reverse();
 }
