@@ -129,7 +129,8 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
           const h2 = h1 + cols;
           const h3 = h2 + cols;
           for (let k = k0; k < k1; k++) {
-            W[wr + k] = W[wr + k]! - (e0 * Hinv[h0 + k]! + e1 * Hinv[h1 + k]! + (e2 * Hinv[h2 + k]! + e3 * Hinv[h3 + k]!));
+            W[wr + k] =
+              W[wr + k]! - (e0 * Hinv[h0 + k]! + e1 * Hinv[h1 + k]! + (e2 * Hinv[h2 + k]! + e3 * Hinv[h3 + k]!));
           }
         }
         for (; c < count; c++) {
