@@ -41,8 +41,26 @@ def main():
             + (f" ({cfg['num_key_value_heads']} key/value heads)" if arch == "llama" else "")
             + f", {'ffn_dim ' + str(cfg['ffn_dim']) if arch == 'opt' else 'intermediate ' + str(cfg['intermediate_size'])}"
             + f", vocabulary {cfg['vocab_size']}, max_position_embeddings {cfg['max_position_embeddings']}")
-    probe = "\n".join(f"| {e['step']} | {e['train_loss']:.3f} | {e['probe_ppl']:.1f} | {e['time_s']:.0f} |"
-                      for e in log["log"])
+    stages = log.get("earlier", []) + [log]
+    rows, offset, seconds = [], 0, 0.0
+    for st in stages:
+        rows += [f"| {offset + e['step']} | {e['train_loss']:.3f} | {e['probe_ppl']:.1f} | {seconds + e['time_s']:.0f} |"
+                 for e in st["log"]]
+        offset += st["steps"]
+        seconds += st["train_seconds"]
+    probe = "\n".join(rows)
+    total_steps = sum(st["steps"] for st in stages)
+    total_tokens = sum(st["tokens_seen"] for st in stages)
+    total_minutes = sum(st["train_seconds"] for st in stages) / 60
+    recipe = []
+    for i, st in enumerate(stages):
+        how = "from a random initialisation (normal, std 0.02; residual output projections 0.02 / sqrt(2 x blocks))" if i == 0 else "continuing from the weights of the previous stage (fresh AdamW state)"
+        cmd = f"`/usr/bin/python3 tools/train/train.py --arch {arch} --minutes {st['minutes']:g}" + \
+              (f" --lr {st['peak_lr']:g} --warmup {st['warmup']} --seed {st['seed']} --resume <stage {i} folder>`" if i else "`")
+        recipe.append(f"{'Stage ' + str(i + 1) + ': ' if len(stages) > 1 else ''}{cmd} {how}: peak learning rate "
+                      f"{st['peak_lr']:g} after {st['warmup']} warm-up steps, {st['steps']} steps, {st['tokens_seen']:,} tokens, "
+                      f"{st['train_seconds'] / 60:.1f} minutes, seed {st['seed']}.")
+    recipe = "\n\n".join(recipe)
     text = f"""# {os.path.basename(os.path.abspath(folder))}
 
 A small `{cls}` trained from scratch for **stade**'s default runs and tests: {desc}
@@ -69,12 +87,14 @@ Split (by document, see `tools/train/corpus.py`):
 - training: every other document ({log['train_tokens']:,} tokens). Neither held-out part was seen in training.
 
 ## Training
-`/usr/bin/python3 tools/train/train.py --arch {arch} --minutes {log['minutes']:g}` (PyTorch {log['torch']}, one CPU
-thread, seed {log['seed']}): AdamW (betas 0.9/0.95, weight decay 0.1 on matrices), peak learning rate
-{log['peak_lr']:g} after {log['warmup']} warm-up steps, cosine decay to 10% over the wall-clock budget, gradient
-clipping 1.0, batches of {log['batch']} random windows of {log['seqlen']} tokens. **{log['steps']} steps**
-({log['tokens_seen']:,} tokens, {log['tokens_seen'] / log['train_tokens']:.2f} epochs) in {log['train_seconds'] / 60:.1f} minutes;
-final training loss {last['train_loss']:.3f}.
+PyTorch {log['torch']} on one CPU thread. AdamW (betas 0.9/0.95, weight decay 0.1 on matrices), linear warm-up,
+cosine decay to 10% over each stage's wall-clock budget, gradient clipping 1.0, batches of {log['batch']} random
+windows of {log['seqlen']} tokens from the training text.
+
+{recipe}
+
+In total **{total_steps} steps** ({total_tokens:,} tokens, {total_tokens / log['train_tokens']:.2f} epochs) in
+{total_minutes:.1f} minutes; final training loss {last['train_loss']:.3f}.
 
 | step | train loss | ppl, first 16 eval windows | seconds |
 |---|---|---|---|
@@ -89,8 +109,8 @@ cross-entropy per window, ppl = exp(sum(loss * seqlen) / (n * seqlen)). Machine-
 models/{os.path.basename(os.path.abspath(folder))} models/text/eval.txt`.{stade_line}
 
 ## Limitations
-Training stopped at the end of its {log['minutes']:g}-minute budget on a shared two-core machine, after
-{log['tokens_seen'] / log['train_tokens']:.2f} epochs, while the held-out loss was still falling, so its perplexity is high. It exists to compare pruning methods on a real trained network quickly
+Training stopped at the end of its time budget on a shared two-core machine, after
+{total_tokens / log['train_tokens']:.2f} epochs, while the held-out loss was still falling, so its perplexity is high. It exists to compare pruning methods on a real trained network quickly
 and offline (and to contrast centred with non-centred linear inputs), not to be used as a language model.
 
 ## Licence

@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--bench", type=int, default=0, help="only time this many steps, save nothing")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resume", default="", help="continue training from this saved folder (new AdamW state, "
+                    "new warm-up and cosine); its training_log.json is kept as the earlier stage")
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
@@ -94,6 +96,13 @@ def main():
     V = tok.vocab_size
     cfg = (configs.opt_config if a.arch == "opt" else configs.llama_config)(V, tok.eot_id, max_pos=SEQLEN)
     model = models.build(cfg)
+    earlier = []
+    if a.resume:
+        model, _ = perplexity.load_model(a.resume)
+        model.train()
+        prev = json.load(open(os.path.join(a.resume, "training_log.json")))
+        earlier = prev.pop("earlier", []) + [prev]
+        print(f"resuming from {a.resume} after {sum(e['steps'] for e in earlier)} steps", flush=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"{a.arch}: {nparams} parameters, train tokens {train_ids.numel()}, eval tokens {eval_ids.numel()}",
           flush=True)
@@ -153,7 +162,7 @@ def main():
         "arch": a.arch, "parameters": nparams, "steps": steps, "batch": a.batch, "micro_batch": a.micro, "minutes": a.minutes, "seqlen": SEQLEN,
         "tokens_seen": steps * a.batch * SEQLEN, "train_tokens": train_ids.numel(), "peak_lr": a.lr,
         "warmup": a.warmup, "seed": a.seed, "train_seconds": round(elapsed, 1), "torch": torch.__version__,
-        "log": log})
+        "log": log, "earlier": earlier})
     # The reference perplexity comes from the file as saved (F32 weights, computed in F32).
     saved, _ = perplexity.load_model(out)
     ppl, n, _ = perplexity.perplexity(saved, eval_ids, SEQLEN)
