@@ -20,8 +20,11 @@ const TYPES = /** @type {Record<string, string>} */ ({
   '.map': 'application/json',
 });
 
-/** Serves `root`; resolves with the server and its base URL once listening. */
-export function serve(/** @type {string} */ root, port = 0) {
+/**
+ * Serves `root`; resolves with the server and its base URL once listening. `isolate: false` leaves out the
+ * COOP/COEP headers (the demo then runs single-threaded, as on a host without them).
+ */
+export function serve(/** @type {string} */ root, port = 0, { isolate = true } = {}) {
   const base = resolve(root);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -35,9 +38,11 @@ export function serve(/** @type {string} */ root, port = 0) {
         if (st.isFile()) size = st.size;
       }
     } catch {}
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (isolate) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+      res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    }
     res.setHeader('Cache-Control', 'no-store');
     if (size < 0) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${path}`);

@@ -43,9 +43,51 @@ const SETTINGS = {
   maxWindows: 16,
 };
 
+/** Runs the demo page at `url` with SETTINGS and returns what it shows. */
+async function runDemo(context: BrowserContext, url: string, seqlen: number, screenshot?: string) {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${url}demo.html`);
+  const isolated = await page.evaluate(() => crossOriginIsolated);
+  await page.selectOption('#method', SETTINGS.method);
+  await page.selectOption('#pattern', SETTINGS.pattern);
+  await page.fill('#sparsity', String(SETTINGS.sparsity));
+  await page.fill('#nsamples', String(SETTINGS.nsamples));
+  await page.fill('#seqlen', String(seqlen));
+  await page.selectOption('#sampling', SETTINGS.sampling);
+  await page.fill('#seed', String(SETTINGS.seed));
+  await page.fill('#max-windows', String(SETTINGS.maxWindows));
+  await page.click('#run');
+  await page.waitForSelector('#result[data-status="done"], #result[data-status="error"]', { timeout: 150_000 });
+  const shown = await page.evaluate(() => {
+    const r = document.getElementById('result')!;
+    const d = r.dataset;
+    const bars = r.querySelectorAll('svg.chart rect.bar').length;
+    return {
+      status: d.status,
+      platform: d.platform,
+      threads: d.threads,
+      parallelCalls: d.parallelCalls,
+      dense: d.dense,
+      pruned: d.pruned,
+      text: r.textContent ?? '',
+      bars,
+    };
+  });
+  if (screenshot) {
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, screenshot), fullPage: true });
+  }
+  await page.close();
+  return { ...shown, isolated, errors };
+}
+
 describe.runIf(missing === null)('docs site in Chromium', () => {
   let server: Server | undefined;
   let base = '';
+  let threaded: Awaited<ReturnType<typeof runDemo>> | null = null;
   let browser: { context: BrowserContext; close: () => Promise<void> } | undefined;
 
   beforeAll(async () => {
@@ -67,42 +109,11 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
       max_position_embeddings: number;
     };
     const seqlen = Math.min(64, cfg.max_position_embeddings);
-    const page = await browser!.context.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}demo.html`);
-    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    await page.selectOption('#method', SETTINGS.method);
-    await page.selectOption('#pattern', SETTINGS.pattern);
-    await page.fill('#sparsity', String(SETTINGS.sparsity));
-    await page.fill('#nsamples', String(SETTINGS.nsamples));
-    await page.fill('#seqlen', String(seqlen));
-    await page.selectOption('#sampling', SETTINGS.sampling);
-    await page.fill('#seed', String(SETTINGS.seed));
-    await page.fill('#max-windows', String(SETTINGS.maxWindows));
-    await page.click('#run');
-    await page.waitForSelector('#result[data-status="done"], #result[data-status="error"]', { timeout: 150_000 });
-    const shown = await page.evaluate(() => {
-      const r = document.getElementById('result')!;
-      const d = r.dataset;
-      const bars = r.querySelectorAll('svg.chart rect.bar').length;
-      return {
-        status: d.status,
-        platform: d.platform,
-        threads: d.threads,
-        parallelCalls: d.parallelCalls,
-        dense: d.dense,
-        pruned: d.pruned,
-        text: r.textContent ?? '',
-        bars,
-      };
-    });
-    mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: join(artifacts, 'demo.png'), fullPage: true });
-    await page.close();
+    const shown = await runDemo(browser!.context, base, seqlen, 'demo.png');
+    threaded = shown;
+    expect(shown.isolated).toBe(true);
     expect(shown.status, shown.text).toBe('done');
-    expect(errors).toEqual([]);
+    expect(shown.errors).toEqual([]);
     // The threaded path really ran: the browser pool backend split work across Web Workers.
     expect(shown.platform).toBe('browser');
     expect(Number(shown.threads)).toBeGreaterThan(1);
@@ -151,6 +162,27 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
       expect(pruned).not.toBe(dense);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('without cross-origin isolation the demo runs on one thread with bit-identical results', async () => {
+    const cfg = JSON.parse(readFileSync(join(demoModelDir(), 'config.json'), 'utf8')) as {
+      max_position_embeddings: number;
+    };
+    const seqlen = Math.min(64, cfg.max_position_embeddings);
+    const plain = (await serve(dist, 0, { isolate: false })) as { server: Server; url: string };
+    try {
+      const single = await runDemo(browser!.context, plain.url, seqlen);
+      expect(single.status, single.text).toBe('done');
+      expect(single.errors).toEqual([]);
+      expect(single.isolated).toBe(false);
+      expect(single.platform).toBe('null');
+      expect(single.parallelCalls).toBe('0');
+      expect(threaded, 'the threaded run ran first').not.toBeNull();
+      expect(single.dense).toBe(threaded!.dense);
+      expect(single.pruned).toBe(threaded!.pruned);
+    } finally {
+      plain.server.close();
     }
   }, 240_000);
 
