@@ -62,6 +62,39 @@ describe('pruneModel (sequential)', () => {
     expect(m.blockCalls).toBe(3 * 2 * windows.length);
   });
 
+  it('per-layer errors are those of the layer output on the measured windows', () => {
+    const m = new FakeModel({ blocks: 1 });
+    const dense = new FakeModel({ blocks: 1 });
+    const r = pruneModel(m, windows, { method: 'magnitude', sparsity: 0.5, layerMetricWindows: 1 });
+    const name = m.linearNames(0)[0]!; // fc1: its input is the embedding of the window
+    const x = m.embed(windows[0]!);
+    const [T, inp] = x.shape as [number, number];
+    const a = dense.getLinear(name);
+    const b = m.getLinear(name);
+    const out = a.weight.shape[0]!;
+    let se = 0;
+    let dd = 0;
+    let pp = 0;
+    let dp = 0;
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < out; i++) {
+        let yd = a.bias!.get(i);
+        let yp = b.bias!.get(i);
+        for (let j = 0; j < inp; j++) {
+          yd += x.get(t, j) * a.weight.get(i, j);
+          yp += x.get(t, j) * b.weight.get(i, j);
+        }
+        se += (yd - yp) ** 2;
+        dd += yd * yd;
+        pp += yp * yp;
+        dp += yd * yp;
+      }
+    }
+    const l = r.layers.find((z) => z.name === name)!;
+    expect(l.mse!).toBeCloseTo(se / (T * out), 4);
+    expect(l.cosine!).toBeCloseTo(dp / Math.sqrt(dd * pp), 5);
+  });
+
   it('is sequential: block i+1 is pruned from statistics of the pruned block i outputs', () => {
     const m = new FakeModel({ blocks: 2 });
     pruneModel(m, windows, { method: 'wanda', sparsity: 0.5 });
