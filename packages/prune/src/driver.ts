@@ -172,19 +172,13 @@ function summarise(
   blocks: BlockReport[],
   layers: LayerReport[],
 ): PruneReport {
-  let p = 0;
-  let z = 0;
-  for (const l of layers) {
-    p += l.params;
-    z += l.zeros * l.params;
-  }
   return {
     mode,
     method: opts.method,
     pattern: patternName(opts),
     group: opts.group ?? 'row',
     sparsity,
-    zeros: p ? z / p : 0,
+    zeros: weightedZeros(layers),
     nsamples,
     seconds: now() - t0,
     blocks,
@@ -192,7 +186,8 @@ function summarise(
   };
 }
 
-function blockZeros(layers: LayerReport[]): number {
+/** Fraction of zeros over the given layers, weighted by their parameter counts. */
+function weightedZeros(layers: LayerReport[]): number {
   let p = 0;
   let z = 0;
   for (const l of layers) {
@@ -299,7 +294,7 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
     blocks.push({
       index: i,
       sparsity: sp,
-      zeros: blockZeros(lr),
+      zeros: weightedZeros(lr),
       mse: blockMeter.mse(),
       cosine: blockMeter.cosine(),
       seconds: now() - tb,
@@ -373,7 +368,7 @@ export function applyPruning(model: PrunableModel, stats: DenseStats, opts: Prun
     const c = stats.blocks[i]!;
     const { layers: lr } = pruneBlock(model, i, (n) => c.get(n), sparsities[i], opts);
     const sp = lr.length ? lr[0]!.sparsity : 0;
-    blocks.push({ index: i, sparsity: sp, zeros: blockZeros(lr), mse: null, cosine: null, seconds: now() - tb });
+    blocks.push({ index: i, sparsity: sp, zeros: weightedZeros(lr), mse: null, cosine: null, seconds: now() - tb });
     layers.push(...lr);
   }
   const rep = summarise('dense-stats', opts, target, stats.nsamples, t0, blocks, layers);
