@@ -24,7 +24,7 @@ export {
   f32ToBf16,
   f32ToF16,
 } from './dtype.js';
-export { linear, matmul } from './ops/matmul.js';
+export { linear, linearInto, matmul, matmulInto } from './ops/matmul.js';
 export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';
 export {
   add,

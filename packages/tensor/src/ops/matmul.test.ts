@@ -7,7 +7,7 @@ import { shutdownPool } from '../parallel/pool.js';
 import { Tensor } from '../tensor.js';
 import { arbAnyLayout, arbBroadcastShapes, arbDim, expectClose, randn, stridedView } from '../testing/index.js';
 import { simdSupported } from '../wasm/runtime.js';
-import { linear, matmul } from './matmul.js';
+import { linear, linearInto, matmul, matmulInto } from './matmul.js';
 
 const backends: Backend[] = simdSupported() ? ['wasm', 'js'] : ['js'];
 const saved = { backend: getBackend(), threads: getThreads() };
@@ -98,6 +98,37 @@ describe.each(backends)('linear (%s)', (backend) => {
       const wt = randn([77, 53], 30 + rows).transpose();
       expectClose(linear(x, wt), refLinear(x, wt), tol(77));
     }
+  });
+});
+
+describe.each(backends)('*Into (%s)', (backend) => {
+  it('write every element of a reused (NaN-filled, offset) output and equal the allocating ops', () => {
+    setBackend(backend);
+    for (const [rows, inF, outF] of [
+      [1, 9, 5],
+      [7, 33, 13],
+    ] as const) {
+      const x = randn([rows, inF], 1);
+      const w = randn([outF, inF], 2);
+      const b = randn([outF], 3);
+      const big = Tensor.full([rows + 2, outF], Number.NaN);
+      const out = big.narrow(0, 1, rows); // contiguous, offset outF
+      expect(linearInto(x, w, b, out)).toBe(out);
+      expect(out.toArray()).toEqual(linear(x, w, b).toArray());
+      expect(Number.isNaN(big.get(0, 0)) && Number.isNaN(big.get(rows + 1, outF - 1))).toBe(true);
+      const out2 = Tensor.full([rows, outF], Number.NaN);
+      expect(matmulInto(x, w.transpose(), out2).toArray()).toEqual(matmul(x, w.transpose()).toArray());
+    }
+  });
+
+  it('reject a wrong shape, a strided output or one sharing storage with an input', () => {
+    setBackend(backend);
+    const x = randn([4, 6], 1);
+    const w = randn([5, 6], 2);
+    expect(() => linearInto(x, w, null, Tensor.zeros([4, 4]))).toThrow(/linear.*\[4, 4\].*\[4, 5\]/);
+    expect(() => linearInto(x, w, null, Tensor.zeros([5, 4]).transpose())).toThrow(/linear: output must be contiguous/);
+    const a = randn([4, 4], 3);
+    expect(() => matmulInto(a, randn([4, 4], 4), a)).toThrow(/matmul: the output must not share storage/);
   });
 });
 

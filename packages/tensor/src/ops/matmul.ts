@@ -10,6 +10,27 @@ import { runGemm } from './matmul_dispatch.js';
 
 const EMPTY = allocF32(0);
 
+/** The output tensor: a fresh one, or `out` after checking its shape, layout and that it aliases no input. */
+function outputFor(
+  op: string,
+  shape: number[],
+  out: Tensor | undefined,
+  inputs: (Tensor | null | undefined)[],
+): Tensor {
+  if (!out) return Tensor.zeros(shape);
+  if (fmtShape(out.shape) !== fmtShape(shape)) shapeMismatch(op, out.shape, shape, 'output shape');
+  if (!out.contiguous) throw new TensorError(`${op}: output must be contiguous, got strides ${fmtShape(out.strides)}`);
+  for (const t of inputs) {
+    if (t && t.data.buffer === out.data.buffer)
+      throw new TensorError(`${op}: the output must not share storage with an input`);
+  }
+  return out;
+}
+
+/** The output's elements as a dense array starting at element 0 (the kernels write rows from 0). */
+const dense = (t: Tensor): Float32Array =>
+  t.offset === 0 && t.data.length === t.size ? t.data : t.data.subarray(t.offset, t.offset + t.size);
+
 /** Views the leading dims of `t` ([..., k]) as rows `[rows, k]` without a copy when the layout allows it. */
 function rowsView(t: Tensor): { t: Tensor; rows: number; rowStride: number } {
   const nd = t.ndim;
@@ -40,6 +61,11 @@ function rowsView(t: Tensor): { t: Tensor; rows: number; rowStride: number } {
  * with NumPy broadcasting of the batch dims.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  return matmulInto(a, b);
+}
+
+/** `matmul` writing into `out` (contiguous, of the result's shape, not sharing storage with a or b). */
+export function matmulInto(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   if (a.ndim < 2 || b.ndim < 2) {
     throw new TensorError(
       `matmul: need operands of at least 2 dims, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
@@ -66,7 +92,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (bShared && batch > 1) {
     const aView = new Tensor(a.data, [...batchShape, m, k], [...aBs, ...a.strides.slice(-2)], a.offset);
     const av = rowsView(aView);
-    return gemm(av.t, av.rows, av.rowStride, b, outShape, k, n, null, false);
+    return gemm(av.t, av.rows, av.rowStride, b, outputFor('matmul', outShape, out, [a, b]), k, n, null, false);
   }
   const aOff = allocF64(batch);
   const bOff = allocF64(batch);
@@ -85,7 +111,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       idx[d] = 0;
     }
   }
-  const out = Tensor.zeros(outShape);
+  const c = outputFor('matmul', outShape, out, [a, b]);
   runGemm({
     a: a.data,
     aOff,
@@ -95,7 +121,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     bOff,
     bKStride: b.strides[b.ndim - 2]!,
     bNStride: b.strides[b.ndim - 1]!,
-    c: out.data,
+    c: dense(c),
     bias: EMPTY,
     biasOff: 0,
     biasStride: 0,
@@ -104,7 +130,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     n,
     k,
   });
-  return out;
+  return c;
 }
 
 /** One `[rows, k] x B` gemm; `wLayout`: B is W `[n, k]` (linear), else `[k, n]`. */
@@ -113,13 +139,12 @@ function gemm(
   rows: number,
   rowStride: number,
   b: Tensor,
-  outShape: number[],
+  out: Tensor,
   k: number,
   n: number,
   bias: Tensor | null,
   wLayout: boolean,
 ): Tensor {
-  const out = Tensor.zeros(outShape);
   const aOff = allocF64(1);
   aOff[0] = a.offset;
   const bOff = allocF64(1);
@@ -134,7 +159,7 @@ function gemm(
     // linear: W [out, in] read as B [k = in, n = out]
     bKStride: wLayout ? b.strides[1]! : b.strides[b.ndim - 2]!,
     bNStride: wLayout ? b.strides[0]! : b.strides[b.ndim - 1]!,
-    c: out.data,
+    c: dense(out),
     bias: bias ? bias.data : EMPTY,
     biasOff: bias ? bias.offset : 0,
     biasStride: bias ? bias.strides[0]! : 0,
@@ -151,6 +176,11 @@ function gemm(
  * `[..., out]`. W is read in place through its strides (no transposed copy).
  */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  return linearInto(x, w, b);
+}
+
+/** `linear` writing into `out` (contiguous `[..., out]`, not sharing storage with x, W or b). */
+export function linearInto(x: Tensor, w: Tensor, b?: Tensor | null, out?: Tensor): Tensor {
   if (w.ndim !== 2)
     throw new TensorError(
       `linear: weight must be 2-d [out, in], got ${fmtShape(w.shape)} (input ${fmtShape(x.shape)})`,
@@ -160,5 +190,6 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (x.shape[x.ndim - 1] !== inF) shapeMismatch('linear', x.shape, w.shape, 'input features differ');
   if (b && (b.ndim !== 1 || b.shape[0] !== outF)) shapeMismatch('linear', w.shape, b.shape, `bias must be [${outF}]`);
   const rv = rowsView(x);
-  return gemm(rv.t, rv.rows, rv.rowStride, w, [...x.shape.slice(0, -1), outF], inF, outF, b ?? null, true);
+  const o = outputFor('linear', [...x.shape.slice(0, -1), outF], out, [x, w, b]);
+  return gemm(rv.t, rv.rows, rv.rowStride, w, o, inF, outF, b ?? null, true);
 }
