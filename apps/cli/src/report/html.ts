@@ -112,7 +112,7 @@ function sweepSection(r: SweepResult): string[] {
     if (rows.length === 0) continue;
     const label = rows[0]!.pattern === 'unstructured' ? `unstructured ${fmtPct(rows[0]!.sparsity)}` : rows[0]!.pattern;
     body.push(
-      `<h2>${esc(label)}</h2>`,
+      `<h3>${esc(r.model)}: ${esc(label)}</h3>`,
       layerPlots(
         rows.map((x) => ({ name: x.method, layers: x.layers })),
         label,
