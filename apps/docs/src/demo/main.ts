@@ -34,6 +34,7 @@ function showResult(r: DemoResult): void {
   out.dataset.platform = String(r.pool.platform);
   out.dataset.parallelCalls = String(r.pool.parallelCalls);
   out.dataset.threads = String(r.threads);
+  out.dataset.seconds = JSON.stringify(r.seconds);
   const total = r.seconds.load + r.seconds.dense + r.seconds.prune + r.seconds.pruned;
   out.innerHTML = `
     <table class="ppl">
