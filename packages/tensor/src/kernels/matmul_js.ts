@@ -7,7 +7,7 @@
  * result does not depend on how rows are split between threads. Edge tiles use zero padding and the same
  * loop.
  */
-import { type MatmulArgs, forEachBatchRows } from './matmul_args.js';
+import { forEachBatchRows, type MatmulArgs } from './matmul_args.js';
 
 const JR = 3;
 const JNC = 48;

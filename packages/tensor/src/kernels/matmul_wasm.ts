@@ -12,7 +12,7 @@
  */
 import { MR, NR, STAGE_STRIDE } from '../wasm/matmul_module.js';
 import { type MatmulWasm, matmulWasm } from '../wasm/runtime.js';
-import { type MatmulArgs, forEachBatchRows, storeRow } from './matmul_args.js';
+import { forEachBatchRows, type MatmulArgs, storeRow } from './matmul_args.js';
 
 /** k block: fixed, independent of threads (it fixes the summation order). */
 export const KC = 256;

@@ -2,7 +2,7 @@
  * `matmul` and `linear`. Both read strided views directly (panels are packed from any strides; W is never
  * transposed or copied as a tensor) and return fresh contiguous tensors.
  */
-import { TensorError, fmtShape, shapeMismatch } from '../errors.js';
+import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { broadcastShapes, broadcastStrides, numel } from '../layout.js';
 import { allocF32, allocF64 } from '../storage.js';
 import { Tensor } from '../tensor.js';

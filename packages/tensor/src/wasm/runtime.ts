@@ -1,4 +1,4 @@
-import { type WasmMemory, instantiateSync, wasmApi } from './api.js';
+import { instantiateSync, type WasmMemory, wasmApi } from './api.js';
 import { buildMatmulModule, simdProbe } from './matmul_module.js';
 
 let simd: boolean | undefined;
