@@ -15,6 +15,7 @@ const JNC = 48;
 // Per-thread scratch (contents never influence results).
 let packA = new Float64Array(0);
 let packB = new Float64Array(0);
+const tileBuf = new Float64Array(JR * JR);
 
 function scratch(k: number): void {
   if (packA.length < k * JR) packA = new Float64Array(k * JR);
@@ -87,7 +88,16 @@ function rowsJs(args: MatmulArgs, bi: number, m0: number, m1: number): void {
           c21 += a2 * b1;
           c22 += a2 * b2;
         }
-        const tile = [c00, c01, c02, c10, c11, c12, c20, c21, c22];
+        const tile = tileBuf;
+        tile[0] = c00;
+        tile[1] = c01;
+        tile[2] = c02;
+        tile[3] = c10;
+        tile[4] = c11;
+        tile[5] = c12;
+        tile[6] = c20;
+        tile[7] = c21;
+        tile[8] = c22;
         const j0 = jc + p * JR;
         const nw = Math.min(JR, jc + nc - j0);
         for (let r = 0; r < mr; r++) {
@@ -145,7 +155,11 @@ export function matvecJsKernel(args: MatmulArgs, colStart: number, colEnd: numbe
           s2 += x * b[w2 + q]!;
           s3 += x * b[w3 + q]!;
         }
-        const sums = [s0, s1, s2, s3];
+        const sums = tileBuf;
+        sums[0] = s0;
+        sums[1] = s1;
+        sums[2] = s2;
+        sums[3] = s3;
         for (let t = 0; t < 4; t++) {
           const v = Math.fround(sums[t]!);
           c[o + j + t] = hasBias ? v + bias[args.biasOff + (j + t) * args.biasStride]! : v;
