@@ -58,7 +58,8 @@ function syncPattern(): void {
   if (nm) sp.value = String(Number(nm[1]) / Number(nm[2]));
 }
 
-function start(): void {
+/** The pipeline worker, started on the first run (so merely opening the page downloads no worker code). */
+function startWorker(): Worker {
   const worker = new Worker(new URL('./pipeline.ts', import.meta.url), { type: 'module', name: 'stade-demo' });
   const bar = $<HTMLProgressElement>('progress');
   const label = $('progress-label');
@@ -83,6 +84,13 @@ function start(): void {
     out.textContent = `Error: the demo worker failed (${e.message})`;
     button.disabled = false;
   };
+  return worker;
+}
+
+function start(): void {
+  let worker: Worker | null = null;
+  const out = $('result');
+  const button = $<HTMLButtonElement>('run');
   $<HTMLSelectElement>('pattern').addEventListener('change', syncPattern);
   syncPattern();
   $('demo-form').addEventListener('submit', (ev) => {
@@ -92,6 +100,7 @@ function start(): void {
     out.textContent = '';
     const base = new URL('./demo-data/', document.baseURI).href;
     const req: RunRequest = { kind: 'run', base, settings: readSettings() };
+    worker ??= startWorker();
     worker.postMessage(req);
   });
   $('isolation').textContent = crossOriginIsolated
