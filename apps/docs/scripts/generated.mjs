@@ -102,23 +102,28 @@ const METHOD_OPTIONS = [
   'sparsegpt-noupdate',
 ];
 
-/** The demo page's body (the script is added by the layout). */
-export function demoBody(/** @type {{ name: string, summary: string, maxSeqlen: number }} */ model) {
+/** The demo page's body (the script is added by the layout); the first model is the default. */
+export function demoBody(/** @type {{ name: string, summary: string, maxSeqlen: number }[]} */ models) {
   const opt = (/** @type {string} */ v, /** @type {string} */ sel) =>
     `<option value="${v}"${v === sel ? ' selected' : ''}>${v}</option>`;
-  const seqlen = Math.min(64, model.maxSeqlen);
+  const maxSeqlen = Math.min(...models.map((m) => m.maxSeqlen));
+  const seqlen = Math.min(64, maxSeqlen);
+  const list = models.map((m) => `<li><code>${m.name}</code>: ${m.summary}</li>`).join('');
   return `<h1 id="live-demo">Live demo</h1>
-<p>This page prunes <strong>${model.name}</strong> (${model.summary}) in your browser: calibration, pruning and
-perplexity run in a Web Worker with the same packages the <code>stade</code> command uses, on the model files and
-texts this site serves as static files. Nothing is sent to a server. The result equals
-<code>stade prune --model ${model.name} --eval models/text/eval.txt --max-windows N</code> with the same settings.</p>
+<p>This page prunes one of stade's embedded models in your browser: calibration, pruning and perplexity run in a
+Web Worker with the same packages the <code>stade</code> command uses, on model files and texts this site serves
+as static files (<code>models/text/calibration.txt</code> and <code>eval.txt</code>). Nothing is sent to a server.
+The result equals <code>stade prune --model models/NAME --eval models/text/eval.txt --max-windows N</code> with the
+same settings.</p>
+<ul>${list}</ul>
 <p class="note" id="isolation">checking cross-origin isolation…</p>
 <form id="demo-form" class="demo">
+  <label>model <select id="model">${models.map((m, i) => `<option value="${m.name}"${i === 0 ? ' selected' : ''}>${m.name}</option>`).join('')}</select></label>
   <label>method <select id="method">${METHOD_OPTIONS.map((m) => opt(m, 'stade')).join('')}</select></label>
   <label>pattern <select id="pattern">${['unstructured', '2:4', '4:8'].map((p) => opt(p, 'unstructured')).join('')}</select></label>
   <label>sparsity <input id="sparsity" type="number" min="0" max="0.99" step="0.05" value="0.5"></label>
   <label>calibration windows <input id="nsamples" type="number" min="1" max="256" value="8"></label>
-  <label>window length <input id="seqlen" type="number" min="2" max="${model.maxSeqlen}" value="${seqlen}"></label>
+  <label>window length <input id="seqlen" type="number" min="2" max="${maxSeqlen}" value="${seqlen}"></label>
   <label>sampling <select id="sampling">${opt('contiguous', 'contiguous')}${opt('random', 'contiguous')}</select></label>
   <label>seed <input id="seed" type="number" min="0" value="0"></label>
   <label>evaluation windows (0 = all) <input id="max-windows" type="number" min="0" value="32"></label>

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoModelDir, demoTextDir } from '../scripts/build.mjs';
+import { demoModels, demoTextDir } from '../scripts/build.mjs';
 import { serve } from '../scripts/serve.mjs';
 import { chromiumMissing, launch } from './browser.js';
 import { brokenLinks, htmlPages } from './links.js';
@@ -43,6 +43,9 @@ const SETTINGS = {
   maxWindows: 16,
 };
 
+/** The demo's default model (the CLI's default too: models/stade-llama-tiny when present). */
+const model = () => demoModels()[0]!;
+
 /** Runs the demo page at `url` with SETTINGS and returns what it shows. */
 async function runDemo(context: BrowserContext, url: string, seqlen: number, screenshot?: string) {
   const page = await context.newPage();
@@ -51,6 +54,7 @@ async function runDemo(context: BrowserContext, url: string, seqlen: number, scr
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${url}demo.html`);
   const isolated = await page.evaluate(() => crossOriginIsolated);
+  await page.selectOption('#model', model().name);
   await page.selectOption('#method', SETTINGS.method);
   await page.selectOption('#pattern', SETTINGS.pattern);
   await page.fill('#sparsity', String(SETTINGS.sparsity));
@@ -105,7 +109,7 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
   });
 
   it('the demo prunes in the browser (threaded pool) and matches `stade prune --eval --json`', async () => {
-    const cfg = JSON.parse(readFileSync(join(demoModelDir(), 'config.json'), 'utf8')) as {
+    const cfg = JSON.parse(readFileSync(join(model().dir, 'config.json'), 'utf8')) as {
       max_position_embeddings: number;
     };
     const seqlen = Math.min(64, cfg.max_position_embeddings);
@@ -127,7 +131,7 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
         join(repo, 'apps/cli/dist/main.js'),
         'prune',
         '--model',
-        demoModelDir(),
+        model().dir,
         '--method',
         SETTINGS.method,
         '--sparsity',
@@ -166,7 +170,7 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
   }, 240_000);
 
   it('without cross-origin isolation the demo runs on one thread with bit-identical results', async () => {
-    const cfg = JSON.parse(readFileSync(join(demoModelDir(), 'config.json'), 'utf8')) as {
+    const cfg = JSON.parse(readFileSync(join(model().dir, 'config.json'), 'utf8')) as {
       max_position_embeddings: number;
     };
     const seqlen = Math.min(64, cfg.max_position_embeddings);

@@ -14,6 +14,7 @@ const $ = <T extends HTMLElement>(id: string) => {
 function readSettings(): DemoSettings {
   const v = (id: string) => $<HTMLInputElement | HTMLSelectElement>(id).value;
   return {
+    model: v('model'),
     method: v('method'),
     sparsity: Number(v('sparsity')),
     pattern: v('pattern'),

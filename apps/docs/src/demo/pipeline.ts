@@ -37,17 +37,18 @@ async function run({ base, settings: s }: RunRequest): Promise<DemoResult> {
   let t0 = performance.now();
   step(0, 0.05, 'loading the model')(0, 1);
   await warmPool().catch(() => {}); // optional: start the pool's workers while the files download
-  const manifest = await json(`${base}model/manifest.json`);
+  if (!/^[\w.-]+$/.test(s.model)) throw new Error(`bad model name ${JSON.stringify(s.model)}`);
+  const dir = `${base}models/${s.model}/`;
   const [config, weights, tj, tc, calibText, evalText] = await Promise.all([
-    json(`${base}model/config.json`),
-    bytes(`${base}model/model.safetensors`),
-    json(`${base}model/tokenizer.json`),
-    json(`${base}model/tokenizer_config.json`),
+    json(`${dir}config.json`),
+    bytes(`${dir}model.safetensors`),
+    json(`${dir}tokenizer.json`),
+    json(`${dir}tokenizer_config.json`),
     text(`${base}text/calibration.txt`),
     text(`${base}text/eval.txt`),
   ]);
   const model = modelFromSource(
-    new SafetensorsBuffer(config, [{ name: 'model.safetensors', bytes: weights }], 'model'),
+    new SafetensorsBuffer(config, [{ name: 'model.safetensors', bytes: weights }], s.model),
   );
   const tokenizer = new Tokenizer(tj, tc);
   const encode = (t: string) => Int32Array.from(tokenizer.encode(t).ids);
@@ -90,7 +91,7 @@ async function run({ base, settings: s }: RunRequest): Promise<DemoResult> {
   const prunedSeconds = since(t0);
   const info = poolInfo();
   return {
-    model: String(manifest.name ?? 'model'),
+    model: `models/${s.model}`,
     modelType: model.modelType,
     method: s.method,
     pattern: s.pattern,

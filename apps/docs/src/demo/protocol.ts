@@ -2,6 +2,8 @@
 
 /** The reader's choices; the same names and meanings as `stade prune` flags. */
 export interface DemoSettings {
+  /** Folder name under demo-data/models/. */
+  model: string;
   method: string;
   /** Ignored (implied) for N:M patterns. */
   sparsity: number;
