@@ -194,6 +194,10 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
     const pages = htmlPages(dist);
     expect(pages).toContain('index.html');
     expect(pages).toContain('api/index.html');
+    // The API reference covers the three packages' public entries (a few spot checks).
+    expect(pages).toContain('api/modules/_stade_tensor.html');
+    expect(pages).toContain('api/classes/_stade_transformer.SafetensorsBuffer.html');
+    expect(pages).toContain('api/functions/_stade_prune.pruneModel.html');
     expect(pages.length).toBeGreaterThan(20);
     const broken = pages.flatMap((p) => brokenLinks(dist, p));
     expect(broken).toEqual([]);
