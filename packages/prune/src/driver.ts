@@ -1,7 +1,7 @@
-import { linear, type Tensor } from '@stade/tensor';
+import type { Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkSparsity, parsePattern, resolveSparsity } from './mask.js';
-import { ErrorMeter } from './metrics.js';
+import { ErrorMeter, LayerErrorTap } from './metrics.js';
 import type { PrunableModel } from './model.js';
 import { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
 import { checkMethod, type LayerPruneOptions, methodNeeds, pruneLinear } from './prune-layer.js';
@@ -261,32 +261,20 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
     );
     // Rerun with the pruned weights; measure block error and, on the first windows, each layer's own error.
     opts.onProgress?.({ phase: 'rerun', block: i, blocks: B });
-    const meters = new Map<string, ErrorMeter>();
-    const layerTap = (name: string, x: Tensor): void => {
-      const d = dense.get(name);
-      if (!d) return;
-      const p = model.getLinear(name);
-      const yd = linear(x, d.weight, d.bias ?? undefined); // [T, out]
-      const yp = linear(x, p.weight, p.bias ?? undefined);
-      let m = meters.get(name);
-      if (!m) {
-        m = new ErrorMeter();
-        meters.set(name, m);
-      }
-      m.addTensors(yd, yp);
-    };
+    const layerErr = new LayerErrorTap(model, dense);
     const blockMeter = new ErrorMeter();
     for (let k = 0; k < hs.length; k++) {
-      const out = model.block(i, hs[k]!, k < metricWindows ? { tap: layerTap } : {});
+      const out = model.block(i, hs[k]!, k < metricWindows ? { tap: layerErr.tap } : {});
       blockMeter.addTensors(denseOut[k]!, out);
       denseOut[k] = null;
       hs[k] = out;
     }
+    const errs = layerErr.results();
     for (const l of lr) {
-      const m = meters.get(l.name);
-      if (m) {
-        l.mse = m.mse();
-        l.cosine = m.cosine();
+      const e = errs.get(l.name);
+      if (e) {
+        l.mse = e.mse;
+        l.cosine = e.cosine;
       }
     }
     model.releaseBlock?.(i);

@@ -26,7 +26,7 @@ export {
   resolveSparsity,
   selectMask,
 } from './mask.js';
-export { ErrorMeter } from './metrics.js';
+export { ErrorMeter, LayerErrorTap, type LinearSource } from './metrics.js';
 export { type LinearLayer, type PrunableModel, restoreLinears, snapshotLinears } from './model.js';
 export { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
 export {

@@ -1,4 +1,4 @@
-import type { Tensor } from '@stade/tensor';
+import { linear, type Tensor } from '@stade/tensor';
 
 /** Accumulates the mean squared error and cosine similarity between dense and pruned outputs (float64). */
 export class ErrorMeter {
@@ -39,5 +39,45 @@ export class ErrorMeter {
     if (this.dd === 0 && this.pp === 0) return 1;
     if (this.dd === 0 || this.pp === 0) return 0;
     return this.dp / Math.sqrt(this.dd * this.pp);
+  }
+}
+
+/** The dense and the current weights of linear layers, by Hugging Face name. */
+export interface LinearSource {
+  getLinear(name: string): { weight: Tensor; bias: Tensor | null };
+}
+
+/**
+ * Each linear layer's own output error: an activation tap that applies both the dense weights (from `dense`) and
+ * the model's current weights to the same input and accumulates MSE and cosine per layer.
+ */
+export class LayerErrorTap {
+  private readonly meters = new Map<string, ErrorMeter>();
+
+  constructor(
+    private readonly model: LinearSource,
+    private readonly dense: ReadonlyMap<string, { weight: Tensor; bias: Tensor | null }>,
+  ) {}
+
+  /** The tap to pass to `model.block(i, h, { tap })`. */
+  readonly tap = (name: string, x: Tensor /* [tokens, in] */): void => {
+    const d = this.dense.get(name);
+    if (!d) return;
+    const p = this.model.getLinear(name);
+    const yd = linear(x, d.weight, d.bias ?? undefined); // [tokens, out]
+    const yp = linear(x, p.weight, p.bias ?? undefined);
+    let m = this.meters.get(name);
+    if (!m) {
+      m = new ErrorMeter();
+      this.meters.set(name, m);
+    }
+    m.addTensors(yd, yp);
+  };
+
+  /** MSE and cosine per layer seen so far. */
+  results(): Map<string, { mse: number; cosine: number }> {
+    const out = new Map<string, { mse: number; cosine: number }>();
+    for (const [name, m] of this.meters) out.set(name, { mse: m.mse(), cosine: m.cosine() });
+    return out;
   }
 }

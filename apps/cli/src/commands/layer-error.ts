@@ -1,5 +1,5 @@
-import { ErrorMeter } from '@stade/prune';
-import { linear, type Tensor } from '@stade/tensor';
+import { LayerErrorTap } from '@stade/prune';
+import type { Tensor } from '@stade/tensor';
 import type { CausalLM } from '@stade/transformer';
 
 /** Dense weights of every prunable linear, by name. */
@@ -15,25 +15,10 @@ export function layerErrors(
   windows: readonly Int32Array[],
   maxWindows = 2,
 ): Map<string, { mse: number; cosine: number }> {
-  const meters = new Map<string, ErrorMeter>();
-  const tap = (name: string, x: Tensor /* [tokens, in] */) => {
-    const d = dense.get(name);
-    if (!d) return;
-    const p = model.getLinear(name);
-    const yd = linear(x, d.weight, d.bias ?? undefined); // [tokens, out]
-    const yp = linear(x, p.weight, p.bias ?? undefined);
-    let m = meters.get(name);
-    if (!m) {
-      m = new ErrorMeter();
-      meters.set(name, m);
-    }
-    m.addTensors(yd, yp);
-  };
+  const meter = new LayerErrorTap(model, dense);
   for (const ids of windows.slice(0, maxWindows)) {
     let h = model.embed(ids);
-    for (let i = 0; i < model.numBlocks; i++) h = model.block(i, h, { tap });
+    for (let i = 0; i < model.numBlocks; i++) h = model.block(i, h, { tap: meter.tap });
   }
-  const out = new Map<string, { mse: number; cosine: number }>();
-  for (const [name, m] of meters) out.set(name, { mse: m.mse(), cosine: m.cosine() });
-  return out;
+  return meter.results();
 }
