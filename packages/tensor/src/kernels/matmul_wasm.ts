@@ -148,15 +148,15 @@ function storeTiles(
   }
 }
 
-function gemmRows(w: MatmulWasm, args: MatmulArgs, bi: number, m0: number, m1: number): void {
-  const { n, k } = args;
+function gemmRows(w: MatmulWasm, args: MatmulArgs, bi: number, m0: number, m1: number, j0: number, j1: number): void {
+  const k = args.k;
   const ao = args.aOff[bi]!;
   const bo = args.bOff[bi]!;
   for (let r0 = m0; r0 < m1; r0 += ROW_CHUNK) {
     const rows = Math.min(ROW_CHUNK, m1 - r0);
     const rowsP = roundUp(rows, MR);
-    for (let jc = 0; jc < n; jc += NC) {
-      const nc = Math.min(NC, n - jc);
+    for (let jc = j0; jc < j1; jc += NC) {
+      const nc = Math.min(NC, j1 - jc);
       const ncp = roundUp(nc, NR);
       const mem = w.f32();
       if (k === 0) {
@@ -181,7 +181,18 @@ function gemmRows(w: MatmulWasm, args: MatmulArgs, bi: number, m0: number, m1: n
 export function matmulWasmKernel(args: MatmulArgs, rowStart: number, rowEnd: number): void {
   const w = matmulWasm();
   w.ensure(GEMM_BYTES);
-  forEachBatchRows(args, rowStart, rowEnd, (bi, m0, m1) => gemmRows(w, args, bi, m0, m1));
+  forEachBatchRows(args, rowStart, rowEnd, (bi, m0, m1) => gemmRows(w, args, bi, m0, m1, 0, args.n));
+}
+
+/**
+ * Kernel: columns [colStart, colEnd) of every row of C with the SIMD gemm. Splitting columns instead of
+ * rows lets each thread pack only its share of B (better when B is the larger operand); every element is
+ * summed exactly as in `matmulWasmKernel`, so both kernels give bit-identical results.
+ */
+export function matmulWasmColsKernel(args: MatmulArgs, colStart: number, colEnd: number): void {
+  const w = matmulWasm();
+  w.ensure(GEMM_BYTES);
+  for (let bi = 0; bi < args.batch; bi++) gemmRows(w, args, bi, 0, args.m, colStart, colEnd);
 }
 
 /** Bytes of W rows copied per dots() call. */

@@ -13,7 +13,7 @@ import { poolTestKernels } from '../parallel/test-kernels.js';
 import type { Kernel } from '../parallel/types.js';
 import { binaryRows, unaryBlocks } from './elementwise_rows.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
-import { matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
+import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
 import { reduceRows } from './reduce.js';
 import { argsortRowsKernel, kthRows } from './select.js';
@@ -27,6 +27,7 @@ export const kernels = {
 
   // --- matmul / linear (engineer A) ---
   'matmul.wasm': matmulWasmKernel,
+  'matmul.wasmCols': matmulWasmColsKernel,
   'matmul.matvecWasm': matvecWasmKernel,
   'matmul.js': matmulJsKernel,
   'matmul.matvecJs': matvecJsKernel,

@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Backend, getBackend, getThreads, setBackend, setThreads } from '../config.js';
 import type { MatmulArgs } from '../kernels/matmul_args.js';
 import { matmulJsKernel, matvecJsKernel } from '../kernels/matmul_js.js';
-import { matmulWasmKernel, matvecWasmKernel } from '../kernels/matmul_wasm.js';
+import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from '../kernels/matmul_wasm.js';
 import { shutdownPool } from '../parallel/pool.js';
 import { allocF32, allocF64 } from '../storage.js';
 import { arbDim, randn } from '../testing/index.js';
@@ -51,6 +51,7 @@ const kernels: [string, K, boolean][] = [
   ...(simdSupported()
     ? ([
         ['matmul.wasm', matmulWasmKernel, false],
+        ['matmul.wasmCols', matmulWasmColsKernel, true],
         ['matmul.matvecWasm', matvecWasmKernel, true],
       ] as [string, K, boolean][])
     : []),
@@ -114,6 +115,20 @@ describe('thread count', () => {
 });
 
 describe.runIf(simdSupported())('SIMD gemm across row chunks and column blocks', () => {
+  it('splitting rows or columns gives bit-identical results', () => {
+    fc.assert(
+      fc.property(arbDim(70), arbDim(600), arbDim(900), fc.boolean(), (m, k, n, bias) => {
+        const args = linearArgs(m, k, n, m + k + n, bias);
+        matmulWasmKernel(args, 0, m);
+        const rows = args.c.slice();
+        args.c.fill(Number.NaN);
+        matmulWasmColsKernel(args, 0, n);
+        expect(Buffer.from(args.c.buffer).equals(Buffer.from(rows.buffer))).toBe(true);
+      }),
+      { numRuns: 10 },
+    );
+  });
+
   it('matches the float64 matvec kernel when m > ROW_CHUNK, n > NC and k spans two KC blocks', () => {
     // 1031 rows (> 1024-row chunks), 777 columns (> 768-column blocks), k = 300 (a full and a partial k-block)
     const args = linearArgs(1031, 300, 777, 9, true);

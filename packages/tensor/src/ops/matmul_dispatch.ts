@@ -10,14 +10,21 @@ import { parallelFor } from '../parallel/pool.js';
 /** At most this many C rows (batch * m) use the matvec kernels when B's k stride is 1 (W rows, as in linear). */
 export const MATVEC_MAX_ROWS = 4;
 
-export type MatmulKernelName = 'matmul.wasm' | 'matmul.js' | 'matmul.matvecWasm' | 'matmul.matvecJs';
+export type MatmulKernelName =
+  | 'matmul.wasm'
+  | 'matmul.wasmCols'
+  | 'matmul.js'
+  | 'matmul.matvecWasm'
+  | 'matmul.matvecJs';
 
 /** The kernel `runGemm` would use for these arguments under the current backend. */
 export function pickMatmulKernel(args: MatmulArgs): MatmulKernelName {
   const wasm = resolveBackend() === 'wasm';
   const matvec = args.batch * args.m <= MATVEC_MAX_ROWS && args.bKStride === 1;
   if (matvec) return wasm ? 'matmul.matvecWasm' : 'matmul.matvecJs';
-  return wasm ? 'matmul.wasm' : 'matmul.js';
+  if (!wasm) return 'matmul.js';
+  // One B and at least as many columns as rows: split columns, so that threads share the packing of B.
+  return args.batch === 1 && args.n >= args.m ? 'matmul.wasmCols' : 'matmul.wasm';
 }
 
 /** Runs C = A B (+ bias) described by `args`; returns the number of threads used. */
@@ -29,6 +36,8 @@ export function runGemm(args: MatmulArgs): number {
   switch (name) {
     case 'matmul.wasm':
       return parallelFor(name, args, rows, { costPerRow: flopsPerRow / 25, align: 4 });
+    case 'matmul.wasmCols':
+      return parallelFor(name, args, args.n, { costPerRow: (2 * rows * Math.max(args.k, 1)) / 25, align: 64 });
     case 'matmul.js':
       return parallelFor(name, args, rows, { costPerRow: flopsPerRow / 3, align: 3 });
     case 'matmul.matvecWasm':
