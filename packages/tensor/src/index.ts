@@ -71,5 +71,13 @@ export { splitRows } from './parallel/split.js';
 export { type Kernel, type KernelArgs, type KernelArgsOf, type KernelName, kernels } from './kernels/registry.js';
 export { type ReduceOptions, type VarianceOptions, max, mean, sum, variance } from './ops/reduce.js';
 export { ColumnStats, accumulateXtX } from './ops/stats.js';
-export { type SolveOptions, cholesky, choleskyInverse, choleskyUpper, solveTriangular } from './ops/linalg.js';
+export {
+  type SolveOptions,
+  cholesky,
+  choleskyInPlace,
+  choleskyInverse,
+  choleskyUpper,
+  lowerTriangularInverse,
+  solveTriangular,
+} from './ops/linalg.js';
 export { argsortRows, kthSmallestPerRow } from './ops/select.js';

@@ -1,8 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { lowerInverseCols } from '../kernels/linalg.js';
 import { refMatmulF64, refTransposeF64 } from '../kernels/reference.js';
 import { arbDim, expectClose, mulberry32 } from '../testing/index.js';
-import { cholesky, choleskyInverse, choleskyUpper, solveTriangular } from './linalg.js';
+import {
+  cholesky,
+  choleskyInPlace,
+  choleskyInverse,
+  choleskyUpper,
+  lowerTriangularInverse,
+  solveTriangular,
+} from './linalg.js';
 
 /** A random symmetric positive definite matrix B B^T + ridge I (float64). */
 function spd(n: number, seed: number, ridge = 0.1): Float64Array {
@@ -57,6 +65,66 @@ describe('choleskyInverse', () => {
         expectClose(inv, refTransposeF64(inv, n, n), { rtol: 0, atol: 0 });
       }),
       { numRuns: 40 },
+    );
+  });
+});
+
+/** Naive Cholesky-Banachiewicz: the reference for the blocked kernel. */
+function refCholesky(a: Float64Array, n: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+      L[i * n + j] = i === j ? Math.sqrt(s) : s / L[j * n + j]!;
+    }
+  }
+  return L;
+}
+
+// Orders crossing the kernels' 64-row blocks and 256-column chunks.
+const arbBig = fc.tuple(fc.constantFrom(63, 65, 130, 257, 301), fc.integer({ min: 0, max: 1e9 }));
+
+describe('blocked kernels across block boundaries', () => {
+  it('cholesky matches the naive reference; choleskyInPlace leaves the upper triangle alone', () => {
+    fc.assert(
+      fc.property(arbBig, ([n, seed]) => {
+        const a = spd(n, seed);
+        const L = cholesky(a, n);
+        expectClose(L, refCholesky(a, n), { rtol: 1e-11, atol: 1e-11 });
+        const l = Float64Array.from(a);
+        expect(choleskyInPlace(l, n)).toBe(-1);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) expect(l[i * n + j]).toBe(j > i ? a[i * n + j] : L[i * n + j]);
+        }
+      }),
+      { numRuns: 6 },
+    );
+  });
+
+  it('lowerTriangularInverse gives L^-1 (L M = I), bit-identical for any column split', () => {
+    fc.assert(
+      fc.property(arbBig, fc.integer({ min: 1, max: 300 }), ([n, seed], cut) => {
+        const L = cholesky(spd(n, seed), n);
+        const M = lowerTriangularInverse(L, n);
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(M[i * n + j]).toBe(0);
+        expectClose(refMatmulF64(L, M, n, n, n), eye(n), { rtol: 0, atol: 1e-9 });
+        const c = Math.min(cut, n);
+        const m2 = new Float64Array(n * n);
+        lowerInverseCols({ l: L, m: m2, n }, c, n);
+        lowerInverseCols({ l: L, m: m2, n }, 0, c);
+        expect(m2).toEqual(M);
+      }),
+      { numRuns: 6 },
+    );
+  });
+
+  it('choleskyInPlace reports the failing pivot and its value; lowerTriangularInverse rejects singular L', () => {
+    const l = Float64Array.from([4, 0, 0, 2, 2, 0, 0, 0, -2]);
+    expect(choleskyInPlace(l, 3)).toBe(2);
+    expect(l[8]).toBe(-2);
+    expect(() => lowerTriangularInverse(Float64Array.from([1, 0, 3, 0]), 2)).toThrow(
+      /lowerTriangularInverse: matrix is singular \(diagonal 1 is 0\)/,
     );
   });
 });

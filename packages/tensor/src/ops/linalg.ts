@@ -3,6 +3,7 @@
  * work): Cholesky factorisation, inverse from the factor, triangular solves.
  */
 import { TensorError } from '../errors.js';
+import { choleskyLowerInPlace, lowerInverseCols } from '../kernels/linalg.js';
 
 function checkSquare(op: string, a: Float64Array, n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new TensorError(`${op}: invalid order ${n}`);
@@ -23,51 +24,27 @@ function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, len: numb
   return s0 + s1;
 }
 
-function notPD(i: number, n: number, s: number): never {
-  throw new TensorError(`cholesky: matrix is not positive definite (pivot ${i} of ${n} is ${s})`);
+/**
+ * In-place lower Cholesky factor (LAPACK potrf style): overwrites the lower triangle of `l` [n, n] with L
+ * (the upper triangle is neither read nor written). Returns -1 on success, else the index i of the first pivot
+ * that is not positive (or not finite), with l[i, i] holding that value; l is then partly overwritten.
+ */
+export function choleskyInPlace(l: Float64Array, n: number): number {
+  checkSquare('choleskyInPlace', l, n);
+  return choleskyLowerInPlace(l, n);
 }
 
 /**
  * Lower Cholesky factor L with a = L L^T (only a's lower triangle is read). Throws a TensorError naming the
- * failing pivot when a is not (numerically) positive definite. Row-by-row (Cholesky-Banachiewicz) with the
- * dot products of four columns sharing each load of row i.
+ * failing pivot when a is not (numerically) positive definite. Cache- and register-blocked (kernels/linalg.ts).
  */
 export function cholesky(a: Float64Array, n: number): Float64Array {
   checkSquare('cholesky', a, n);
   const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    let j = 0;
-    for (; j + 3 < i; j += 4) {
-      const r0 = j * n;
-      const r1 = r0 + n;
-      const r2 = r1 + n;
-      const r3 = r2 + n;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let k = 0; k < j; k++) {
-        const v = L[ri + k]!;
-        s0 += v * L[r0 + k]!;
-        s1 += v * L[r1 + k]!;
-        s2 += v * L[r2 + k]!;
-        s3 += v * L[r3 + k]!;
-      }
-      const l0 = (a[ri + j]! - s0) / L[r0 + j]!;
-      L[ri + j] = l0;
-      const l1 = (a[ri + j + 1]! - s1 - l0 * L[r1 + j]!) / L[r1 + j + 1]!;
-      L[ri + j + 1] = l1;
-      const l2 = (a[ri + j + 2]! - s2 - l0 * L[r2 + j]! - l1 * L[r2 + j + 1]!) / L[r2 + j + 2]!;
-      L[ri + j + 2] = l2;
-      L[ri + j + 3] =
-        (a[ri + j + 3]! - s3 - l0 * L[r3 + j]! - l1 * L[r3 + j + 1]! - l2 * L[r3 + j + 2]!) / L[r3 + j + 3]!;
-    }
-    for (; j < i; j++) L[ri + j] = (a[ri + j]! - dot(L, ri, L, j * n, j)) / L[j * n + j]!;
-    const s = a[ri + i]! - dot(L, ri, L, ri, i);
-    if (!(s > 0) || !Number.isFinite(s)) notPD(i, n, s);
-    L[ri + i] = Math.sqrt(s);
-  }
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) L[i * n + j] = a[i * n + j]!;
+  const bad = choleskyLowerInPlace(L, n);
+  if (bad >= 0)
+    throw new TensorError(`cholesky: matrix is not positive definite (pivot ${bad} of ${n} is ${L[bad * n + bad]})`);
   return L;
 }
 
@@ -79,46 +56,26 @@ export function choleskyUpper(a: Float64Array, n: number): Float64Array {
   return U;
 }
 
-/** Inverse of the lower-triangular L (row-oriented forward substitution, four source rows per pass). */
-function lowerInverse(L: Float64Array, n: number): Float64Array {
-  const M = new Float64Array(n * n);
+/**
+ * Inverse of the lower-triangular L [n, n] (only its lower triangle is read); the result is lower triangular.
+ * Throws a TensorError when a diagonal entry is zero or not finite.
+ */
+export function lowerTriangularInverse(L: Float64Array, n: number): Float64Array {
+  checkSquare('lowerTriangularInverse', L, n);
   for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    const d = L[ri + i]!;
+    const d = L[i * n + i]!;
     if (d === 0 || !Number.isFinite(d))
-      throw new TensorError(`choleskyInverse: factor is singular (diagonal ${i} is ${d})`);
-    // row i of L^-1 = (e_i - sum_{k<i} L[i,k] * row k of L^-1) / L[i,i]; row k is zero beyond column k.
-    let k = 0;
-    for (; k + 3 < i; k += 4) {
-      const c0 = L[ri + k]!;
-      const c1 = L[ri + k + 1]!;
-      const c2 = L[ri + k + 2]!;
-      const c3 = L[ri + k + 3]!;
-      const r0 = k * n;
-      const r1 = r0 + n;
-      const r2 = r1 + n;
-      const r3 = r2 + n;
-      for (let j = 0; j <= k; j++) M[ri + j] -= c0 * M[r0 + j]! + c1 * M[r1 + j]! + c2 * M[r2 + j]! + c3 * M[r3 + j]!;
-      M[ri + k + 1] -= c1 * M[r1 + k + 1]! + c2 * M[r2 + k + 1]! + c3 * M[r3 + k + 1]!;
-      M[ri + k + 2] -= c2 * M[r2 + k + 2]! + c3 * M[r3 + k + 2]!;
-      M[ri + k + 3] -= c3 * M[r3 + k + 3]!;
-    }
-    for (; k < i; k++) {
-      const c = L[ri + k]!;
-      const rk = k * n;
-      for (let j = 0; j <= k; j++) M[ri + j] -= c * M[rk + j]!;
-    }
-    M[ri + i] = 1;
-    const inv = 1 / d;
-    for (let j = 0; j <= i; j++) M[ri + j] *= inv;
+      throw new TensorError(`lowerTriangularInverse: matrix is singular (diagonal ${i} is ${d})`);
   }
-  return M;
+  const m = new Float64Array(n * n);
+  lowerInverseCols({ l: L, m, n }, 0, n);
+  return m;
 }
 
 /** (L L^T)^-1 from the lower Cholesky factor L (torch.cholesky_inverse); the result is symmetric. */
 export function choleskyInverse(L: Float64Array, n: number): Float64Array {
   checkSquare('choleskyInverse', L, n);
-  const M = lowerInverse(L, n);
+  const M = lowerTriangularInverse(L, n);
   // A^-1 = M^T M. With Mt = M^T (upper): out[i, j] = sum_{k >= j} Mt[i, k] Mt[j, k] for i <= j, contiguous dots.
   const Mt = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let k = 0; k <= i; k++) Mt[k * n + i] = M[i * n + k]!;
