@@ -79,5 +79,7 @@ export {
   choleskyUpper,
   lowerTriangularInverse,
   solveTriangular,
+  subtractProduct,
 } from './ops/linalg.js';
+export type { SubProductArgs } from './kernels/linalg_update.js';
 export { argsortRows, kthSmallestPerRow } from './ops/select.js';

@@ -161,3 +161,14 @@ export function lowerInverseCols(args: LowerInverseArgs, colStart: number, colEn
     }
   }
 }
+
+/**
+ * Pool kernel for L^-1 over ceil(n/2) units: unit u owns columns u and n-1-u (a cheap and a dear column of the
+ * triangle), so an even split of units balances the work. `m` must be zero on entry.
+ */
+export function lowerInversePairs(args: LowerInverseArgs, unitStart: number, unitEnd: number): void {
+  const n = args.n;
+  lowerInverseCols(args, unitStart, unitEnd);
+  const hiStart = Math.max(n - unitEnd, unitEnd);
+  if (n - unitStart > hiStart) lowerInverseCols(args, hiStart, n - unitStart);
+}

@@ -12,6 +12,8 @@
 import { poolTestKernels } from '../parallel/test-kernels.js';
 import type { Kernel } from '../parallel/types.js';
 import { binaryRows, unaryBlocks } from './elementwise_rows.js';
+import { lowerInversePairs } from './linalg.js';
+import { subProductRows } from './linalg_update.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
@@ -44,6 +46,10 @@ export const kernels = {
   'stats.xtx': xtxRows,
   'select.kth': kthRows,
   'select.argsort': argsortRowsKernel,
+
+  // --- float64 linear algebra (ops/linalg.ts) ---
+  'linalg.lowerInverse': lowerInversePairs,
+  'linalg.subProduct': subProductRows,
 } satisfies Record<string, Kernel>;
 
 /** The name of a registered kernel. */

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getThreads, setThreads } from '../config.js';
 import { lowerInverseCols } from '../kernels/linalg.js';
 import { refMatmulF64, refTransposeF64 } from '../kernels/reference.js';
+import { poolInfo, shutdownPool } from '../parallel/pool.js';
+import { allocF64 } from '../storage.js';
 import { arbDim, expectClose, mulberry32 } from '../testing/index.js';
 import {
   cholesky,
@@ -10,6 +13,7 @@ import {
   choleskyUpper,
   lowerTriangularInverse,
   solveTriangular,
+  subtractProduct,
 } from './linalg.js';
 
 /** A random symmetric positive definite matrix B B^T + ridge I (float64). */
@@ -162,5 +166,100 @@ describe('solveTriangular', () => {
       /solveTriangular: right-hand side of 3 values does not fit 2 rows/,
     );
     expect(() => solveTriangular(Float64Array.from([1, 0, 0, 0]), [1, 1], 2)).toThrow(/singular \(diagonal 1 is 0\)/);
+  });
+});
+
+/** C - A B[bRow0 .., colStart:colEnd], naively. */
+function refSubProduct(
+  c: Float64Array,
+  ldc: number,
+  a: Float64Array,
+  k: number,
+  b: Float64Array,
+  ldb: number,
+  bRow0: number,
+  colStart: number,
+  colEnd: number,
+  rows: number,
+): Float64Array {
+  const out = Float64Array.from(c);
+  for (let r = 0; r < rows; r++) {
+    for (let j = colStart; j < colEnd; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += a[r * k + t]! * b[(bRow0 + t) * ldb + j]!;
+      out[r * ldc + j]! -= s;
+    }
+  }
+  return out;
+}
+
+function subCase(rows: number, k: number, ldc: number, seed: number, zeroFrac = 0.3) {
+  const r = mulberry32(seed);
+  const c = allocF64(rows * ldc);
+  for (let i = 0; i < c.length; i++) c[i] = r() - 0.5;
+  const a = allocF64(rows * k);
+  for (let i = 0; i < a.length; i++) a[i] = r() < zeroFrac ? 0 : r() - 0.5;
+  const bRow0 = Math.floor(r() * 3);
+  const ldb = ldc;
+  const b = allocF64((bRow0 + k) * ldb);
+  for (let i = 0; i < b.length; i++) b[i] = r() - 0.5;
+  const colStart = Math.floor(r() * ldc);
+  const colEnd = colStart + Math.floor(r() * (ldc - colStart + 1));
+  return { c, ldc, a, k, b, ldb, bRow0, colStart, colEnd };
+}
+
+describe('subtractProduct', () => {
+  it('matches the naive C - A B on random shapes (sparse A, column ranges)', () => {
+    fc.assert(
+      fc.property(arbDim(19), arbDim(13), arbDim(37), fc.integer({ min: 0, max: 1e9 }), (rows, k, ldc, seed) => {
+        const args = subCase(rows, k, ldc, seed);
+        const want = refSubProduct(
+          args.c,
+          ldc,
+          args.a,
+          k,
+          args.b,
+          args.ldb,
+          args.bRow0,
+          args.colStart,
+          args.colEnd,
+          rows,
+        );
+        subtractProduct(args, rows);
+        expectClose(args.c, want, { rtol: 1e-12, atol: 1e-12 });
+      }),
+      { numRuns: 60 },
+    );
+    expect(() => subtractProduct({ ...subCase(2, 2, 3, 1), colStart: 2, colEnd: 4 }, 2)).toThrow(
+      /subtractProduct: C \[2, 3\] \/ A \[2, 2\] do not fit columns 2..4/,
+    );
+  });
+});
+
+describe('linalg on the pool', () => {
+  const threads0 = getThreads();
+  afterAll(async () => {
+    setThreads(threads0);
+    await shutdownPool();
+  });
+
+  it('lowerTriangularInverse and subtractProduct give identical results for 1 and 2 threads, really split', () => {
+    const n = 301;
+    const L = cholesky(spd(n, 5), n);
+    const base = subCase(211, 29, 700, 9, 0.2);
+    const run = () => {
+      const args = { ...base, c: allocF64(base.c.length), colStart: 40, colEnd: 700 };
+      args.c.set(base.c);
+      subtractProduct(args, 211);
+      return { m: lowerTriangularInverse(L, n), c: args.c };
+    };
+    setThreads(1);
+    const one = run();
+    setThreads(2);
+    const before = poolInfo().parallelCalls;
+    const two = run();
+    if (poolInfo().platform !== null) expect(poolInfo().parallelCalls).toBe(before + 2);
+    expect(two.m).toEqual(one.m);
+    expect(two.c).toEqual(one.c);
   });
 });

@@ -3,7 +3,10 @@
  * work): Cholesky factorisation, inverse from the factor, triangular solves.
  */
 import { TensorError } from '../errors.js';
-import { choleskyLowerInPlace, lowerInverseCols } from '../kernels/linalg.js';
+import { choleskyLowerInPlace } from '../kernels/linalg.js';
+import type { SubProductArgs } from '../kernels/linalg_update.js';
+import { parallelFor } from '../parallel/pool.js';
+import { allocF64 } from '../storage.js';
 
 function checkSquare(op: string, a: Float64Array, n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new TensorError(`${op}: invalid order ${n}`);
@@ -67,9 +70,25 @@ export function lowerTriangularInverse(L: Float64Array, n: number): Float64Array
     if (d === 0 || !Number.isFinite(d))
       throw new TensorError(`lowerTriangularInverse: matrix is singular (diagonal ${i} is ${d})`);
   }
-  const m = new Float64Array(n * n);
-  lowerInverseCols({ l: L, m, n }, 0, n);
+  const m = allocF64(n * n);
+  // Split over column pairs (kernels/linalg.ts); about n^2 / 6 multiply-adds per pair, ~0.5 ns each.
+  parallelFor('linalg.lowerInverse', { l: L, m, n }, Math.ceil(n / 2), { costPerRow: (n * n) / 12 });
   return m;
+}
+
+/**
+ * C[r, colStart:colEnd] -= sum_t A[r, t] * B[bRow0 + t, colStart:colEnd] for r < rows (float64, in place), split
+ * over rows on the worker pool; bit-identical for any thread count. Arrays from allocF64 avoid copies.
+ */
+export function subtractProduct(args: SubProductArgs, rows: number): void {
+  const { c, ldc, a, k, b, ldb, bRow0, colStart, colEnd } = args;
+  if (!(colStart >= 0 && colStart <= colEnd && colEnd <= ldc && c.length >= rows * ldc && a.length >= rows * k))
+    throw new TensorError(
+      `subtractProduct: C [${rows}, ${ldc}] / A [${rows}, ${k}] do not fit columns ${colStart}..${colEnd}`,
+    );
+  if (rows > 0 && k > 0 && colEnd > colStart && b.length < (bRow0 + k - 1) * ldb + colEnd)
+    throw new TensorError(`subtractProduct: B of ${b.length} values is too small for rows ${bRow0}..${bRow0 + k}`);
+  parallelFor('linalg.subProduct', args, rows, { costPerRow: 0.6 * k * (colEnd - colStart) });
 }
 
 /** (L L^T)^-1 from the lower Cholesky factor L (torch.cholesky_inverse); the result is symmetric. */
