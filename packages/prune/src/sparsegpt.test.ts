@@ -1,7 +1,7 @@
-import type { Tensor } from '@stade/tensor';
+import { getThreads, poolInfo, setThreads, shutdownPool, type Tensor } from '@stade/tensor';
 import { randn } from '@stade/tensor/testing';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sparsegpt } from './sparsegpt.js';
 import { LayerStats } from './stats.js';
 
@@ -98,6 +98,12 @@ function setup(out: number, inp: number, seed: number, deadCol: number | null) {
 }
 
 describe('sparsegpt', () => {
+  const threads0 = getThreads();
+  afterAll(async () => {
+    setThreads(threads0);
+    await shutdownPool();
+  });
+
   it('matches a direct transcription of SPEC 7 (unstructured, N:M, noupdate, dead columns, small blocks)', () => {
     fc.assert(
       fc.property(
@@ -160,6 +166,23 @@ describe('sparsegpt', () => {
     const up = sparsegpt(w, st.hessian(), { sparsity: 0.5 });
     const no = sparsegpt(w, st.hessian(), { sparsity: 0.5, update: false });
     expect(err(up.weight)).toBeLessThan(0.8 * err(no.weight));
+  });
+
+  it('gives bit-identical weights and masks for 1 and 2 threads (the trailing update and inverse really split)', () => {
+    const rows = 160;
+    const cols = 200;
+    const w = randn([rows, cols], 3);
+    const st = new LayerStats(cols, { hessian: true });
+    st.update(randn([260, cols], 4));
+    const h = st.hessian();
+    setThreads(1);
+    const one = sparsegpt(w, h, { sparsity: 0.5, blocksize: 64 });
+    setThreads(2);
+    const before = poolInfo().parallelCalls;
+    const two = sparsegpt(w, h, { sparsity: 0.5, blocksize: 64 });
+    if (poolInfo().platform !== null) expect(poolInfo().parallelCalls).toBeGreaterThan(before);
+    expect(Array.from(two.weight.data)).toEqual(Array.from(one.weight.data));
+    expect(Array.from(two.mask)).toEqual(Array.from(one.mask));
   });
 
   it('checks its inputs', () => {

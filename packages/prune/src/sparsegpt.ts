@@ -1,4 +1,4 @@
-import { Tensor } from '@stade/tensor';
+import { allocF64, subtractProduct, Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkPatternFits, type Pattern, parsePattern, resolveSparsity } from './mask.js';
 import { quickselect, upperCholeskyOfInverse } from './numeric.js';
@@ -45,7 +45,8 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
   const mask = new Uint8Array(rows * cols);
   if (sparsity === 0) return { weight: w.clone(), mask };
 
-  const W = Float64Array.from(w.values()); // [rows, cols]
+  const W = allocF64(rows * cols); // [rows, cols], shared so the pool updates it in place
+  W.set(w.values());
   const H = Float64Array.from(hessian);
   let diagSum = 0;
   for (let j = 0; j < cols; j++) {
@@ -61,7 +62,7 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
 
   const nm = pattern === 'unstructured' ? null : pattern;
   const W1 = new Float64Array(rows * blocksize);
-  const Err = new Float64Array(rows * blocksize);
+  const Err = allocF64(rows * blocksize);
   const m1 = new Uint8Array(rows * blocksize);
   const tmp = new Float64Array(rows * blocksize);
   const grp = new Float64Array(nm ? nm.m : 1);
@@ -110,37 +111,11 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
       }
     }
     if (!update) continue;
-    // W[:, i2:] -= Err1 Hinv[i1:i2, i2:], in column chunks so the Hinv panel stays in cache.
-    for (let k0 = i2; k0 < cols; k0 += 512) {
-      const k1 = Math.min(k0 + 512, cols);
-      for (let r = 0; r < rows; r++) {
-        const o = r * count;
-        const wr = r * cols;
-        let c = 0;
-        // Four columns of Err at a time: W's row is loaded and stored once per four updates.
-        for (; c + 3 < count; c += 4) {
-          const e0 = Err[o + c]!;
-          const e1 = Err[o + c + 1]!;
-          const e2 = Err[o + c + 2]!;
-          const e3 = Err[o + c + 3]!;
-          if (e0 === 0 && e1 === 0 && e2 === 0 && e3 === 0) continue;
-          const h0 = (i1 + c) * cols;
-          const h1 = h0 + cols;
-          const h2 = h1 + cols;
-          const h3 = h2 + cols;
-          for (let k = k0; k < k1; k++) {
-            W[wr + k] =
-              W[wr + k]! - (e0 * Hinv[h0 + k]! + e1 * Hinv[h1 + k]! + (e2 * Hinv[h2 + k]! + e3 * Hinv[h3 + k]!));
-          }
-        }
-        for (; c < count; c++) {
-          const e = Err[o + c]!;
-          if (e === 0) continue;
-          const hr = (i1 + c) * cols;
-          for (let k = k0; k < k1; k++) W[wr + k]! -= e * Hinv[hr + k]!;
-        }
-      }
-    }
+    // W[:, i2:] -= Err1 Hinv[i1:i2, i2:]: a rank-`count` update split over rows of W on the pool.
+    subtractProduct(
+      { c: W, ldc: cols, a: Err, k: count, b: Hinv, ldb: cols, bRow0: i1, colStart: i2, colEnd: cols },
+      rows,
+    );
   }
   const out = Tensor.zeros([rows, cols]);
   for (let k = 0; k < W.length; k++) out.data[k] = W[k]!;
