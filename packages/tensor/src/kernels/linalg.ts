@@ -10,7 +10,7 @@ const RB = 64;
 const KC = 256;
 
 /** sum_{k < len} x[xo + k] * x[yo + k] with four accumulators. */
-function dot(x: Float64Array, xo: number, yo: number, len: number): number {
+export function dot(x: Float64Array, xo: number, yo: number, len: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;

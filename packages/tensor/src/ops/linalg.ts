@@ -3,7 +3,7 @@
  * work): Cholesky factorisation, inverse from the factor, triangular solves.
  */
 import { TensorError } from '../errors.js';
-import { choleskyLowerInPlace } from '../kernels/linalg.js';
+import { choleskyLowerInPlace, dot } from '../kernels/linalg.js';
 import type { SubProductArgs } from '../kernels/linalg_update.js';
 import { parallelFor } from '../parallel/pool.js';
 import { allocF64 } from '../storage.js';
@@ -12,19 +12,6 @@ function checkSquare(op: string, a: Float64Array, n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new TensorError(`${op}: invalid order ${n}`);
   if (a.length !== n * n)
     throw new TensorError(`${op}: matrix holds ${a.length} values, expected ${n}x${n} = ${n * n}`);
-}
-
-/** sum_{k < len} a[ao + k] * b[bo + k]. */
-function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, len: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let k = 0;
-  for (; k + 1 < len; k += 2) {
-    s0 += a[ao + k]! * b[bo + k]!;
-    s1 += a[ao + k + 1]! * b[bo + k + 1]!;
-  }
-  if (k < len) s0 += a[ao + k]! * b[bo + k]!;
-  return s0 + s1;
 }
 
 /**
@@ -127,7 +114,7 @@ export function choleskyInverse(L: Float64Array, n: number): Float64Array {
       out[ri + j + 2] = s2;
       out[ri + j + 3] = s3;
     }
-    for (; j < n; j++) out[ri + j] = dot(Mt, ri + j, Mt, j * n + j, n - j);
+    for (; j < n; j++) out[ri + j] = dot(Mt, ri + j, j * n + j, n - j);
   }
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out[j * n + i] = out[i * n + j]!;
   return out;
