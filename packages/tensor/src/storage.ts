@@ -11,17 +11,60 @@ export const sharedMemoryAvailable: boolean = (() => {
   }
 })();
 
+/*
+ * Node 20's V8 does not count SharedArrayBuffer backing stores towards garbage-collection pressure: a loop that
+ * drops 50 MB shared tensors grows the process by 50 MB per iteration until the OS kills it (measured: 10 GB
+ * resident for 10 GB allocated, against 250 MB with plain ArrayBuffers). So after every `sharedGcBytes` of shared
+ * allocations we ask for a full collection, where the runtime lets us (Node; browsers have no such hook and
+ * reclaim shared memory on their own schedule).
+ */
+let sharedGcBytes = 1 << 30;
+let sharedSinceGc = 0;
+let gcFn: (() => void) | null | undefined;
+
+function resolveGc(): (() => void) | null {
+  try {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const v8 = proc?.getBuiltinModule?.('v8') as { setFlagsFromString(f: string): void } | undefined;
+    const vm = proc?.getBuiltinModule?.('vm') as { runInNewContext(code: string): unknown } | undefined;
+    const existing = (globalThis as { gc?: () => void }).gc;
+    if (typeof existing === 'function') return existing;
+    if (!v8 || !vm) return null;
+    v8.setFlagsFromString('--expose-gc');
+    const fn = vm.runInNewContext('gc');
+    return typeof fn === 'function' ? (fn as () => void) : null;
+  } catch {
+    return null;
+  }
+}
+
+function sharedBuffer(bytes: number): SharedArrayBuffer {
+  sharedSinceGc += bytes;
+  if (sharedSinceGc > sharedGcBytes) {
+    sharedSinceGc = 0;
+    if (gcFn === undefined) gcFn = resolveGc();
+    gcFn?.();
+  }
+  return new SharedArrayBuffer(bytes);
+}
+
+/** Sets how many bytes of shared allocations trigger a full garbage collection (default 1 GiB). */
+export function setSharedGcThreshold(bytes: number): void {
+  if (!(bytes > 0)) throw new RangeError(`setSharedGcThreshold: invalid byte count ${bytes}`);
+  sharedGcBytes = bytes;
+}
+
 /** Allocates a zero-filled Float32Array of `n` elements (shared when possible). */
 export function allocF32(n: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF32: invalid length ${n}`);
-  if (sharedMemoryAvailable) return new Float32Array(new SharedArrayBuffer(n * 4));
+  if (sharedMemoryAvailable) return new Float32Array(sharedBuffer(n * 4));
   return new Float32Array(n);
 }
 
 /** Allocates a zero-filled Float64Array of `n` elements (shared when possible). */
 export function allocF64(n: number): Float64Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF64: invalid length ${n}`);
-  if (sharedMemoryAvailable) return new Float64Array(new SharedArrayBuffer(n * 8));
+  if (sharedMemoryAvailable) return new Float64Array(sharedBuffer(n * 8));
   return new Float64Array(n);
 }
 
