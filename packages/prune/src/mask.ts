@@ -1,6 +1,5 @@
-import { Tensor } from '@stade/tensor';
+import { quickselect, Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
-import { quickselect } from './numeric.js';
 
 /** Sparsity pattern: unstructured, or N pruned in every M consecutive inputs of a row. */
 export type Pattern = 'unstructured' | { n: number; m: number };

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quickselect, upperCholeskyOfInverse } from './numeric.js';
+import { quickselect } from '@stade/tensor';
+import { upperCholeskyOfInverse } from './numeric.js';
 
 const dims = fc.constantFrom(1, 2, 3, 5, 7, 8, 13, 17, 31);
 // Sizes crossing the 64-row blocks and 256-column chunks of the blocked loops.

@@ -1,7 +1,7 @@
-import { allocF64, subtractProduct, Tensor } from '@stade/tensor';
+import { allocF64, quickselect, subtractProduct, Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkPatternFits, type Pattern, parsePattern, resolveSparsity } from './mask.js';
-import { quickselect, upperCholeskyOfInverse } from './numeric.js';
+import { upperCholeskyOfInverse } from './numeric.js';
 
 export interface SparseGptOptions {
   sparsity?: number;

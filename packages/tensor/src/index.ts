@@ -83,3 +83,4 @@ export {
 } from './ops/linalg.js';
 export type { SubProductArgs } from './kernels/linalg_update.js';
 export { argsortRows, kthSmallestPerRow } from './ops/select.js';
+export { quickselect } from './kernels/select.js';

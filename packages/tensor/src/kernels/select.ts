@@ -11,7 +11,7 @@ export type KthArgs = {
   readonly out: Float32Array; // [rows]
 };
 
-function insertionSort(a: Float32Array, lo: number, hi: number): void {
+function insertionSort(a: Float32Array | Float64Array, lo: number, hi: number): void {
   for (let i = lo + 1; i <= hi; i++) {
     const v = a[i]!;
     let j = i - 1;
@@ -23,8 +23,8 @@ function insertionSort(a: Float32Array, lo: number, hi: number): void {
   }
 }
 
-/** The k-th smallest of a[0..m) (no NaN); reorders `a`. Median-of-3 Hoare quickselect, sort fallback. */
-export function quickselect(a: Float32Array, m: number, k: number): number {
+/** The k-th smallest (0-based) of a[0..m) (no NaN); reorders `a`. Median-of-3 Hoare quickselect, sort fallback. */
+export function quickselect(a: Float32Array | Float64Array, m: number, k: number): number {
   let lo = 0;
   let hi = m - 1;
   let budget = 2 * Math.ceil(Math.log2(m + 1)) + 8;
