@@ -1,6 +1,6 @@
 // @stade/tensor public API. Each module's exports are listed explicitly.
 export { TensorError, fmtShape, shapeMismatch } from './errors.js';
-export { allocF32, allocF64, isShared, setSharedGcThreshold, sharedMemoryAvailable } from './storage.js';
+export { allocF32, allocF64, isShared, setSharedGcThreshold, sharedMemoryAvailable, storageStats } from './storage.js';
 export {
   type Shape,
   broadcastShapes,

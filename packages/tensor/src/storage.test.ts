@@ -29,6 +29,17 @@ describe('allocF32 on shared memory', () => {
     expect(peakMb(256 << 20, 40)).toBeLessThan(700);
   });
 
+  it('storageStats counts every allocation, monotonically', async () => {
+    const s = await import('./storage.js');
+    const before = s.storageStats();
+    s.allocF32(10);
+    s.allocF64(3);
+    s.allocF32(0);
+    const after = s.storageStats();
+    expect(after.sharedBytesAllocated - before.sharedBytesAllocated).toBe(10 * 4 + 3 * 8);
+    expect(after.buffersAllocated - before.buffersAllocated).toBe(3);
+  });
+
   it('rejects a bad threshold', async () => {
     const s = await import('./storage.js');
     expect(() => s.setSharedGcThreshold(0)).toThrow(/invalid byte count/);

@@ -38,6 +38,24 @@ function resolveGc(): (() => void) | null {
   }
 }
 
+/** Monotonic allocation counters of the storage allocators (see `storageStats`). */
+const stats = { sharedBytesAllocated: 0, buffersAllocated: 0 };
+
+/**
+ * Counts of every allocation made through `allocF32`/`allocF64` (and any other allocator of this module) since the
+ * process started: bytes and buffers, on shared memory when available, else on plain memory. Both only grow, so
+ * the difference across a piece of work is what that work allocated, independent of the garbage collector.
+ */
+export function storageStats(): { sharedBytesAllocated: number; buffersAllocated: number } {
+  return { sharedBytesAllocated: stats.sharedBytesAllocated, buffersAllocated: stats.buffersAllocated };
+}
+
+/** Counts one allocation of `bytes` in `storageStats`. */
+function count(bytes: number): void {
+  stats.sharedBytesAllocated += bytes;
+  stats.buffersAllocated += 1;
+}
+
 function sharedBuffer(bytes: number): SharedArrayBuffer {
   sharedSinceGc += bytes;
   if (sharedSinceGc > sharedGcBytes) {
@@ -57,6 +75,7 @@ export function setSharedGcThreshold(bytes: number): void {
 /** Allocates a zero-filled Float32Array of `n` elements (shared when possible). */
 export function allocF32(n: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF32: invalid length ${n}`);
+  count(n * 4);
   if (sharedMemoryAvailable) return new Float32Array(sharedBuffer(n * 4));
   return new Float32Array(n);
 }
@@ -64,6 +83,7 @@ export function allocF32(n: number): Float32Array {
 /** Allocates a zero-filled Float64Array of `n` elements (shared when possible). */
 export function allocF64(n: number): Float64Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF64: invalid length ${n}`);
+  count(n * 8);
   if (sharedMemoryAvailable) return new Float64Array(sharedBuffer(n * 8));
   return new Float64Array(n);
 }
