@@ -1,5 +1,6 @@
 // @stade/prune public API.
 
+export * from './analyze/index.js';
 export { checkSeqlen, contiguousWindows, defaultSeqlen, randomWindows } from './calibration.js';
 export {
   applyPruning,
