@@ -42,3 +42,8 @@ export { LlamaModel } from './models/llama.js';
 export { type AttentionSpec, causalAttention } from './layers/attention.js';
 export { Rope, ropeInvFreq } from './layers/rope.js';
 export { type PerplexityOptions, type PerplexityResult, crossEntropySum, perplexity } from './eval/perplexity.js';
+// generation with a KV cache
+export { type CachedDecoder, cachedDecoder, forwardCached, isCachedDecoder } from './generate/decoder.js';
+export { type GenerateOptions, type GenerateResult, generate } from './generate/generate.js';
+export { argmax, Sampler, type SamplerOptions, seededRandom } from './generate/sampler.js';
+export { cachedAttention, KvCache } from './layers/kv-cache.js';

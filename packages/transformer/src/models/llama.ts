@@ -8,6 +8,7 @@ import { add, embedding, linear, mul, silu, type Tensor } from '@stade/tensor';
 import { type LlamaConfig, slidingWindowFor } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { causalAttention } from '../layers/attention.js';
+import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
 import { runLinear } from '../layers/linear.js';
 import { rmsNormOf } from '../layers/norm.js';
 import { Rope } from '../layers/rope.js';
@@ -134,5 +135,49 @@ export class LlamaModel extends DecoderModel {
     const x = rmsNormOf(h, this.weights.get('model.norm.weight'), this.eps);
     // tie_word_embeddings: transformers ties lm_head to embed_tokens whatever is stored
     return linear(x, this.weights.get(this.tied ? 'model.embed_tokens.weight' : 'lm_head.weight')); // [T, vocab]
+  }
+
+  // --- generation with a KV cache (generate/decoder.ts) ---
+
+  /** A KV cache for up to `maxLen` positions (at most max_position_embeddings). */
+  newCache(maxLen: number = this.maxPositions): KvCache {
+    checkCacheLength(maxLen, this.maxPositions);
+    return new KvCache(this.numBlocks, this.kvHeads, this.headDim, maxLen);
+  }
+
+  /** Embeddings `[T, hidden]` of `ids` at positions `start ..` (a Llama's embeddings do not depend on them). */
+  embedAt(ids: Int32Array, start: number): Tensor {
+    checkPositions(ids.length, start, this.maxPositions);
+    return this.embed(ids);
+  }
+
+  /** Block i on new tokens `h` (`[T, hidden]`) at positions `cache.length ..`, appending their keys and values. */
+  blockCached(i: number, h: Tensor, cache: KvCache): Tensor {
+    this.checkBlock(i);
+    this.checkHidden(h, `block ${i}`);
+    const p = this.blockPrefix(i);
+    const T = h.shape[0]!;
+    const pos = cache.length;
+    const { cos, sin } = this.rope.tables(pos + T);
+    let x = rmsNormOf(h, this.weights.get(`${p}input_layernorm.weight`), this.eps);
+    const a = cachedAttention(
+      runLinear(this.linear(i, 'self_attn.q_proj'), x), // [T, heads*head_dim]
+      runLinear(this.linear(i, 'self_attn.k_proj'), x), // [T, kv*head_dim]
+      runLinear(this.linear(i, 'self_attn.v_proj'), x),
+      cache,
+      i,
+      {
+        heads: this.heads,
+        kvHeads: this.kvHeads,
+        headDim: this.headDim,
+        scale: this.headDim ** -0.5,
+        rotary: { cos: cos.narrow(0, pos, T), sin: sin.narrow(0, pos, T) },
+        window: slidingWindowFor(this.cfg, i),
+      },
+    );
+    h = add(h, runLinear(this.linear(i, 'self_attn.o_proj'), a));
+    x = rmsNormOf(h, this.weights.get(`${p}post_attention_layernorm.weight`), this.eps);
+    const gate = silu(runLinear(this.linear(i, 'mlp.gate_proj'), x)); // [T, intermediate]
+    return add(h, runLinear(this.linear(i, 'mlp.down_proj'), mul(gate, runLinear(this.linear(i, 'mlp.up_proj'), x))));
   }
 }

@@ -5,6 +5,7 @@
 import { add, embedding, gelu, linear, relu, silu, type Tensor } from '@stade/tensor';
 import type { OptActivation, OptConfig } from '../config.js';
 import { causalAttention } from '../layers/attention.js';
+import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
 import { runLinear } from '../layers/linear.js';
 import { layerNormOf } from '../layers/norm.js';
 import type { BlockOptions, TensorSource } from '../model.js';
@@ -141,5 +142,42 @@ export class OptModel extends DecoderModel {
     let x = this.finalLN ? this.norm('model.decoder.final_layer_norm', h) : h;
     if (this.projDim !== this.hiddenSize) x = linear(x, this.weights.get('model.decoder.project_out.weight')); // [T, proj]
     return linear(x, this.weights.get(this.lmHead)); // [T, vocab]
+  }
+
+  // --- generation with a KV cache (generate/decoder.ts) ---
+
+  /** A KV cache for up to `maxLen` positions (at most max_position_embeddings). */
+  newCache(maxLen: number = this.maxPositions): KvCache {
+    checkCacheLength(maxLen, this.maxPositions);
+    return new KvCache(this.numBlocks, this.heads, this.hiddenSize / this.heads, maxLen);
+  }
+
+  /** Token and learned position embeddings `[T, hidden]` of `ids` at positions `start ..`. */
+  embedAt(ids: Int32Array, start: number): Tensor {
+    checkPositions(ids.length, start, this.maxPositions);
+    this.checkIds(ids);
+    let x = embedding(this.weights.get('model.decoder.embed_tokens.weight'), ids); // [T, proj]
+    if (this.projDim !== this.hiddenSize) x = linear(x, this.weights.get('model.decoder.project_in.weight')); // [T, hidden]
+    const pos = new Int32Array(ids.length);
+    for (let t = 0; t < ids.length; t++) pos[t] = start + t + POSITION_OFFSET;
+    return add(x, embedding(this.weights.get('model.decoder.embed_positions.weight'), pos)); // [T, hidden]
+  }
+
+  /** Block i on new tokens `h` (`[T, hidden]`) at positions `cache.length ..`, appending their keys and values. */
+  blockCached(i: number, h: Tensor, cache: KvCache): Tensor {
+    this.checkBlock(i);
+    this.checkHidden(h, `block ${i}`);
+    const p = this.blockPrefix(i);
+    const d = this.hiddenSize / this.heads;
+    let x = this.preLN ? this.norm(`${p}self_attn_layer_norm`, h) : h; // [T, hidden]
+    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x);
+    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x);
+    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x);
+    const spec = { heads: this.heads, kvHeads: this.heads, headDim: d, scale: d ** -0.5 };
+    h = add(h, runLinear(this.linear(i, 'self_attn.out_proj'), cachedAttention(q, k, v, cache, i, spec)));
+    if (!this.preLN) h = this.norm(`${p}self_attn_layer_norm`, h);
+    x = this.preLN ? this.norm(`${p}final_layer_norm`, h) : h;
+    h = add(h, runLinear(this.linear(i, 'fc2'), this.act(runLinear(this.linear(i, 'fc1'), x)))); // fc1: [T, ffn]
+    return this.preLN ? h : this.norm(`${p}final_layer_norm`, h);
   }
 }
