@@ -1,6 +1,14 @@
 // @stade/tensor public API. Each module's exports are listed explicitly.
 export { TensorError, fmtShape, shapeMismatch } from './errors.js';
-export { allocF32, allocF64, isShared, setSharedGcThreshold, sharedMemoryAvailable, storageStats } from './storage.js';
+export {
+  allocF32,
+  allocF64,
+  allocU16,
+  isShared,
+  setSharedGcThreshold,
+  sharedMemoryAvailable,
+  storageStats,
+} from './storage.js';
 export {
   type Shape,
   broadcastShapes,
@@ -24,7 +32,8 @@ export {
   f32ToBf16,
   f32ToF16,
 } from './dtype.js';
-export { linear, linearInto, matmul, matmulInto } from './ops/matmul.js';
+export { type LinearWeight, linear, linearInto, matmul, matmulInto } from './ops/matmul.js';
+export { type HalfDtype, HalfTensor } from './half.js';
 export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';
 export {
   add,

@@ -88,6 +88,14 @@ export function allocF64(n: number): Float64Array {
   return new Float64Array(n);
 }
 
+/** Allocates a zero-filled Uint16Array of `n` elements (shared when possible): 16-bit weights (HalfTensor). */
+export function allocU16(n: number): Uint16Array {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocU16: invalid length ${n}`);
+  count(n * 2);
+  if (sharedMemoryAvailable) return new Uint16Array(sharedBuffer(n * 2));
+  return new Uint16Array(n);
+}
+
 /** True when the array's memory can be seen by workers without a copy. */
 export function isShared(a: ArrayBufferView): boolean {
   return sharedMemoryAvailable && a.buffer instanceof SharedArrayBuffer;

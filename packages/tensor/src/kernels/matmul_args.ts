@@ -3,6 +3,8 @@
  * A[bi] `[m, k]`, B[bi] `[k, n]` read through arbitrary element strides and C a fresh contiguous
  * `[batch * m, n]` array. `linear` passes W `[out, in]` as B with kStride = 1, nStride = in (no copy).
  */
+import { decodeBf16, decodeF16 } from '../dtype.js';
+
 export interface MatmulArgs {
   readonly a: Float32Array;
   /** Element offset of A[bi] in `a`, per batch entry. */
@@ -14,6 +16,12 @@ export interface MatmulArgs {
   readonly bOff: Float64Array;
   readonly bKStride: number;
   readonly bNStride: number;
+  /**
+   * When `bHalf` is 1 (bfloat16) or 2 (float16), B is read from `b16` (16-bit patterns, widened exactly in the
+   * kernels; `b` is then empty) instead of `b`. Only with bKStride 1 (W rows, as `linear` passes them).
+   */
+  readonly b16?: Uint16Array;
+  readonly bHalf?: number;
   readonly c: Float32Array;
   /** Optional bias over n (length 0 when absent). */
   readonly bias: Float32Array;
@@ -66,4 +74,10 @@ export function storeRow(
   const bs = args.biasStride;
   let bo = args.biasOff + j0 * bs;
   for (let j = 0; j < len; j++, bo += bs) c[o + j] = src[srcOff + j]! + bias[bo]!;
+}
+
+/** Exact float32 values of `len` 16-bit B elements from `start` (bHalf 1: bf16, 2: f16) into `dst[0..len)`. */
+export function widenB(args: MatmulArgs, start: number, len: number, dst: Float32Array): Float32Array {
+  const src = args.b16!.subarray(start, start + len);
+  return args.bHalf === 1 ? decodeBf16(src, dst) : decodeF16(src, dst);
 }

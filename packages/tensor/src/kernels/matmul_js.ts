@@ -7,7 +7,7 @@
  * result does not depend on how rows are split between threads. Edge tiles use zero padding and the same
  * loop.
  */
-import { forEachBatchRows, type MatmulArgs } from './matmul_args.js';
+import { forEachBatchRows, type MatmulArgs, widenB } from './matmul_args.js';
 
 const JR = 3;
 const JNC = 48;
@@ -15,11 +15,13 @@ const JNC = 48;
 // Per-thread scratch (contents never influence results).
 let packA = new Float64Array(0);
 let packB = new Float64Array(0);
+let wRows = new Float32Array(0); // 16-bit W rows widened to float32
 const tileBuf = new Float64Array(JR * JR);
 
 function scratch(k: number): void {
   if (packA.length < k * JR) packA = new Float64Array(k * JR);
   if (packB.length < k * JNC) packB = new Float64Array(k * JNC);
+  if (wRows.length < 4 * k) wRows = new Float32Array(4 * k);
 }
 
 function rowsJs(args: MatmulArgs, bi: number, m0: number, m1: number): void {
@@ -43,6 +45,11 @@ function rowsJs(args: MatmulArgs, bi: number, m0: number, m1: number): void {
         const col = jc + p * JR + j;
         if (col >= jc + nc) {
           for (let kk = 0; kk < k; kk++) pb[base + kk * JR + j] = 0;
+          continue;
+        }
+        if (args.bHalf) {
+          const row = widenB(args, bo + col * bns, k, wRows);
+          for (let kk = 0, d = base + j; kk < k; kk++, d += JR) pb[d] = row[kk]!;
           continue;
         }
         const src = bo + col * bns;
@@ -124,54 +131,78 @@ export function matmulJsKernel(args: MatmulArgs, rowStart: number, rowEnd: numbe
  * kernels give bit-identical results.
  */
 export function matvecJsKernel(args: MatmulArgs, colStart: number, colEnd: number): void {
-  const { n, k, m, a, b, c, bias } = args;
+  for (let bi = 0; bi < args.batch; bi++) {
+    if (!args.bHalf) {
+      matvecEntry(args, bi, args.b, args.bOff[bi]!, args.bNStride, args.bKStride, colStart, colEnd);
+      continue;
+    }
+    // 16-bit W: widen four rows at a time, then the same loop on them (rows j0.. at scratch offset 0).
+    scratch(args.k);
+    for (let j0 = colStart; j0 < colEnd; j0 += 4) {
+      const cnt = Math.min(4, colEnd - j0);
+      for (let j = 0; j < cnt; j++) {
+        const dst = wRows.subarray(j * args.k, (j + 1) * args.k);
+        widenB(args, args.bOff[bi]! + (j0 + j) * args.bNStride, args.k, dst);
+      }
+      matvecEntry(args, bi, wRows, -j0 * args.k, args.k, 1, j0, j0 + cnt);
+    }
+  }
+}
+
+/** Columns [colStart, colEnd) of batch entry `bi`'s rows, W column j at b[bo + j*bns + kk*bks]. */
+function matvecEntry(
+  args: MatmulArgs,
+  bi: number,
+  b: Float32Array,
+  bo: number,
+  bns: number,
+  bks: number,
+  colStart: number,
+  colEnd: number,
+): void {
+  const { n, k, m, a, c, bias } = args;
   const ars = args.aRowStride;
   const aks = args.aKStride;
-  const bks = args.bKStride;
-  const bns = args.bNStride;
   const hasBias = bias.length > 0;
-  for (let bi = 0; bi < args.batch; bi++) {
-    const ao = args.aOff[bi]!;
-    const bo = args.bOff[bi]!;
-    for (let i = 0; i < m; i++) {
-      const xa = ao + i * ars;
-      const o = (bi * m + i) * n;
-      let j = colStart;
-      // Four columns at a time: four independent chains (each still summed over k in order).
-      for (; j + 4 <= colEnd; j += 4) {
-        const w0 = bo + j * bns;
-        const w1 = w0 + bns;
-        const w2 = w1 + bns;
-        const w3 = w2 + bns;
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let kk = 0; kk < k; kk++) {
-          const x = a[xa + kk * aks]!;
-          const q = kk * bks;
-          s0 += x * b[w0 + q]!;
-          s1 += x * b[w1 + q]!;
-          s2 += x * b[w2 + q]!;
-          s3 += x * b[w3 + q]!;
-        }
-        const sums = tileBuf;
-        sums[0] = s0;
-        sums[1] = s1;
-        sums[2] = s2;
-        sums[3] = s3;
-        for (let t = 0; t < 4; t++) {
-          const v = Math.fround(sums[t]!);
-          c[o + j + t] = hasBias ? v + bias[args.biasOff + (j + t) * args.biasStride]! : v;
-        }
+  const ao = args.aOff[bi]!;
+  for (let i = 0; i < m; i++) {
+    const xa = ao + i * ars;
+    const o = (bi * m + i) * n;
+    let j = colStart;
+    // Four columns at a time: four independent chains (each still summed over k in order).
+    for (; j + 4 <= colEnd; j += 4) {
+      const w0 = bo + j * bns;
+      const w1 = w0 + bns;
+      const w2 = w1 + bns;
+      const w3 = w2 + bns;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let kk = 0; kk < k; kk++) {
+        const x = a[xa + kk * aks]!;
+        const q = kk * bks;
+        s0 += x * b[w0 + q]!;
+        s1 += x * b[w1 + q]!;
+        s2 += x * b[w2 + q]!;
+        s3 += x * b[w3 + q]!;
       }
-      for (; j < colEnd; j++) {
-        const wb = bo + j * bns;
-        let s = 0;
-        for (let kk = 0; kk < k; kk++) s += a[xa + kk * aks]! * b[wb + kk * bks]!;
-        const v = Math.fround(s);
-        c[o + j] = hasBias ? v + bias[args.biasOff + j * args.biasStride]! : v;
+      const sums = tileBuf;
+      sums[0] = s0;
+      sums[1] = s1;
+      sums[2] = s2;
+      sums[3] = s3;
+      for (let t = 0; t < 4; t++) {
+        const v = Math.fround(sums[t]!);
+        c[o + j + t] = hasBias ? v + bias[args.biasOff + (j + t) * args.biasStride]! : v;
       }
+    }
+    for (; j < colEnd; j++) {
+      const wb = bo + j * bns;
+      let s = 0;
+      for (let kk = 0; kk < k; kk++) s += a[xa + kk * aks]! * b[wb + kk * bks]!;
+      const v = Math.fround(s);
+      c[o + j] = hasBias ? v + bias[args.biasOff + j * args.biasStride]! : v;
     }
   }
 }

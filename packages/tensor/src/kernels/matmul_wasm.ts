@@ -28,7 +28,9 @@ const CW = BP + KC * NC * 4;
 const ST = CW + ROW_CHUNK * NC * 4;
 const BIAS = ST + MC * NC * 4;
 const STAGE = BIAS + NC * 4;
-const GEMM_BYTES = STAGE + NC * STAGE_STRIDE;
+// 16-bit W rows are staged here (same row pitch in elements as STAGE) and widened into STAGE.
+const STAGE16 = STAGE + NC * STAGE_STRIDE;
+const GEMM_BYTES = STAGE16 + (NC * STAGE_STRIDE) / 2;
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
@@ -47,6 +49,23 @@ function packB(
   const b = args.b;
   const ks = args.bKStride;
   const ns = args.bNStride;
+  if (args.bHalf) {
+    // 16-bit rows of W: block-copy to the 16-bit stage, widen the whole stage exactly, then interleave.
+    const ncp = roundUp(nc, NR);
+    const m16 = w.u16();
+    const st = STAGE16 / 2;
+    const sw = STAGE_STRIDE / 4;
+    const b16 = args.b16!;
+    for (let j = 0; j < nc; j++) {
+      const src = bo + pc + (jc + j) * ns;
+      m16.set(b16.subarray(src, src + kc), st + j * sw);
+    }
+    for (let j = nc; j < ncp; j++) m16.fill(0, st + j * sw, st + j * sw + kc);
+    if (args.bHalf === 1) w.widenBf16(STAGE16, STAGE, ncp * sw);
+    else w.widenF16(STAGE16, STAGE, ncp * sw);
+    w.packB(STAGE, dst * 4, kc, ncp / NR);
+    return;
+  }
   if (ks === 1) {
     // Rows of W [out, in]: block-copy each row segment to the stage, then interleave in the module.
     const ncp = roundUp(nc, NR);
@@ -205,13 +224,15 @@ const W_CHUNK_BYTES = 192 << 10;
 export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: number): void {
   const w = matmulWasm();
   const { k, m, batch } = args;
+  const half = args.bHalf ?? 0;
+  const wBytes = half ? 2 : 4;
   const rowsC = batch * m;
   const kp = roundUp(Math.max(k, 1), 16);
-  const chunk = Math.max(1, Math.floor(W_CHUNK_BYTES / (kp * 4)));
-  // Layout: x rows [rowsC][kp], W chunk [chunk][kp], out [rowsC][chunk].
+  const chunk = Math.max(1, Math.floor(W_CHUNK_BYTES / (kp * wBytes)));
+  // Layout: x rows [rowsC][kp], W chunk [chunk][kp] (float32 or 16-bit), out [rowsC][chunk].
   const X = 0;
   const WB = X + rowsC * kp * 4;
-  const OUT = WB + chunk * kp * 4;
+  const OUT = WB + chunk * kp * wBytes;
   w.ensure(OUT + rowsC * chunk * 4);
   let mem = w.f32();
   const a = args.a;
@@ -223,26 +244,29 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
     else for (let kk = 0; kk < k; kk++) mem[d + kk] = a[src + kk * args.aKStride]!;
     mem.fill(0, d + k, d + kp);
   }
-  const b = args.b;
+  const b: Float32Array | Uint16Array = half ? args.b16! : args.b;
+  const dots = half === 0 ? w.dots : half === 1 ? w.dotsBf16 : w.dotsF16;
   const ns = args.bNStride;
   for (let j0 = colStart; j0 < colEnd; j0 += chunk) {
     const cnt = Math.min(chunk, colEnd - j0);
     for (let bi = 0; bi < batch; bi++) {
       const bo = args.bOff[bi]!;
       mem = w.f32();
+      const wm = half ? w.u16() : mem;
+      const wb = WB / wBytes;
       if (ns === kp) {
-        mem.set(b.subarray(bo + j0 * ns, bo + j0 * ns + cnt * kp), WB / 4);
+        wm.set(b.subarray(bo + j0 * ns, bo + j0 * ns + cnt * kp), wb);
       } else {
         for (let j = 0; j < cnt; j++) {
           const s = bo + (j0 + j) * ns;
-          const d = WB / 4 + j * kp;
-          mem.set(b.subarray(s, s + k), d);
-          if (kp > k) mem.fill(0, d + k, d + kp);
+          const d = wb + j * kp;
+          wm.set(b.subarray(s, s + k), d);
+          if (kp > k) wm.fill(0, d + k, d + kp);
         }
       }
       for (let i = 0; i < m; i++) {
         const r = bi * m + i;
-        w.dots(X + r * kp * 4, WB, kp, cnt, kp * 4, OUT + r * chunk * 4);
+        dots(X + r * kp * 4, WB, kp, cnt, kp * wBytes, OUT + r * chunk * 4);
         storeRow(args, r, j0, cnt, mem, OUT / 4 + r * chunk);
       }
     }

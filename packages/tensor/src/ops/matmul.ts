@@ -3,6 +3,7 @@
  * transposed or copied as a tensor) and return fresh contiguous tensors.
  */
 import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
+import { HALF_CODE, HalfTensor } from '../half.js';
 import { broadcastShapes, broadcastStrides, numel } from '../layout.js';
 import { allocF32, allocF64 } from '../storage.js';
 import { Tensor } from '../tensor.js';
@@ -15,7 +16,7 @@ function outputFor(
   op: string,
   shape: number[],
   out: Tensor | undefined,
-  inputs: (Tensor | null | undefined)[],
+  inputs: ({ data: ArrayBufferView } | null | undefined)[],
 ): Tensor {
   if (!out) return Tensor.zeros(shape);
   if (fmtShape(out.shape) !== fmtShape(shape)) shapeMismatch(op, out.shape, shape, 'output shape');
@@ -133,12 +134,12 @@ export function matmulInto(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   return c;
 }
 
-/** One `[rows, k] x B` gemm; `wLayout`: B is W `[n, k]` (linear), else `[k, n]`. */
+/** One `[rows, k] x B` gemm; `wLayout`: B is W `[n, k]` (linear; a HalfTensor W has contiguous rows), else `[k, n]`. */
 function gemm(
   a: Tensor,
   rows: number,
   rowStride: number,
-  b: Tensor,
+  b: Tensor | HalfTensor,
   out: Tensor,
   k: number,
   n: number,
@@ -148,17 +149,22 @@ function gemm(
   const aOff = allocF64(1);
   aOff[0] = a.offset;
   const bOff = allocF64(1);
-  bOff[0] = b.offset;
+  const half = b instanceof HalfTensor;
+  if (!half) bOff[0] = b.offset;
   runGemm({
     a: a.data,
     aOff,
     aRowStride: rowStride,
     aKStride: a.strides[a.ndim - 1]!,
-    b: b.data,
+    ...(half
+      ? { b: EMPTY, b16: b.data, bHalf: HALF_CODE[b.dtype], bKStride: 1, bNStride: k }
+      : {
+          b: b.data,
+          // linear: W [out, in] read as B [k = in, n = out]
+          bKStride: wLayout ? b.strides[1]! : b.strides[b.ndim - 2]!,
+          bNStride: wLayout ? b.strides[0]! : b.strides[b.ndim - 1]!,
+        }),
     bOff,
-    // linear: W [out, in] read as B [k = in, n = out]
-    bKStride: wLayout ? b.strides[1]! : b.strides[b.ndim - 2]!,
-    bNStride: wLayout ? b.strides[0]! : b.strides[b.ndim - 1]!,
     c: dense(out),
     bias: bias ? bias.data : EMPTY,
     biasOff: bias ? bias.offset : 0,
@@ -172,15 +178,22 @@ function gemm(
 }
 
 /**
- * `x W^T + b` for `x [..., in]`, `W [out, in]` (Hugging Face order) and optional `b [out]`; returns
- * `[..., out]`. W is read in place through its strides (no transposed copy).
+ * A weight `linear` accepts: a float32 Tensor (any layout) or a HalfTensor (F16/BF16 kept as 16-bit, widened
+ * exactly inside the kernels: results bit-identical to `linear(x, w.toFloat32(), b)`).
  */
-export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+export type LinearWeight = Tensor | HalfTensor;
+
+/**
+ * `x W^T + b` for `x [..., in]`, `W [out, in]` (Hugging Face order) and optional `b [out]`; returns
+ * `[..., out]`. W is read in place through its strides (no transposed copy); a HalfTensor W is widened
+ * inside the kernels (never converted as a whole).
+ */
+export function linear(x: Tensor, w: LinearWeight, b?: Tensor | null): Tensor {
   return linearInto(x, w, b);
 }
 
 /** `linear` writing into `out` (contiguous `[..., out]`, not sharing storage with x, W or b). */
-export function linearInto(x: Tensor, w: Tensor, b?: Tensor | null, out?: Tensor): Tensor {
+export function linearInto(x: Tensor, w: LinearWeight, b?: Tensor | null, out?: Tensor): Tensor {
   if (w.ndim !== 2)
     throw new TensorError(
       `linear: weight must be 2-d [out, in], got ${fmtShape(w.shape)} (input ${fmtShape(x.shape)})`,

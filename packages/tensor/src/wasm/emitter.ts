@@ -176,6 +176,32 @@ export class Code {
     for (let i = 0; i < 16; i++) this.bytes.push(0);
     return this;
   }
+  /** `v128.const` with four equal i32 lanes. */
+  i32x4Const(v: number): this {
+    this.simd(0x0c);
+    for (let l = 0; l < 4; l++) for (let b = 0; b < 4; b++) this.bytes.push((v >>> (8 * b)) & 0xff);
+    return this;
+  }
+  /** Loads four u16 and zero-extends them to i32 lanes. */
+  v128Load16x4U(offset = 0): this {
+    return this.simd(0x04).memarg(3, offset);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  v128Xor(): this {
+    return this.simd(0x51);
+  }
+  i32x4GtS(): this {
+    return this.simd(0x3b);
+  }
+  /** i32x4.shl by the i32 on top of the stack. */
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
   f32x4Splat(): this {
     return this.simd(0x13);
   }

@@ -1,4 +1,5 @@
 import { Code, F32, I32, ModuleBuilder, V128, type ValType } from './emitter.js';
+import { emitWiden, emitWidenInit, emitWidenLoad, type WeightKind, widenLocals } from './half_emit.js';
 
 /**
  * Register tile of the SIMD matmul: MR rows of A by NR columns of B (NR / 4 vectors per row), k unrolled
@@ -176,17 +177,30 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
 
 /**
  * dots(xp, wp, kp, rows, ldw, out): out[r] = sum_k x[k] * w[r*ldw + k] for r < rows, with kp a multiple of
- * 16 (callers zero-pad). Four f32x4 accumulators over k in order, then a fixed pairwise reduction:
- * ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3).
+ * 16 (callers zero-pad) and `ldw` in bytes. Four f32x4 accumulators over k in order, then a fixed pairwise
+ * reduction: ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3). With `kind` bf16/f16 (exported
+ * as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop: the same float32 products and
+ * sums in the same order, hence bit-identical to `dots` on the widened W.
  */
-function emitDots(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[]; code: Code } {
+function emitDots(
+  o: MatmulModuleOptions,
+  kind: WeightKind = 'f32',
+): { params: ValType[]; locals: ValType[]; code: Code } {
   const [xp, wp, kp, rows, ldw, out] = [0, 1, 2, 3, 4, 5];
   const [r, k, wr, xr] = [6, 7, 8, 9];
   const accs = [10, 11, 12, 13];
   const s = 14;
+  const wl = 15; // widener locals
+  const wBytes = kind === 'f32' ? 4 : 2;
   const params: ValType[] = new Array(6).fill(I32);
-  const locals: ValType[] = [I32, I32, I32, I32, V128, V128, V128, V128, V128];
+  const locals: ValType[] = [I32, I32, I32, I32, V128, V128, V128, V128, V128, ...widenLocals(kind)];
   const c = new Code();
+  const loadW = (i: number) => {
+    c.get(wr);
+    if (kind === 'f32') c.v128Load(i * 16);
+    else emitWidenLoad(c, kind, wl, i * 8);
+  };
+  emitWidenInit(c, kind, wl);
   c.block();
   c.get(rows).eqz().brIf(0);
   c.i32(0).set(r);
@@ -200,25 +214,18 @@ function emitDots(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
   c.loop();
   for (let i = 0; i < 4; i++) {
     if (o.fma) {
-      c.get(xr)
-        .v128Load(i * 16)
-        .get(wr)
-        .v128Load(i * 16)
-        .get(accs[i]!)
-        .f32x4RelaxedMadd()
-        .set(accs[i]!);
+      c.get(xr).v128Load(i * 16);
+      loadW(i);
+      c.get(accs[i]!).f32x4RelaxedMadd().set(accs[i]!);
     } else {
       c.get(accs[i]!)
         .get(xr)
-        .v128Load(i * 16)
-        .get(wr)
-        .v128Load(i * 16)
-        .f32x4Mul()
-        .f32x4Add()
-        .set(accs[i]!);
+        .v128Load(i * 16);
+      loadW(i);
+      c.f32x4Mul().f32x4Add().set(accs[i]!);
     }
   }
-  c.inc(xr, 64).inc(wr, 64);
+  c.inc(xr, 64).inc(wr, 16 * wBytes);
   c.get(k).i32(1).sub().tee(k).brIf(0);
   c.end();
   c.end();
@@ -332,13 +339,27 @@ function emitPack(width: number, stageStride: number): { params: ValType[]; loca
 /** Byte stride of staged W rows for packB (rows of up to KC = 256 floats). */
 export const STAGE_STRIDE = 256 * 4;
 
-/** The matmul module's bytes: exports `memory`, `gebp`, `dots`, `untile`, `packA` and `packB`. */
+/**
+ * The matmul module's bytes: exports `memory`, `gebp`, `dots` (+ `dotsBf16`, `dotsF16`), `untile`, `packA`,
+ * `packB` and `widenBf16` / `widenF16`.
+ */
 export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): Uint8Array {
   const m = new ModuleBuilder().addMemory(memoryPages);
   const g = emitGebp(o);
   m.addFunction('gebp', g.params, [], g.locals, g.code);
   const d = emitDots(o);
   m.addFunction('dots', d.params, [], d.locals, d.code);
+  for (const [name, kind] of [
+    ['dotsBf16', 'bf16'],
+    ['dotsF16', 'f16'],
+  ] as const) {
+    const h = emitDots(o, kind);
+    m.addFunction(name, h.params, [], h.locals, h.code);
+  }
+  for (const kind of ['bf16', 'f16'] as const) {
+    const w = emitWiden(kind);
+    m.addFunction(w.name, w.params, [], w.locals, w.code);
+  }
   const u = emitUntile(o);
   m.addFunction('untile', u.params, [], u.locals, u.code);
   const pa = emitPack(o.mr ?? DEFAULT_MR, STAGE_STRIDE);

@@ -46,6 +46,12 @@ export class MatmulWasm {
     first: number,
   ) => void;
   readonly dots: (xp: number, wp: number, kp: number, rows: number, ldw: number, out: number) => void;
+  /** `dots` over W rows of bfloat16 / float16 patterns (`ldw` in bytes), widened exactly in the loop. */
+  readonly dotsBf16: MatmulWasm['dots'];
+  readonly dotsF16: MatmulWasm['dots'];
+  /** dst[i] = float32 of the 16-bit pattern src[i], i < n (n a multiple of 4; byte pointers). */
+  readonly widenBf16: (src: number, dst: number, n: number) => void;
+  readonly widenF16: (src: number, dst: number, n: number) => void;
   readonly packA: (stage: number, dst: number, kc: number, nPanels: number) => void;
   readonly packB: (stage: number, dst: number, kc: number, nPanels: number) => void;
   readonly untile: (
@@ -60,17 +66,23 @@ export class MatmulWasm {
   readonly fma: boolean;
   private readonly memory: WasmMemory;
   private view: Float32Array;
+  private view16: Uint16Array;
 
   constructor(opts: { fma: boolean; reloadB: boolean }, bytes: number) {
     const pages = Math.ceil(bytes / PAGE);
     const inst = instantiateSync(buildMatmulModule(opts, pages));
     this.gebp = inst.exports.gebp as MatmulWasm['gebp'];
     this.dots = inst.exports.dots as MatmulWasm['dots'];
+    this.dotsBf16 = inst.exports.dotsBf16 as MatmulWasm['dots'];
+    this.dotsF16 = inst.exports.dotsF16 as MatmulWasm['dots'];
+    this.widenBf16 = inst.exports.widenBf16 as MatmulWasm['widenBf16'];
+    this.widenF16 = inst.exports.widenF16 as MatmulWasm['widenBf16'];
     this.untile = inst.exports.untile as MatmulWasm['untile'];
     this.packA = inst.exports.packA as MatmulWasm['packB'];
     this.packB = inst.exports.packB as MatmulWasm['packB'];
     this.memory = inst.exports.memory as WasmMemory;
     this.view = new Float32Array(this.memory.buffer);
+    this.view16 = new Uint16Array(this.memory.buffer);
     this.fma = opts.fma;
   }
 
@@ -84,6 +96,12 @@ export class MatmulWasm {
   f32(): Float32Array {
     if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
     return this.view;
+  }
+
+  /** A Uint16Array over the whole memory (re-created after growth). */
+  u16(): Uint16Array {
+    if (this.view16.buffer !== this.memory.buffer) this.view16 = new Uint16Array(this.memory.buffer);
+    return this.view16;
   }
 }
 
