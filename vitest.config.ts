@@ -9,6 +9,7 @@ const alias = {
   '@stade/tensor': src('./packages/tensor/src/index.ts'),
   '@stade/transformer': src('./packages/transformer/src/index.ts'),
   '@stade/prune': src('./packages/prune/src/index.ts'),
+  '@stade/eval': src('./packages/eval/src/index.ts'),
 };
 
 const project = (name: string, dir: string) => ({
@@ -22,6 +23,7 @@ export default defineConfig({
       project('@stade/tensor', './packages/tensor'),
       project('@stade/transformer', './packages/transformer'),
       project('@stade/prune', './packages/prune'),
+      project('@stade/eval', './packages/eval'),
       project('@stade/cli', './apps/cli'),
       project('@stade/docs', './apps/docs'),
     ],

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['packages/tensor', 'packages/transformer', 'packages/prune', 'apps/cli'];
+const PACKAGES = ['packages/tensor', 'packages/transformer', 'packages/prune', 'packages/eval', 'apps/cli'];
 
 /** Every file path an `exports`/`bin`/`main`/`types` entry points at. */
 function targets(pkg: Record<string, unknown>): string[] {
@@ -35,7 +35,8 @@ describe('npm pack produces clean tarballs', () => {
       const stray = files.filter((f) => f.startsWith('src/') || /\.test\.|tsbuildinfo|(^|\/)fixtures\//.test(f));
       expect(stray, `${pkg.name} packs files it should not`).toEqual([]);
       expect(pkg.license).toBe('MIT');
-      if (dir.startsWith('packages/')) expect(Object.keys(pkg.dependencies ?? {}).every((d) => d.startsWith('@stade/'))).toBe(true);
+      if (dir.startsWith('packages/'))
+        expect(Object.keys(pkg.dependencies ?? {}).every((d) => d.startsWith('@stade/'))).toBe(true);
     });
   }
 });

@@ -1,0 +1,86 @@
+import type { CausalLM } from '@stade/transformer';
+import { type Encode, encodePair } from './encode.js';
+import { argmax, argmaxNorm, mean, meanStderr } from './metrics.js';
+import { logLikelihoods, type ScoreOptions, type ScoreStats } from './score.js';
+import type { TaskDoc, TaskSpec } from './tasks.js';
+
+/** One scored document (the `--samples` line). */
+export interface DocResult {
+  task: string;
+  /** 0-based position in the task's file. */
+  doc: number;
+  lls: number[];
+  gold: number;
+  pred: number;
+  /** acc_norm's prediction, for tasks that report acc_norm; otherwise null. */
+  pred_norm: number | null;
+}
+
+/** A task's metrics, named as the harness names them. */
+export interface TaskResult {
+  n: number;
+  acc: number;
+  acc_stderr: number | null;
+  acc_norm?: number;
+  acc_norm_stderr?: number | null;
+}
+
+/** Options of `evaluateTask`. */
+export interface EvaluateOptions extends ScoreOptions {
+  /** The tokenizer's BOS id to put in front of every input (the harness's add_bos_token), or null. */
+  bos?: number | null;
+  /** Called after each document. */
+  onDoc?: (done: number, total: number) => void;
+  /** Accumulates the forward passes and tokens (tokens/s). */
+  stats?: ScoreStats;
+}
+
+/** Scores one document: the log-likelihood of each choice, acc's and acc_norm's predictions. */
+export function scoreDoc(
+  model: CausalLM,
+  encode: Encode,
+  task: TaskSpec,
+  doc: TaskDoc,
+  index: number,
+  opts: EvaluateOptions = {},
+): DocResult {
+  const pairs = doc.requests.map((r) => encodePair(encode, r.context, r.continuation, opts.bos ?? null));
+  const lls = logLikelihoods(model, pairs, opts, opts.stats);
+  const norm = task.metrics.includes('acc_norm');
+  return {
+    task: task.name,
+    doc: index,
+    lls,
+    gold: doc.gold,
+    pred: argmax(lls),
+    pred_norm: norm ? argmaxNorm(lls, doc.choices) : null,
+  };
+}
+
+/** Aggregates scored documents into the task's metrics (mean and the harness's standard error). */
+export function summarize(task: TaskSpec, docs: readonly DocResult[]): TaskResult {
+  const acc = docs.map((d) => (d.pred === d.gold ? 1 : 0));
+  const out: TaskResult = { n: docs.length, acc: mean(acc), acc_stderr: meanStderr(acc) };
+  if (task.metrics.includes('acc_norm')) {
+    const accNorm = docs.map((d) => (d.pred_norm === d.gold ? 1 : 0));
+    out.acc_norm = mean(accNorm);
+    out.acc_norm_stderr = meanStderr(accNorm);
+  }
+  return out;
+}
+
+/** Scores every document of a task and aggregates: `{ result, samples }`. */
+export function evaluateTask(
+  model: CausalLM,
+  encode: Encode,
+  task: TaskSpec,
+  docs: readonly TaskDoc[],
+  opts: EvaluateOptions = {},
+): { result: TaskResult; samples: DocResult[] } {
+  const samples: DocResult[] = [];
+  for (let i = 0; i < docs.length; i++) {
+    samples.push(scoreDoc(model, encode, task, docs[i]!, i, opts));
+    opts.onDoc?.(i + 1, docs.length);
+  }
+  return { result: summarize(task, samples), samples };
+}
