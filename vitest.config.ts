@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { reportName } from './.ci/workspaces.mjs';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -17,8 +18,17 @@ const project = (name: string, dir: string) => ({
   test: { name, root: src(dir), include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout: 120_000 },
 });
 
+// Under CI, each workspace's `npm test` (run by `turbo run test`) also writes vitest's JSON report to
+// .ci/vitest/<package>.json; .ci/summary.mjs adds them up into CI's final line.
+const pkg = process.env.npm_package_name;
+const ciReports =
+  process.env.CI && pkg?.startsWith('@stade/')
+    ? { reporters: ['default', 'json'], outputFile: { json: src(`./.ci/vitest/${reportName(pkg)}`) } }
+    : {};
+
 export default defineConfig({
   test: {
+    ...ciReports,
     projects: [
       project('@stade/tensor', './packages/tensor'),
       project('@stade/transformer', './packages/transformer'),

@@ -11,7 +11,10 @@ const quick = args.includes('--quick');
 const parts = [
   ['packages/tensor/dist/bench/main.js', args],
   ['packages/transformer/dist/bench/main.js', [...(json ? ['--json'] : []), ...(quick ? ['--windows', '4'] : [])]],
-  ['packages/prune/dist/bench/main.js', [...(json ? ['--json'] : []), ...(quick ? ['--blocks', '2', '--windows', '4'] : [])]],
+  [
+    'packages/prune/dist/bench/main.js',
+    [...(json ? ['--json'] : []), ...(quick ? ['--blocks', '2', '--windows', '4'] : [])],
+  ],
 ];
 for (const [file, extra] of parts) {
   if (!json) console.log(`\n== ${file}`);
