@@ -1,6 +1,7 @@
 import { setThreads } from '@stade/tensor';
 import { num, type Parsed } from './args.js';
 import { evalCommand } from './commands/eval.js';
+import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pruneCommand } from './commands/prune.js';
 import { sweepCommand } from './commands/sweep.js';
@@ -25,6 +26,9 @@ export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[
       return;
     case 'sweep':
       await sweepCommand(v, io);
+      return;
+    case 'generate':
+      await generateCommand(v, io);
       return;
     default:
       throw new UsageError(`unknown command '${parsed.command.name}'`);

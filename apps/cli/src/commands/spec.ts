@@ -315,6 +315,52 @@ export const COMMANDS: readonly CommandSpec[] = [
       'stade sweep --model ./opt-125m --methods wanda,stade --sparsities 0.5,0.7 --patterns unstructured,2:4,4:8 --html sweep.html',
     ],
   },
+  {
+    name: 'generate',
+    summary: 'generate text from a prompt (KV cache), with prefill and decode speed',
+    description:
+      'Tokenises --prompt, runs it through the model once (prefill), then produces one token per forward pass ' +
+      'with a KV cache (decode), streaming the text as it is produced; stops at --max-new-tokens or the ' +
+      "config's eos_token_id. Temperature 0 is greedy (ties to the lowest id); otherwise temperature, top-k and " +
+      'top-p sampling, seeded. Ends with the prefill and decode speed in tokens/s.',
+    flags: [
+      model,
+      { name: 'prompt', type: 'string', metavar: 'TEXT', required: true, help: 'the text to continue' },
+      {
+        name: 'max-new-tokens',
+        type: 'int',
+        metavar: 'N',
+        min: 1,
+        max: MAX_SEQLEN,
+        default: 32,
+        help: 'most tokens to generate',
+      },
+      {
+        name: 'temperature',
+        type: 'number',
+        metavar: 'T',
+        min: 0,
+        max: 100,
+        default: 0,
+        help: '0: greedy; otherwise sample from softmax(logits / T)',
+      },
+      { name: 'top-k', type: 'int', metavar: 'K', min: 0, default: 0, help: 'sample among the K most likely (0: all)' },
+      {
+        name: 'top-p',
+        type: 'number',
+        metavar: 'P',
+        min: 0,
+        max: 1,
+        default: 1,
+        help: 'sample among the most likely tokens whose probability reaches P, in (0, 1] (1: all)',
+      },
+      { ...seed, help: 'seed of the sampling' },
+    ],
+    examples: [
+      'stade generate --prompt "Call me Ishmael."',
+      'stade generate --model ./opt-125m-2-4 --prompt "The capital of France is" --max-new-tokens 20 --json',
+    ],
+  },
 ];
 
 /** Looks a command up by name. */
