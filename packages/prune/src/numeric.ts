@@ -2,7 +2,13 @@
  * SparseGPT's factor of the inverse Hessian, tested against naive references in numeric.test.ts. The dense
  * linear algebra itself (blocked Cholesky, triangular inverse) and quickselect live in @stade/tensor.
  */
-import { choleskyInPlace, lowerTriangularInverse } from '@stade/tensor';
+import {
+  allocF32,
+  choleskyF32InPlace,
+  choleskyInPlace,
+  lowerTriangularInverse,
+  reversedLowerInverseF32,
+} from '@stade/tensor';
 import { PruneError } from './errors.js';
 
 /**
@@ -17,4 +23,20 @@ export function upperCholeskyOfInverse(a: Float64Array, n: number, what = 'matri
   if (bad >= 0) throw new PruneError(`Cholesky: ${what} is not positive definite (at pivot ${n - 1 - bad})`);
   // U = P M P: U[i,j] = M[n-1-i, n-1-j], and (n-1-i)*n + (n-1-j) = n*n-1 - (i*n+j): the flat array reversed.
   return lowerTriangularInverse(l, n).reverse();
+}
+
+/**
+ * The same U in float32 (tensor's SIMD Cholesky and triangular inverse on the pool), from the float64 `a`: the
+ * reversed matrix P A P is rounded to float32 once, then factorised and inverted in float32 as the reference
+ * implementation does; only the diagonal blocks are factorised and inverted in float64.
+ */
+export function upperCholeskyOfInverseF32(a: Float64Array, n: number, what = 'matrix'): Float32Array {
+  const l = allocF32(n * n);
+  for (let i = 0; i < n; i++) {
+    const src = (n - 1 - i) * n + (n - 1);
+    for (let j = 0; j <= i; j++) l[i * n + j] = a[src - j]!;
+  }
+  const bad = choleskyF32InPlace(l, n);
+  if (bad >= 0) throw new PruneError(`Cholesky: ${what} is not positive definite (at pivot ${n - 1 - bad})`);
+  return reversedLowerInverseF32(l, n);
 }

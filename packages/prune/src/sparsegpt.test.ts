@@ -168,21 +168,44 @@ describe('sparsegpt', () => {
     expect(err(up.weight)).toBeLessThan(0.8 * err(no.weight));
   });
 
-  it('gives bit-identical weights and masks for 1 and 2 threads (the trailing update and inverse really split)', () => {
-    const rows = 160;
-    const cols = 200;
+  it('gives bit-identical weights and masks for 1 and 2 threads, float32 and float64 paths (the kernels really split)', () => {
+    const rows = 200;
+    const cols = 600;
     const w = randn([rows, cols], 3);
     const st = new LayerStats(cols, { hessian: true });
-    st.update(randn([260, cols], 4));
+    st.update(randn([700, cols], 4));
     const h = st.hessian();
-    setThreads(1);
-    const one = sparsegpt(w, h, { sparsity: 0.5, blocksize: 64 });
-    setThreads(2);
-    const before = poolInfo().parallelCalls;
-    const two = sparsegpt(w, h, { sparsity: 0.5, blocksize: 64 });
-    if (poolInfo().platform !== null) expect(poolInfo().parallelCalls).toBeGreaterThan(before);
-    expect(Array.from(two.weight.data)).toEqual(Array.from(one.weight.data));
-    expect(Array.from(two.mask)).toEqual(Array.from(one.mask));
+    for (const precision of ['float32', 'float64'] as const) {
+      setThreads(1);
+      const one = sparsegpt(w, h, { sparsity: 0.5, blocksize: 64, precision });
+      setThreads(2);
+      const before = poolInfo().parallelCalls;
+      const two = sparsegpt(w, h, { sparsity: 0.5, blocksize: 64, precision });
+      if (poolInfo().platform !== null) expect(poolInfo().parallelCalls).toBeGreaterThan(before);
+      expect(Array.from(two.weight.data)).toEqual(Array.from(one.weight.data));
+      expect(Array.from(two.mask)).toEqual(Array.from(one.mask));
+    }
+  });
+
+  it('the float32 path agrees with the float64 path at a real-ish width (masks nearly all equal, weights close)', () => {
+    const rows = 96;
+    const cols = 384;
+    const w = randn([rows, cols], 5);
+    const st = new LayerStats(cols, { hessian: true });
+    for (let s = 0; s < 2; s++) st.update(randn([300, cols], 6 + s, 0.3, 1));
+    const h = st.hessian();
+    const a = sparsegpt(w, h, { sparsity: 0.5, precision: 'float32' });
+    const b = sparsegpt(w, h, { sparsity: 0.5, precision: 'float64' });
+    let differ = 0;
+    let worst = 0;
+    let scale = 0;
+    for (let k = 0; k < rows * cols; k++) {
+      if (a.mask[k] !== b.mask[k]) differ++;
+      else worst = Math.max(worst, Math.abs(a.weight.data[k]! - b.weight.data[k]!));
+      scale = Math.max(scale, Math.abs(b.weight.data[k]!));
+    }
+    expect(differ).toBeLessThan(rows * cols * 1e-3);
+    expect(worst / scale).toBeLessThan(1e-3);
   });
 
   it('checks its inputs', () => {

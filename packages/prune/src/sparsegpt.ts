@@ -1,7 +1,16 @@
-import { allocF64, quickselect, subtractProduct, Tensor } from '@stade/tensor';
+import {
+  allocF32,
+  allocF64,
+  linalgF32Available,
+  quickselect,
+  SweepWorkspace,
+  subtractProduct,
+  sweepBlock,
+  Tensor,
+} from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkPatternFits, type Pattern, parsePattern, resolveSparsity } from './mask.js';
-import { upperCholeskyOfInverse } from './numeric.js';
+import { upperCholeskyOfInverse, upperCholeskyOfInverseF32 } from './numeric.js';
 
 export interface SparseGptOptions {
   sparsity?: number;
@@ -12,6 +21,11 @@ export interface SparseGptOptions {
   percdamp?: number;
   /** false = `sparsegpt-noupdate`: the same selection rule without the OBS weight update. */
   update?: boolean;
+  /**
+   * 'float32' (default where WebAssembly SIMD is available): Cholesky, inverse and sweep in float32 SIMD on the
+   * pool, as the reference implementation runs them. 'float64': the exact float64 path (SPEC 7's reference).
+   */
+  precision?: 'float32' | 'float64';
   layerName?: string;
 }
 
@@ -21,7 +35,8 @@ export interface SparseGptResult {
 }
 
 /**
- * SparseGPT (SPEC 7) for one linear layer, in float64. `w` is [out, in], `hessian` the row-major [in, in]
+ * SparseGPT (SPEC 7) for one linear layer. The Hessian's dead columns, dampening and the selection scores are
+ * float64; the factorisation and the sweep run in float32 SIMD (or all in float64 with precision 'float64'). `w` is [out, in], `hessian` the row-major [in, in]
  * H = (2/S) sum X^T X. Unstructured: per block, prune where W^2 / diag(Hinv)^2 <= its value at rank
  * floor(numel * sparsity). N:M: at every M-th column, the N lowest per row. Sparsity 0 returns the weight unchanged.
  */
@@ -45,7 +60,8 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
   const mask = new Uint8Array(rows * cols);
   if (sparsity === 0) return { weight: w.clone(), mask };
 
-  const W = allocF64(rows * cols); // [rows, cols], shared so the pool updates it in place
+  const f32 = (opts.precision ?? 'float32') === 'float32' && linalgF32Available();
+  const W = f32 ? allocF32(rows * cols) : allocF64(rows * cols); // [rows, cols], shared: the pool updates it in place
   W.set(w.values());
   const H = Float64Array.from(hessian);
   let diagSum = 0;
@@ -58,7 +74,13 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
   }
   const damp = (percdamp * diagSum) / cols;
   for (let j = 0; j < cols; j++) H[j * cols + j]! += damp;
-  const Hinv = upperCholeskyOfInverse(H, cols, `the Hessian${name ? ` of ${name}` : ''}`); // [cols, cols] upper
+  const what = `the Hessian${name ? ` of ${name}` : ''}`;
+  const params = { rows, cols, blocksize, sparsity, pattern, update, mask };
+  if (W instanceof Float32Array) {
+    sweepF32(W, upperCholeskyOfInverseF32(H, cols, what), params);
+    return { weight: new Tensor(W, [rows, cols]), mask };
+  }
+  const Hinv = upperCholeskyOfInverse(H, cols, what); // [cols, cols] upper
 
   const nm = pattern === 'unstructured' ? null : pattern;
   const W1 = new Float64Array(rows * blocksize);
@@ -120,6 +142,43 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
   const out = Tensor.zeros([rows, cols]);
   for (let k = 0; k < W.length; k++) out.data[k] = W[k]!;
   return { weight: out, mask };
+}
+
+interface SweepParams {
+  rows: number;
+  cols: number;
+  blocksize: number;
+  sparsity: number;
+  pattern: Pattern;
+  update: boolean;
+  mask: Uint8Array;
+}
+
+/** The float32 column sweep (tensor's sweepBlock on the pool); the unstructured threshold is chosen in float64. */
+function sweepF32(W: Float32Array, U: Float32Array, p: SweepParams): void {
+  const { rows, cols, blocksize, sparsity, pattern } = p;
+  const nm = pattern === 'unstructured' ? null : pattern;
+  const ws = new SweepWorkspace(cols, blocksize);
+  const shared = new Uint8Array(allocF32(Math.ceil((rows * cols) / 4)).buffer, 0, rows * cols);
+  const tmp = nm ? null : new Float64Array(rows * Math.min(blocksize, cols));
+  for (let i1 = 0; i1 < cols; i1 += blocksize) {
+    const count = Math.min(blocksize, cols - i1);
+    let thresh = 0;
+    if (tmp) {
+      const len = rows * count;
+      for (let c = 0; c < count; c++) {
+        const d = U[(i1 + c) * cols + i1 + c]!;
+        const dd = d * d;
+        for (let r = 0; r < rows; r++) {
+          const x = W[r * cols + i1 + c]!;
+          tmp[r * count + c] = (x * x) / dd;
+        }
+      }
+      thresh = quickselect(tmp, len, Math.floor(len * sparsity));
+    }
+    sweepBlock(W, rows, U, shared, i1, count, { thresh, n: nm?.n ?? 0, m: nm?.m ?? 0, update: p.update }, ws);
+  }
+  p.mask.set(shared);
 }
 
 /** Marks, in each row, the N lowest of W1[:, c:c+M]^2 / diag^2 (ties to the lower column). */

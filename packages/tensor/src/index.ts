@@ -91,5 +91,13 @@ export {
   subtractProduct,
 } from './ops/linalg.js';
 export type { SubProductArgs } from './kernels/linalg_update.js';
+export {
+  type SweepBlockOptions,
+  choleskyF32InPlace,
+  linalgF32Available,
+  reversedLowerInverseF32,
+  SweepWorkspace,
+  sweepBlock,
+} from './ops/linalg_f32.js';
 export { argsortRows, kthSmallestPerRow } from './ops/select.js';
 export { quickselect } from './kernels/select.js';

@@ -13,6 +13,8 @@ import { poolTestKernels } from '../parallel/test-kernels.js';
 import type { Kernel } from '../parallel/types.js';
 import { binaryRows, unaryBlocks } from './elementwise_rows.js';
 import { lowerInversePairs } from './linalg.js';
+import { cholPanelUnits, cholTrailPairs, packLowerCols, triInvPairs } from './linalg_chol.js';
+import { sweepRows } from './linalg_sweep.js';
 import { subProductRows } from './linalg_update.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
@@ -50,6 +52,12 @@ export const kernels = {
   // --- float64 linear algebra (ops/linalg.ts) ---
   'linalg.lowerInverse': lowerInversePairs,
   'linalg.subProduct': subProductRows,
+  // --- float32 SIMD linear algebra (ops/linalg_f32.ts) ---
+  'linalg.cholPanel': cholPanelUnits,
+  'linalg.cholTrail': cholTrailPairs,
+  'linalg.packCols': packLowerCols,
+  'linalg.triInv': triInvPairs,
+  'linalg.sweep': sweepRows,
 } satisfies Record<string, Kernel>;
 
 /** The name of a registered kernel. */
