@@ -1,5 +1,6 @@
 import { setThreads } from '@stade/tensor';
 import { num, type Parsed } from './args.js';
+import { analyzeCommand } from './commands/analyze.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -10,7 +11,7 @@ import type { Io } from './io.js';
 
 /** Runs a parsed command (in the worker thread, or directly in tests). `argv` is kept for the model card. */
 export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[]): Promise<void> {
-  if (!parsed.command) throw new UsageError('missing command (expected one of: eval, inspect, prune, sweep)');
+  if (!parsed.command) throw new UsageError('missing command (expected one of: analyze, eval, generate, inspect, prune, sweep)');
   const threads = num(parsed.values, 'threads');
   if (threads !== undefined) setThreads(threads);
   const v = parsed.values;
@@ -29,6 +30,9 @@ export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[
       return;
     case 'generate':
       await generateCommand(v, io);
+      return;
+    case 'analyze':
+      await analyzeCommand(v, io);
       return;
     default:
       throw new UsageError(`unknown command '${parsed.command.name}'`);

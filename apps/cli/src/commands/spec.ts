@@ -361,6 +361,54 @@ export const COMMANDS: readonly CommandSpec[] = [
       'stade generate --model ./opt-125m-2-4 --prompt "The capital of France is" --max-new-tokens 20 --json',
     ],
   },
+  {
+    name: 'analyze',
+    summary: "measure the STADE paper's per-layer theory on a model before pruning",
+    description:
+      'One dense calibration pass, block by block. Per linear layer: how non-centred its inputs are ' +
+      "(mean over columns of mean(x_j)^2 / E[x_j^2]), OWL's outlier share, the closed-form output error of the " +
+      'Wanda and STADE masks at the given sparsity and pattern (sum W^2 E[x^2] and sum W^2 Var(x) over each ' +
+      'pruned set, plus the exact cross terms between pruned columns, from X^T X), and both errors measured on ' +
+      "held-out windows; per block, the output error each method leaves relative to every token's norm; a " +
+      'recommendation (wanda, stade or stadew) per layer and for the model, with the reason.',
+    flags: [
+      { ...model, help: 'Hugging Face model folder to analyse' },
+      calib,
+      nsamples(32),
+      {
+        name: 'heldout',
+        type: 'int',
+        metavar: 'N',
+        min: 0,
+        max: MAX_NSAMPLES,
+        default: 8,
+        help: 'further calibration windows (same sampler, after the first --nsamples) on which the errors are measured',
+      },
+      seqlen,
+      sampling,
+      seed,
+      {
+        name: 'sparsity',
+        type: 'number',
+        metavar: 'S',
+        defaultText: '0.5, or N/M for N:M patterns',
+        help: 'fraction of weights the analysed masks remove, in [0, 1)',
+      },
+      {
+        name: 'pattern',
+        type: 'string',
+        metavar: 'P',
+        default: 'unstructured',
+        help: 'unstructured, or N:M (e.g. 2:4)',
+      },
+      group,
+      html,
+    ],
+    examples: [
+      'stade analyze --model models/stade-opt-tiny --sparsity 0.7',
+      'stade analyze --model ./tinyllama --pattern 2:4 --calib c4.jsonl --json --html analyze.html',
+    ],
+  },
 ];
 
 /** Looks a command up by name. */

@@ -1,4 +1,4 @@
-import type { Tensor } from '@stade/tensor';
+import { Tensor } from '@stade/tensor';
 import { PruneError } from '../errors.js';
 import { parsePattern, resolveSparsity } from '../mask.js';
 import { LayerErrorTap, type LinearSource } from '../metrics.js';
@@ -180,7 +180,9 @@ function measureBlock(
     for (const a of analyses) {
       const p =
         m === 'stadew' ? (isStadewStadeLayer(a.name) ? ps : pw).get(a.name)! : (m === 'stade' ? ps : pw).get(a.name)!;
-      model.setLinear(a.name, p.weight, p.bias);
+      // A layer that gained a bias (stade, an earlier method) keeps one: zeros where the method has none.
+      const bias = p.bias ?? (model.getLinear(a.name).bias ? Tensor.zeros([p.weight.shape[0]!]) : null);
+      model.setLinear(a.name, p.weight, bias);
     }
     const meter = new TokenRelativeMeter();
     hh.forEach((h, k) => {
