@@ -11,7 +11,8 @@ import type { Io } from './io.js';
 
 /** Runs a parsed command (in the worker thread, or directly in tests). `argv` is kept for the model card. */
 export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[]): Promise<void> {
-  if (!parsed.command) throw new UsageError('missing command (expected one of: analyze, eval, generate, inspect, prune, sweep)');
+  if (!parsed.command)
+    throw new UsageError('missing command (expected one of: analyze, eval, generate, inspect, prune, sweep)');
   const threads = num(parsed.values, 'threads');
   if (threads !== undefined) setThreads(threads);
   const v = parsed.values;
