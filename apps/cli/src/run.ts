@@ -1,6 +1,7 @@
 import { setThreads } from '@stade/tensor';
 import { num, type Parsed } from './args.js';
 import { analyzeCommand } from './commands/analyze.js';
+import { benchCommand } from './commands/bench.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -34,6 +35,9 @@ export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[
       return;
     case 'analyze':
       await analyzeCommand(v, io);
+      return;
+    case 'bench':
+      await benchCommand(v, io);
       return;
     default:
       throw new UsageError(`unknown command '${parsed.command.name}'`);

@@ -1,4 +1,11 @@
-import { type CachedDecoder, type CausalLM, cachedDecoder, forwardCached } from '@stade/transformer';
+import {
+  argmax,
+  type CachedDecoder,
+  type CausalLM,
+  cachedDecoder,
+  forwardCached,
+  type KvCache,
+} from '@stade/transformer';
 import { CliError } from '../errors.js';
 
 /** The model as a KV-cached decoder (every supported architecture is one). */
@@ -36,4 +43,15 @@ export function perSecond(tokens: number, seconds: number): number | null {
 /** A speed for humans: `1234.5 tokens/s` or `-`. */
 export function fmtSpeed(v: number | null): string {
   return v === null ? '-' : `${v.toFixed(1)} tokens/s`;
+}
+
+/** One cached forward step and its greedy next token, timed. */
+export function forwardCachedTimed(
+  model: CachedDecoder,
+  ids: Int32Array,
+  cache: KvCache,
+): { seconds: number; id: number } {
+  const t0 = performance.now();
+  const id = argmax(forwardCached(model, ids, cache, true).values());
+  return { seconds: (performance.now() - t0) / 1000, id };
 }

@@ -409,6 +409,41 @@ export const COMMANDS: readonly CommandSpec[] = [
       'stade analyze --model ./tinyllama --pattern 2:4 --calib c4.jsonl --json --html analyze.html',
     ],
   },
+  {
+    name: 'bench',
+    summary: 'prefill and decode speed and memory of a model, or of two side by side',
+    description:
+      'Measures, in a fresh process per model, the prefill speed (a prompt of --prompt-tokens ' +
+      'seeded random tokens, fastest of 3), the decode speed (the median of --new-tokens single-token steps with a ' +
+      'KV cache after that prompt) and the peak resident memory, and prints them as a table with the speedups ' +
+      'over the first row.',
+    flags: [
+      model,
+      { name: 'compare', type: 'string', metavar: 'DIR', help: 'a second model folder measured the same way' },
+      {
+        name: 'prompt-tokens',
+        type: 'int',
+        metavar: 'N',
+        min: 1,
+        max: MAX_SEQLEN,
+        default: 128,
+        help: 'prompt length for the prefill measurement',
+      },
+      {
+        name: 'new-tokens',
+        type: 'int',
+        metavar: 'N',
+        min: 1,
+        max: MAX_SEQLEN,
+        default: 32,
+        help: 'decode steps measured after the prompt',
+      },
+    ],
+    examples: [
+      'stade bench --model ./opt-125m --compare ./opt-125m-2-4',
+      'stade bench --model ./opt-125m --prompt-tokens 128 --new-tokens 64 --json',
+    ],
+  },
 ];
 
 /** Looks a command up by name. */

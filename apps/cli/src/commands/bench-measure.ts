@@ -1,0 +1,75 @@
+import { seededRandom } from '@stade/transformer';
+import { CliError } from '../errors.js';
+import { openModel } from './common.js';
+import { decoderOf, forwardCachedTimed, warmUp } from './decoding.js';
+
+/** What one benchmark process measures. */
+export interface BenchRequest {
+  model: string;
+  weights: string;
+  promptTokens: number;
+  newTokens: number;
+}
+
+/** One row of `stade bench --json`. */
+export interface BenchRow {
+  model: string;
+  weights: string;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+  /** Peak resident memory of the process that measured the row, in MB. */
+  rss_mb: number;
+}
+
+/** Prefill repetitions (the fastest counts) and the decode statistic (the median step). */
+const PREFILL_REPEATS = 3;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Loads a model, warms it up, and measures prefill (a prompt of `promptTokens` seeded random ids, fastest of 3)
+ * and decode (`newTokens` single-token steps after it, greedy; the median step) with a KV cache.
+ */
+export function measureSpeed(req: BenchRequest): BenchRow {
+  const { ckpt, model } = openModel(req.model);
+  try {
+    const m = decoderOf(model, req.model);
+    const need = req.promptTokens + req.newTokens;
+    if (need > m.maxPositions) {
+      throw new CliError(
+        `--prompt-tokens ${req.promptTokens} + --new-tokens ${req.newTokens} exceed max_position_embeddings ${m.maxPositions} of ${req.model}`,
+      );
+    }
+    const rand = seededRandom(1);
+    const prompt = Int32Array.from({ length: req.promptTokens }, () => Math.floor(rand() * m.vocabSize));
+    warmUp(m);
+    const cache = m.newCache(need);
+    let prefill = Number.POSITIVE_INFINITY;
+    let next = 0;
+    for (let r = 0; r < PREFILL_REPEATS; r++) {
+      cache.reset();
+      const { seconds, id } = forwardCachedTimed(m, prompt, cache);
+      prefill = Math.min(prefill, seconds);
+      next = id;
+    }
+    const steps: number[] = [];
+    for (let t = 0; t < req.newTokens; t++) {
+      const { seconds, id } = forwardCachedTimed(m, Int32Array.of(next), cache);
+      steps.push(seconds);
+      next = id;
+    }
+    return {
+      model: req.model,
+      weights: req.weights,
+      prefill_tokens_per_s: req.promptTokens / prefill,
+      decode_tokens_per_s: 1 / median(steps),
+      rss_mb: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    ckpt.close();
+  }
+}
