@@ -1,8 +1,8 @@
-import { Tensor } from '@stade/tensor';
+import { getThreads, setThreads, Tensor } from '@stade/tensor';
 import { randn, stridedView } from '@stade/tensor/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LayerStats, StatsCollector } from './stats.js';
+import { HESSIAN_GEMM_MIN_COLS, LayerStats, StatsCollector } from './stats.js';
 
 /** Naive float64 two-pass statistics over all rows of all sequences. */
 function naive(seqs: Tensor[]) {
@@ -74,6 +74,63 @@ describe('LayerStats', () => {
     const ha = a.hessian();
     const hall = all.hessian();
     for (let k = 0; k < 16; k++) expect(ha[k]).toBeCloseTo(hall[k]!, 8);
+  });
+
+  it('wide layers: the float32 matmul path gives the float64 Hessian to float32 accuracy, symmetric, any strides', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(HESSIAN_GEMM_MIN_COLS, 300, 390),
+        fc.array(fc.integer({ min: 1, max: 24 }), { minLength: 1, maxLength: 3 }),
+        fc.integer(),
+        fc.boolean(),
+        (cols, lens, seed, transposed) => {
+          const seqs = lens.map((t, k) => {
+            const base = randn(transposed ? [cols, t] : [t, cols], seed + k, 1, 0.5);
+            return transposed ? base.transpose() : base;
+          });
+          const st = new LayerStats(cols, { hessian: true });
+          for (const x of seqs) st.update(x);
+          const H = st.hessian();
+          const ref = new Float64Array(cols * cols);
+          for (const x of seqs) {
+            const v = x.values();
+            const t = x.shape[0]!;
+            for (let r = 0; r < t; r++)
+              for (let i = 0; i < cols; i++) {
+                const a = v[r * cols + i]!;
+                for (let j = 0; j < cols; j++) ref[i * cols + j]! += (2 / seqs.length) * a * v[r * cols + j]!;
+              }
+          }
+          let scale = 0;
+          for (const r of ref) scale = Math.max(scale, Math.abs(r));
+          let asym = 0;
+          let err = 0;
+          for (let i = 0; i < cols; i++)
+            for (let j = 0; j < cols; j++) {
+              asym = Math.max(asym, Math.abs(H[i * cols + j]! - H[j * cols + i]!));
+              err = Math.max(err, Math.abs(H[i * cols + j]! - ref[i * cols + j]!));
+            }
+          expect(asym).toBe(0);
+          expect(err).toBeLessThan(1e-5 * scale);
+        },
+      ),
+      { numRuns: 6 },
+    );
+  });
+
+  it('wide layers: the same Hessian bits with 1 and 2 threads', () => {
+    const t0 = getThreads();
+    const x = randn([300, 700], 4);
+    const run = (t: number) => {
+      setThreads(t);
+      const st = new LayerStats(700, { hessian: true });
+      st.update(x);
+      return Array.from(st.hessian());
+    };
+    const one = run(1);
+    const two = run(2);
+    setThreads(t0);
+    expect(two).toEqual(one);
   });
 
   it('keeps the variance accurate for a large offset (stable merge)', () => {

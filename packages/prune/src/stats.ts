@@ -1,4 +1,4 @@
-import { accumulateXtX, allocF64, ColumnStats, type Tensor } from '@stade/tensor';
+import { accumulateXtX, allocF32, allocF64, ColumnStats, linearInto, Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 
 /** The statistics every score needs, read-only. All arrays are float64 and indexed by input column. */
@@ -15,17 +15,29 @@ export interface ScoreStats {
   scaler(): Float64Array;
 }
 
+/** Layers at least this wide take the Hessian's per-window products from the float32 SIMD matmul. */
+export const HESSIAN_GEMM_MIN_COLS = 256;
+/** Rows of H per matmul call: the product covers the upper triangle and 1/(2 * blocks) of the lower. */
+const HB = 256;
+
 /**
  * Per-linear statistics of its inputs (SPEC 3), accumulated in float64: per-column count, sum, sum of squares,
  * mean and M2 (tensor's ColumnStats, Chan's stable merge), the sequence count and, on request, the SparseGPT
- * Hessian (tensor's accumulateXtX, run on the worker pool).
+ * Hessian. Where float64 is used for the Hessian and why: each window's X^T X of a layer with at least
+ * HESSIAN_GEMM_MIN_COLS inputs comes from the float32 SIMD matmul (as the reference implementation accumulates
+ * its Hessian in float32; this is the O(tokens * cols^2) part), and the windows are summed in float64 so that
+ * the sum over many windows loses nothing more. Narrower layers use tensor's exact float64 accumulateXtX, whose
+ * cost there is negligible; that keeps the small golden fixtures bit-for-bit on the float64 reference.
  */
 export class LayerStats implements ScoreStats {
   readonly cols: number;
   sequences = 0;
   private readonly cs: ColumnStats;
-  /** Running sum_s X_s^T X_s (row-major symmetric [cols, cols]), or null. */
+  /** Running sum_s X_s^T X_s (row-major [cols, cols]; the upper triangle is kept, mirrored on read), or null. */
   private readonly xtx: Float64Array | null;
+  /** Scratch of the matmul path: X^T [cols, tokens] and one block row of products [HB, cols]. */
+  private xt: Float32Array | null = null;
+  private prod: Float32Array | null = null;
 
   constructor(cols: number, opts: { hessian?: boolean } = {}) {
     if (!Number.isInteger(cols) || cols <= 0) throw new PruneError(`LayerStats: invalid column count ${cols}`);
@@ -60,7 +72,39 @@ export class LayerStats implements ScoreStats {
     }
     this.cs.update(x);
     this.sequences += sequences;
-    if (this.xtx) accumulateXtX(this.xtx, x);
+    if (this.xtx) {
+      if (this.cols >= HESSIAN_GEMM_MIN_COLS) this.addXtXGemm(x);
+      else accumulateXtX(this.xtx, x);
+    }
+  }
+
+  /** xtx[i, j] += (X^T X)[i, j] for j >= i, by block rows of the float32 matmul (X^T rows times X^T rows). */
+  private addXtXGemm(x: Tensor): void {
+    const h = this.xtx!;
+    const n = this.cols;
+    const t = x.shape[0]!;
+    if (t === 0) return;
+    if (!this.xt || this.xt.length < n * t) this.xt = allocF32(n * t);
+    this.prod ??= allocF32(HB * n);
+    const xt = this.xt;
+    const v = x.contiguous ? x.data.subarray(x.offset, x.offset + t * n) : x.values();
+    for (let r = 0; r < t; r++) {
+      const o = r * n;
+      for (let j = 0; j < n; j++) xt[j * t + r] = v[o + j]!;
+    }
+    const xtT = new Tensor(xt, [n, t]);
+    for (let i0 = 0; i0 < n; i0 += HB) {
+      const rows = Math.min(HB, n - i0);
+      const width = n - i0;
+      const out = new Tensor(this.prod, [rows, width]);
+      linearInto(xtT.narrow(0, i0, rows), xtT.narrow(0, i0, width), null, out); // [rows, width]
+      const p = this.prod;
+      for (let r = 0; r < rows; r++) {
+        const hr = (i0 + r) * n + i0;
+        const pr = r * width;
+        for (let c = r; c < width; c++) h[hr + c]! += p[pr + c]!;
+      }
+    }
   }
 
   /** Merges another collector's statistics into this one (Chan's parallel formula). */
@@ -95,7 +139,12 @@ export class LayerStats implements ScoreStats {
   hessian(): Float64Array {
     if (!this.xtx) throw new PruneError('LayerStats.hessian: this collector was created without a Hessian');
     const s = this.sequences > 0 ? 2 / this.sequences : 0;
-    return this.xtx.map((v) => v * s);
+    const out = this.xtx.map((v) => v * s);
+    if (this.cols >= HESSIAN_GEMM_MIN_COLS) {
+      const n = this.cols;
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out[j * n + i] = out[i * n + j]!;
+    }
+    return out;
   }
 }
 
