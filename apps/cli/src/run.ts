@@ -6,14 +6,16 @@ import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pruneCommand } from './commands/prune.js';
+import { COMMANDS } from './commands/spec.js';
 import { sweepCommand } from './commands/sweep.js';
+import { zeroshotCommand } from './commands/zeroshot.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 
 /** Runs a parsed command (in the worker thread, or directly in tests). `argv` is kept for the model card. */
 export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[]): Promise<void> {
   if (!parsed.command)
-    throw new UsageError('missing command (expected one of: analyze, eval, generate, inspect, prune, sweep)');
+    throw new UsageError(`missing command (expected one of: ${COMMANDS.map((c) => c.name).join(', ')})`);
   const threads = num(parsed.values, 'threads');
   if (threads !== undefined) setThreads(threads);
   const v = parsed.values;
@@ -38,6 +40,9 @@ export async function runCommand(parsed: Parsed, io: Io, argv?: readonly string[
       return;
     case 'bench':
       await benchCommand(v, io);
+      return;
+    case 'zeroshot':
+      await zeroshotCommand(v, io);
       return;
     default:
       throw new UsageError(`unknown command '${parsed.command.name}'`);

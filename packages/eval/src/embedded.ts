@@ -5,32 +5,30 @@ export interface ChoiceRecord {
   label: number;
 }
 
-/** Sentences of a paragraph: split after ". ", "! " or "? " (a plain rule; the demo needs no more). */
-function sentences(paragraph: string): string[] {
-  return paragraph
-    .split(/(?<=[.!?])\s+/)
-    .map((s) => s.trim())
-    .filter((s) => s.length >= 20 && s.length <= 200);
-}
-
 /**
- * A small "which sentence comes next" task from a plain text (paragraphs separated by blank lines): the
- * context is a sentence, the choices its true successor in the same paragraph and three sentences from far
- * away in the text; the true one's position rotates. Deterministic; at most `n` records.
+ * A small last-word task from a plain text (LAMBADA-like, for demos): the context is a sentence without its
+ * last word, the choices are that word and three other words of the text; the true one's position rotates.
+ * Sentences are split after ". ", "! ", "? " (a plain rule; the demo needs no more). Deterministic; at most `n`
+ * records, spread over the text.
  */
-export function nextSentenceRecords(text: string, n: number): ChoiceRecord[] {
-  const paras = text.split(/\n\s*\n/).map(sentences);
-  const all = paras.flat();
-  const pairs: [string, string][] = [];
-  for (const p of paras) for (let i = 0; i + 1 < p.length; i++) pairs.push([p[i]!, p[i + 1]!]);
+export function lastWordRecords(text: string, n: number): ChoiceRecord[] {
+  const sentences = text
+    .split(/\n\s*\n/)
+    .flatMap((p) => p.split(/(?<=[.!?])\s+/))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 40 && s.length < 200);
+  const words = [...new Set(text.match(/[a-z]{4,}/g) ?? [])];
   const out: ChoiceRecord[] = [];
-  const stride = Math.max(1, Math.floor(pairs.length / n));
-  for (let k = 0; k < pairs.length && out.length < n; k += stride) {
-    const [context, next] = pairs[k]!;
-    const wrong = [1, 2, 3].map((j) => all[(k * 7 + Math.floor((j * all.length) / 4)) % all.length]!);
+  const stride = Math.max(1, Math.floor(sentences.length / n));
+  for (let k = 0; k < sentences.length && out.length < n; k += stride) {
+    const m = sentences[k]!.match(/^(.*\S)\s+([A-Za-z]+)[.!?]$/);
+    if (!m || words.length < 4) continue;
+    const [, context, last] = m as unknown as [string, string, string];
+    const wrong = [1, 2, 3].map((j) => words[(k * 31 + j * 977) % words.length]!).filter((w) => w !== last);
+    if (new Set(wrong).size !== 3) continue;
     const label = out.length % 4;
     const choices = [...wrong];
-    choices.splice(label, 0, next);
+    choices.splice(label, 0, last);
     out.push({ context, choices, label });
   }
   return out;

@@ -1,5 +1,5 @@
 // @stade/eval public API: zero-shot accuracy as lm-evaluation-harness v0.4.x measures it.
-export { type ChoiceRecord, nextSentenceRecords } from './embedded.js';
+export { type ChoiceRecord, lastWordRecords } from './embedded.js';
 export { type Encode, type EncodedPair, encodePair } from './encode.js';
 export { type RecordRef, ZeroshotError } from './errors.js';
 export {

@@ -1,6 +1,6 @@
 // Bad records: one error naming the file, the record and the field.
 import { describe, expect, it } from 'vitest';
-import { buildDocs, encodePair, getTask, nextSentenceRecords, ZeroshotError } from '../src/index.js';
+import { buildDocs, encodePair, getTask, lastWordRecords, ZeroshotError } from '../src/index.js';
 
 const arc = { question: 'Q?', choices: { text: ['a', 'b', 'c'], label: ['A', 'B', 'C'] }, answerKey: 'B' };
 const build = (task: string, recs: unknown[]) => () => buildDocs(getTask(task), recs, `${task}.jsonl`);
@@ -80,18 +80,20 @@ describe('task details', () => {
     expect(Array.from(p.context)).toEqual([7, 97, 98]);
     expect(Array.from(p.continuation)).toEqual([32, 32, 99]);
   });
-  it('the embedded next-sentence task is deterministic and well formed', () => {
+  it('the embedded last-word task is deterministic and well formed', () => {
     const text = Array.from(
-      { length: 30 },
-      (_, i) => `Sentence number ${i} is here. And its follower ${i} is there.`,
+      { length: 40 },
+      (_, i) => `The sailor number ${i} looked at the grey water of the harbour.`,
     ).join('\n\n');
-    const a = nextSentenceRecords(text, 10);
-    expect(a).toEqual(nextSentenceRecords(text, 10));
-    expect(a.length).toBe(10);
+    const a = lastWordRecords(`${text}\n\nwhale ship oars mast deck`, 10);
+    expect(a).toEqual(lastWordRecords(`${text}\n\nwhale ship oars mast deck`, 10));
+    expect(a.length).toBeGreaterThanOrEqual(5);
     const docs = buildDocs(getTask('choice'), a, 'embedded');
     docs.forEach((d, i) => {
       expect(d.choices.length).toBe(4);
-      expect(d.choices[d.gold]).toBe(`And its follower ${a[i]!.context.match(/\d+/)![0]} is there.`);
+      expect(d.gold).toBe(i % 4);
+      expect(d.choices[d.gold]).toBe('harbour');
+      expect(d.requests[0]!.context).toMatch(/^The sailor number \d+ looked at the grey water of the$/);
     });
   });
 });

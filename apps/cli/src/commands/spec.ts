@@ -444,6 +444,72 @@ export const COMMANDS: readonly CommandSpec[] = [
       'stade bench --model ./opt-125m --prompt-tokens 128 --new-tokens 64 --json',
     ],
   },
+  {
+    name: 'zeroshot',
+    summary: 'zero-shot accuracy as lm-evaluation-harness measures it',
+    description:
+      'Scores multiple-choice tasks (BoolQ, RTE, HellaSwag, WinoGrande, ARC-easy/challenge, OpenBookQA) with the ' +
+      'prompts, tokenisation and log-likelihood scoring of lm-evaluation-harness v0.4.x on local .jsonl/.parquet files in ' +
+      "the Hugging Face datasets' layout, and prints acc, acc_norm and their standard errors. Without --data: a small " +
+      'embedded last-word task (LAMBADA-like) made from models/text/eval.txt.',
+    flags: [
+      model,
+      {
+        name: 'tasks',
+        type: 'list',
+        metavar: 'LIST',
+        choices: ['boolq', 'rte', 'hellaswag', 'winogrande', 'arc_easy', 'arc_challenge', 'openbookqa', 'choice'],
+        defaultText: 'all seven with --data',
+        help: 'comma-separated tasks',
+      },
+      {
+        name: 'data',
+        type: 'string',
+        metavar: 'DIR',
+        defaultText: 'the embedded last-word task',
+        help: 'folder with one file per task: <task>.jsonl or <task>.parquet (boolq/rte/hellaswag/winogrande: validation split; arc/openbookqa: test)',
+      },
+      {
+        name: 'task-file',
+        type: 'list',
+        metavar: 'NAME=FILE[,...]',
+        help: 'the file of a task (overrides --data), e.g. hellaswag=./hellaswag/validation.parquet',
+      },
+      {
+        name: 'limit',
+        type: 'int',
+        metavar: 'N',
+        min: 1,
+        defaultText: 'all',
+        help: 'score the first N documents of each task',
+      },
+      {
+        name: 'add-bos',
+        type: 'boolean',
+        default: false,
+        help: "put the tokenizer's BOS token in front of every input (newer harness versions do for Llama)",
+      },
+      {
+        name: 'max-length',
+        type: 'int',
+        metavar: 'N',
+        min: 2,
+        defaultText: 'max_position_embeddings',
+        help: 'left-truncate inputs to N tokens',
+      },
+      {
+        name: 'samples',
+        type: 'string',
+        metavar: 'FILE',
+        help: 'write one JSON line per document: {task, doc, lls, gold, pred, pred_norm}',
+      },
+    ],
+    examples: [
+      'stade zeroshot --model ./opt-125m --data ./zeroshot-data',
+      'stade zeroshot --model ./opt-125m --tasks hellaswag,arc_easy --data ./zeroshot-data --limit 200 --samples s.jsonl --json',
+      'stade zeroshot',
+    ],
+  },
 ];
 
 /** Looks a command up by name. */
