@@ -39,9 +39,21 @@ export {
 export { ARCHITECTURES, loadModel, modelFromCheckpoint, modelFromSource } from './models/registry.js';
 export { OptModel } from './models/opt.js';
 export { LlamaModel } from './models/llama.js';
-export { type AttentionSpec, causalAttention } from './layers/attention.js';
+export { type AttentionSpec, causalAttention, causalAttentionInto } from './layers/attention.js';
+export { Workspace } from './layers/workspace.js';
 export { Rope, ropeInvFreq } from './layers/rope.js';
-export { type PerplexityOptions, type PerplexityResult, crossEntropySum, perplexity } from './eval/perplexity.js';
+export {
+  DEFAULT_HIDDEN_BUDGET,
+  DEFAULT_WEIGHT_BUDGET,
+  type EvalMode,
+  type PerplexityOptions,
+  type PerplexityResult,
+  crossEntropySum,
+  parameterBytes,
+  perplexity,
+  perplexitySteps,
+  resolveEvalMode,
+} from './eval/perplexity.js';
 // generation with a KV cache
 export { type CachedDecoder, cachedDecoder, forwardCached, isCachedDecoder } from './generate/decoder.js';
 export { type GenerateOptions, type GenerateResult, generate } from './generate/generate.js';

@@ -14,6 +14,11 @@ export interface LinearLayer {
 /** Options of `CausalLM.block`. */
 export interface BlockOptions {
   tap?: Tap;
+  /**
+   * Where to write the block's output (contiguous `[T, hidden]`); it may be `h` itself, an in-place residual
+   * stream. Default: a fresh tensor.
+   */
+  out?: Tensor;
 }
 
 /**
@@ -29,12 +34,12 @@ export interface CausalLM {
   vocabSize: number;
   /** Longest sequence the model accepts (`max_position_embeddings`). */
   maxPositions: number;
-  /** Token (and, for OPT, position) embeddings: ids -> `[T, hidden]`. */
-  embed(ids: Int32Array): Tensor;
+  /** Token (and, for OPT, position) embeddings: ids -> `[T, hidden]` (written into `out` when given). */
+  embed(ids: Int32Array, out?: Tensor): Tensor;
   /** Decoder block i: `[T, hidden]` -> `[T, hidden]`; `tap` sees the input of each of its linear layers. */
   block(i: number, h: Tensor, opts?: BlockOptions): Tensor;
-  /** Final norm (and projection) and the language-model head: `[T, hidden]` -> `[T, vocab]` logits. */
-  head(h: Tensor): Tensor;
+  /** Final norm (and projection) and the language-model head: `[T, hidden]` -> `[T, vocab]` logits (into `out` when given). */
+  head(h: Tensor, out?: Tensor): Tensor;
   /** `head(block(n-1, ... block(0, embed(ids))))`: `[T, vocab]` logits. */
   forward(ids: Int32Array): Tensor;
   /** Hugging Face names of block i's prunable linear layers, in the order they run. */

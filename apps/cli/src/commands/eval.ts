@@ -1,4 +1,4 @@
-import { perplexity } from '@stade/transformer';
+import { type EvalMode, perplexity, perplexitySteps, resolveEvalMode } from '@stade/transformer';
 import { bool, num, str, type Values } from '../args.js';
 import type { Io } from '../io.js';
 import { embedded } from '../paths.js';
@@ -16,6 +16,8 @@ export interface EvalResult {
   model: string;
   data: string;
   seconds: number;
+  /** How the windows went through the model: 'window' or 'block' (see --eval-mode). */
+  mode: 'window' | 'block';
 }
 
 /** `stade eval`: perplexity of a model on a text (SPEC 9). */
@@ -28,8 +30,13 @@ export async function evalCommand(v: Values, io: Io): Promise<EvalResult> {
   const tok = loadTokenizer(dir);
   const ids = evalIds(tok, data, model, seqlen);
   const used = limitWindows(ids, seqlen, num(v, 'max-windows'));
-  const bar = new Progress(io, 'eval', Math.floor(used.length / seqlen));
-  const r = perplexity(model, used, { seqlen, onProgress: (done) => bar.update(done) });
+  const mode = resolveEvalMode(model, (str(v, 'eval-mode') ?? 'auto') as EvalMode);
+  const bar = new Progress(
+    io,
+    `eval (${mode} mode)`,
+    perplexitySteps(model, Math.floor(used.length / seqlen), mode, seqlen),
+  );
+  const r = perplexity(model, used, { seqlen, mode, onProgress: (done) => bar.update(done) });
   bar.finish();
   const result: EvalResult = {
     ppl: r.ppl,
@@ -39,6 +46,7 @@ export async function evalCommand(v: Values, io: Io): Promise<EvalResult> {
     model: dir,
     data,
     seconds: since(t0),
+    mode: r.mode,
   };
   if (bool(v, 'json')) io.out(`${JSON.stringify(result)}\n`);
   else {

@@ -181,8 +181,22 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       seqlen,
       maxWindows(),
+      {
+        name: 'eval-mode',
+        type: 'string',
+        metavar: 'MODE',
+        choices: ['auto', 'window', 'block'],
+        default: 'auto',
+        help:
+          'window: each window through all blocks (weights stay cached); block: each block over all windows, ' +
+          'one block of weights in memory; auto: block when the float32 weights exceed 2 GiB',
+      },
     ],
-    examples: ['stade eval --model ./opt-125m --data wikitext2-test.txt --seqlen 2048', 'stade eval --json'],
+    examples: [
+      'stade eval --model ./opt-125m --data wikitext2-test.txt --seqlen 2048',
+      'stade eval --json',
+      'stade eval --model ./llama-7b --eval-mode block --max-windows 2',
+    ],
   },
   {
     name: 'inspect',

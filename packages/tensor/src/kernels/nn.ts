@@ -109,30 +109,35 @@ export function rmsNormRows(args: NormArgs, rowStart: number, rowEnd: number): v
 }
 
 export type RotaryArgs = {
-  readonly x: Float32Array; // [rows, D] contiguous from xOff; row r is position r % T
+  readonly x: Float32Array; // [rows, D] contiguous from xOff; row r is position floor(r / group) % T
   readonly xOff: number;
   readonly cos: Float32Array; // [T, D] contiguous from cosOff
   readonly cosOff: number;
   readonly sin: Float32Array; // [T, D] contiguous from sinOff
   readonly sinOff: number;
-  readonly out: Float32Array; // [rows, D]
+  readonly out: Float32Array; // [rows, D] (may be x itself: each pair is read before it is written)
   readonly T: number;
   readonly D: number;
+  /** Consecutive rows sharing one position (heads of a `[T, H, D]` layout); default 1. */
+  readonly group?: number;
 };
 
 /** Rotary embedding with rotate_half: out = x * cos + cat(-x2, x1) * sin, rounding each product to float32. */
 export function rotaryRows(args: RotaryArgs, rowStart: number, rowEnd: number): void {
   const { x, xOff, cos, cosOff, sin, sinOff, out, T, D } = args;
+  const group = args.group ?? 1;
   const h = D >> 1;
   for (let r = rowStart; r < rowEnd; r++) {
     const xo = xOff + r * D;
     const o = r * D;
-    const t = r % T;
+    const t = Math.floor(r / group) % T;
     const co = cosOff + t * D;
     const so = sinOff + t * D;
     for (let j = 0; j < h; j++) {
-      out[o + j] = fround(x[xo + j]! * cos[co + j]!) + fround(-x[xo + j + h]! * sin[so + j]!);
-      out[o + j + h] = fround(x[xo + j + h]! * cos[co + j + h]!) + fround(x[xo + j]! * sin[so + j + h]!);
+      const a = x[xo + j]!;
+      const b = x[xo + j + h]!;
+      out[o + j] = fround(a * cos[co + j]!) + fround(-b * sin[so + j]!);
+      out[o + j + h] = fround(b * cos[co + j + h]!) + fround(a * sin[so + j + h]!);
     }
   }
 }

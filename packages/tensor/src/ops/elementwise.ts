@@ -54,14 +54,17 @@ export const mulInto = (a: Tensor, b: Tensor | number, out: Tensor): Tensor => b
 /** `div` written into `out` (see `addInto`). */
 export const divInto = (a: Tensor, b: Tensor | number, out: Tensor): Tensor => binary(BinOp.Div, 'divInto', a, b, out);
 
-function unary(op: UnOp, x: Tensor, s = 1): Tensor {
-  const out = Tensor.zeros(x.shape);
+function unary(op: UnOp, x: Tensor, s = 1, into?: Tensor, name = 'unary'): Tensor {
+  // Each element is read before it is written at the same index, so out may be x itself.
+  const prep = into ? prepareInto(name, into, x.shape, [x]) : null;
+  if (prep) x = prep.inputs[0]!;
+  const out = prep ? prep.target : Tensor.zeros(x.shape);
   if (x.contiguous) runUnary(op, x.data, x.offset, out.data, out.size, s);
   else {
     const c = x.clone();
     runUnary(op, c.data, 0, out.data, out.size, s);
   }
-  return out;
+  return prep ? prep.finish() : out;
 }
 
 /** x * s for a scalar s. */
@@ -80,9 +83,26 @@ export const sigmoid = (x: Tensor): Tensor => unary(UnOp.Sigmoid, x);
 /** x * sigmoid(x) (a.k.a. swish). */
 export const silu = (x: Tensor): Tensor => unary(UnOp.Silu, x);
 
+/** `scale` written into `out` (contiguous, x's shape; may be x itself). Returns `out`. */
+export function scaleInto(x: Tensor, s: number, out: Tensor): Tensor {
+  if (typeof s !== 'number') throw new TensorError(`scaleInto: factor must be a number, got ${typeof s}`);
+  return unary(UnOp.Scale, x, s, out, 'scaleInto');
+}
+/** `relu` written into `out` (contiguous, x's shape; may be x itself). Returns `out`. */
+export const reluInto = (x: Tensor, out: Tensor): Tensor => unary(UnOp.Relu, x, 1, out, 'reluInto');
+/** `silu` written into `out` (contiguous, x's shape; may be x itself). Returns `out`. */
+export const siluInto = (x: Tensor, out: Tensor): Tensor => unary(UnOp.Silu, x, 1, out, 'siluInto');
+
 /** GELU: exact `'erf'` form `x/2 (1 + erf(x/sqrt 2))` (default) or the `'tanh'` approximation. */
 export function gelu(x: Tensor, approximate: 'erf' | 'tanh' | 'none' = 'erf'): Tensor {
   if (approximate === 'erf' || approximate === 'none') return unary(UnOp.GeluErf, x);
   if (approximate === 'tanh') return unary(UnOp.GeluTanh, x);
   throw new TensorError(`gelu: unknown form '${approximate}' (expected 'erf' or 'tanh')`);
+}
+
+/** `gelu` written into `out` (contiguous, x's shape; may be x itself). Returns `out`. */
+export function geluInto(x: Tensor, approximate: 'erf' | 'tanh' | 'none', out: Tensor): Tensor {
+  if (approximate === 'erf' || approximate === 'none') return unary(UnOp.GeluErf, x, 1, out, 'geluInto');
+  if (approximate === 'tanh') return unary(UnOp.GeluTanh, x, 1, out, 'geluInto');
+  throw new TensorError(`geluInto: unknown form '${approximate}' (expected 'erf' or 'tanh')`);
 }

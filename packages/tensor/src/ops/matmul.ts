@@ -10,6 +10,9 @@ import { Tensor } from '../tensor.js';
 import { runGemm } from './matmul_dispatch.js';
 
 const EMPTY = allocF32(0);
+// Offsets of a single (batch 1) gemm, reused by every call so steady loops allocate nothing.
+const OFF_A = allocF64(1);
+const OFF_B = allocF64(1);
 
 /** The output tensor: a fresh one, or `out` after checking its shape, layout and that it aliases no input. */
 function outputFor(
@@ -95,8 +98,8 @@ export function matmulInto(a: Tensor, b: Tensor, out?: Tensor): Tensor {
     const av = rowsView(aView);
     return gemm(av.t, av.rows, av.rowStride, b, outputFor('matmul', outShape, out, [a, b]), k, n, null, false);
   }
-  const aOff = allocF64(batch);
-  const bOff = allocF64(batch);
+  const aOff = batch === 1 ? OFF_A : allocF64(batch);
+  const bOff = batch === 1 ? OFF_B : allocF64(batch);
   const idx = new Array<number>(batchShape.length).fill(0);
   for (let bi = 0; bi < batch; bi++) {
     let ao = a.offset;
@@ -146,11 +149,11 @@ function gemm(
   bias: Tensor | null,
   wLayout: boolean,
 ): Tensor {
-  const aOff = allocF64(1);
+  const aOff = OFF_A; // reused: the gemm runs synchronously, and workers see shared arrays only during the call
   aOff[0] = a.offset;
-  const bOff = allocF64(1);
+  const bOff = OFF_B;
   const half = b instanceof HalfTensor;
-  if (!half) bOff[0] = b.offset;
+  bOff[0] = half ? 0 : b.offset; // a HalfTensor's data starts at its first element
   runGemm({
     a: a.data,
     aOff,

@@ -106,25 +106,34 @@ export function rmsNormInto(x: Tensor, w: Tensor | null, eps: number, out: Tenso
   return normImpl('rmsNormInto', x, w, null, eps, out);
 }
 
-/**
- * Rotary position embedding with the rotate_half convention: `x * cos + rotate_half(x) * sin` where
- * rotate_half(x) = cat(-x[..., D/2:], x[..., :D/2]). x: `[..., T, D]`, cos and sin: `[T, D]`.
- */
-export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  if (x.ndim < 2) throw new TensorError(`applyRotary: x must be [..., T, D], got ${fmtShape(x.shape)}`);
-  const T = x.shape[x.ndim - 2]!;
+/** Options of `applyRotaryInto`. */
+export interface RotaryOptions {
+  /** The axis of positions (length T); default ndim - 2 (`[..., T, D]`). E.g. 0 for `[T, H, D]` heads in place. */
+  positionAxis?: number;
+}
+
+function rotaryImpl(op: string, x: Tensor, cos: Tensor, sin: Tensor, into?: Tensor, opts: RotaryOptions = {}): Tensor {
+  if (x.ndim < 2) throw new TensorError(`${op}: x must be [..., T, D], got ${fmtShape(x.shape)}`);
+  const axis = opts.positionAxis ?? x.ndim - 2;
+  if (!Number.isInteger(axis) || axis < 0 || axis > x.ndim - 2)
+    throw new TensorError(`${op}: positionAxis ${axis} must be in [0, ${x.ndim - 2}] for ${fmtShape(x.shape)}`);
+  const T = x.shape[axis]!;
   const D = x.shape[x.ndim - 1]!;
-  if (D % 2 !== 0) throw new TensorError(`applyRotary: head dim must be even, got ${fmtShape(x.shape)}`);
+  let group = 1; // rows between two positions
+  for (let i = axis + 1; i < x.ndim - 1; i++) group *= x.shape[i]!;
+  if (D % 2 !== 0) throw new TensorError(`${op}: head dim must be even, got ${fmtShape(x.shape)}`);
   for (const [name, c] of [
     ['cos', cos],
     ['sin', sin],
   ] as const) {
     if (c.ndim !== 2 || c.shape[0] !== T || c.shape[1] !== D)
-      shapeMismatch('applyRotary', x.shape, c.shape, `${name} must be [${T}, ${D}]`);
+      shapeMismatch(op, x.shape, c.shape, `${name} must be [${T}, ${D}]`);
   }
-  const out = Tensor.zeros(x.shape);
-  if (out.size === 0) return out;
-  const xd = dense(x);
+  // The kernel reads both halves of a row pair before writing them, so out may be x itself.
+  const prep = into ? prepareInto(op, into, x.shape, [x]) : null;
+  const out = prep ? prep.target : Tensor.zeros(x.shape);
+  if (out.size === 0) return prep ? prep.finish() : out;
+  const xd = dense(prep ? prep.inputs[0]! : x);
   const cd = dense(cos);
   const sd = dense(sin);
   const args = {
@@ -137,32 +146,70 @@ export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
     out: out.data,
     T,
     D,
+    group,
   };
   runRows('nn.rotary', rotaryRows, args, out.size / D, D * 4);
-  return out;
+  return prep ? prep.finish() : out;
 }
 
-/** Gathers rows of `table` (`[V, D]`) for `ids`, giving `[n, D]`; an id outside [0, V) is an error naming it. */
-export function embedding(table: Tensor, ids: Int32Array | readonly number[]): Tensor {
-  if (table.ndim !== 2) throw new TensorError(`embedding: table must be [V, D], got ${fmtShape(table.shape)}`);
+/**
+ * Rotary position embedding with the rotate_half convention: `x * cos + rotate_half(x) * sin` where
+ * rotate_half(x) = cat(-x[..., D/2:], x[..., :D/2]). x: `[..., T, D]`, cos and sin: `[T, D]`.
+ */
+export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  return rotaryImpl('applyRotary', x, cos, sin);
+}
+
+/**
+ * `applyRotary` written into `out` (contiguous, x's shape; may be x itself), with the positions along
+ * `opts.positionAxis` (e.g. `[T, H, D]` query heads rotated in place with `positionAxis: 0`). Returns `out`.
+ */
+export function applyRotaryInto(x: Tensor, cos: Tensor, sin: Tensor, out: Tensor, opts: RotaryOptions = {}): Tensor {
+  return rotaryImpl('applyRotaryInto', x, cos, sin, out, opts);
+}
+
+function checkIds(table: Tensor, ids: Int32Array | readonly number[], op: string): [number, number] {
+  if (table.ndim !== 2) throw new TensorError(`${op}: table must be [V, D], got ${fmtShape(table.shape)}`);
   const [V, D] = table.shape as [number, number];
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (!Number.isInteger(id) || id < 0 || id >= V) {
       throw new TensorError(
-        `embedding: token id ${id} at position ${i} is out of range for a vocabulary of ${V} (table ${fmtShape(table.shape)})`,
+        `${op}: token id ${id} at position ${i} is out of range for a vocabulary of ${V} (table ${fmtShape(table.shape)})`,
       );
     }
   }
-  const out = Tensor.zeros([ids.length, D]);
+  return [V, D];
+}
+
+function gather(table: Tensor, ids: Int32Array | readonly number[], out: Tensor, D: number): Tensor {
   const rowContig = table.strides[1] === 1 || D <= 1;
+  const base = out.offset;
   for (let i = 0; i < ids.length; i++) {
     if (rowContig) {
       const s = table.offset + ids[i]! * table.strides[0]!;
-      out.data.set(table.data.subarray(s, s + D), i * D);
+      out.data.set(table.data.subarray(s, s + D), base + i * D);
     } else {
-      out.data.set(table.select(0, ids[i]!).clone().data, i * D);
+      out.data.set(table.select(0, ids[i]!).clone().data, base + i * D);
     }
   }
   return out;
+}
+
+/** Gathers rows of `table` (`[V, D]`) for `ids`, giving `[n, D]`; an id outside [0, V) is an error naming it. */
+export function embedding(table: Tensor, ids: Int32Array | readonly number[]): Tensor {
+  const [, D] = checkIds(table, ids, 'embedding');
+  return gather(table, ids, Tensor.zeros([ids.length, D]), D);
+}
+
+/** `embedding` written into `out` (contiguous `[n, D]`, not sharing storage with the table). Returns `out`. */
+export function embeddingInto(table: Tensor, ids: Int32Array | readonly number[], out: Tensor): Tensor {
+  const [, D] = checkIds(table, ids, 'embeddingInto');
+  if (out.ndim !== 2 || out.shape[0] !== ids.length || out.shape[1] !== D)
+    shapeMismatch('embeddingInto', [ids.length, D], out.shape, 'out must be [ids, D]');
+  if (!out.contiguous)
+    throw new TensorError(`embeddingInto: out must be contiguous, got strides ${fmtShape(out.strides)}`);
+  if (out.data.buffer === table.data.buffer)
+    throw new TensorError('embeddingInto: out must not share storage with the table');
+  return gather(table, ids, out, D);
 }

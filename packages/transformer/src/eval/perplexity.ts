@@ -1,12 +1,29 @@
-import type { Tensor } from '@stade/tensor';
+import { allocF32, Tensor } from '@stade/tensor';
 import { StadeError } from '../errors.js';
-import type { CausalLM } from '../model.js';
+import type { CausalLM, TensorSource } from '../model.js';
+
+/** How `perplexity` walks the model: one window through all blocks at a time, or one block over all windows. */
+export type EvalMode = 'auto' | 'window' | 'block';
+
+/** `auto` picks block mode when the model's float32 parameters exceed this many bytes (2 GiB). */
+export const DEFAULT_WEIGHT_BUDGET = 2 * 2 ** 30;
+/** Block mode keeps at most this many bytes of hidden states at once (1 GiB), in groups of windows. */
+export const DEFAULT_HIDDEN_BUDGET = 2 ** 30;
 
 /** Options of `perplexity`. */
 export interface PerplexityOptions {
   /** Window length in tokens (>= 2, at most the model's max_position_embeddings). */
   seqlen: number;
-  /** Called after each window with the number of windows done and the total. */
+  /**
+   * 'window' (each window through every block; weights stay cached), 'block' (each block over all windows, then
+   * `releaseBlock`: one block of weights in memory) or 'auto' (default): see `resolveEvalMode`.
+   */
+  mode?: EvalMode;
+  /** Parameter bytes above which 'auto' picks block mode (default DEFAULT_WEIGHT_BUDGET). */
+  weightBudgetBytes?: number;
+  /** Hidden-state bytes block mode holds at once (default DEFAULT_HIDDEN_BUDGET); windows beyond it run in groups. */
+  hiddenBudgetBytes?: number;
+  /** Called after each step with the steps done and their total (see `perplexitySteps`). */
   onProgress?: (done: number, total: number) => void;
   /** Rows of logits computed at once by the head (bounds memory: rows x vocab floats). Default: 2^26 / vocab (256 MB). */
   headRows?: number;
@@ -22,6 +39,53 @@ export interface PerplexityResult {
   nll: number;
   /** Each window's mean cross-entropy over its seqlen - 1 predictions. */
   losses: number[];
+  /** The mode that ran. */
+  mode: 'window' | 'block';
+}
+
+/** Bytes of the model's parameters as float32 (4 per element), from its tensor source's headers; null if unknown. */
+export function parameterBytes(model: CausalLM): number | null {
+  const src = (model as { source?: TensorSource }).source;
+  if (!src || typeof src.names !== 'function' || typeof src.info !== 'function') return null;
+  let n = 0;
+  for (const name of src.names()) n += src.info(name).shape.reduce((a, d) => a * d, 1);
+  return n * 4;
+}
+
+/**
+ * The mode `perplexity` runs: 'auto' is 'block' when the model's float32 parameter bytes exceed the weight budget
+ * (2 GiB by default: caching every block's weights for the whole run would not comfortably fit), else 'window'.
+ * Both give the same perplexity; block mode holds one block of weights plus the windows' hidden states.
+ */
+export function resolveEvalMode(
+  model: CausalLM,
+  mode: EvalMode = 'auto',
+  weightBudgetBytes = DEFAULT_WEIGHT_BUDGET,
+): 'window' | 'block' {
+  if (mode === 'window' || mode === 'block') return mode;
+  if (mode !== 'auto')
+    throw new StadeError(`perplexity: mode must be auto, window or block, got ${String(mode)}`, { key: 'mode' });
+  const bytes = parameterBytes(model);
+  return bytes !== null && bytes > weightBudgetBytes ? 'block' : 'window';
+}
+
+/** Steps `onProgress` counts: `windows` in window mode; in block mode every block of every group, then each window's head. */
+export function perplexitySteps(
+  model: CausalLM,
+  windows: number,
+  mode: 'window' | 'block',
+  seqlen: number,
+  hiddenBudgetBytes = DEFAULT_HIDDEN_BUDGET,
+): number {
+  return mode === 'window' ? windows : groupsOf(model, windows, seqlen, hiddenBudgetBytes) * model.numBlocks + windows;
+}
+
+function groupSize(model: CausalLM, seqlen: number, hiddenBudgetBytes: number): number {
+  return Math.max(1, Math.floor(hiddenBudgetBytes / (seqlen * model.hiddenSize * 4)));
+}
+
+function groupsOf(model: CausalLM, windows: number, seqlen: number, hiddenBudgetBytes: number): number {
+  return Math.ceil(windows / groupSize(model, seqlen, hiddenBudgetBytes));
 }
 
 /**
@@ -45,7 +109,8 @@ export function crossEntropySum(logits: Tensor, targets: Int32Array): number {
 /**
  * Perplexity by the WikiText-2 protocol of Wanda/SparseGPT (SPEC 9): `n = floor(len / seqlen)` non-overlapping
  * windows (the remainder is dropped); each window's loss is the mean cross-entropy of its seqlen - 1 next-token
- * predictions; `ppl = exp(sum(loss * seqlen) / (n * seqlen))`.
+ * predictions; `ppl = exp(sum(loss * seqlen) / (n * seqlen))`. Window and block mode compute the same numbers
+ * (each window's blocks run on the same inputs in the same order); only what stays in memory differs.
  */
 export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOptions): PerplexityResult {
   const { seqlen } = opts;
@@ -60,6 +125,9 @@ export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOpt
   }
   if (!Number.isInteger(headRows) || headRows < 1)
     throw new StadeError(`perplexity: headRows must be a positive integer, got ${headRows}`);
+  const hiddenBudget = opts.hiddenBudgetBytes ?? DEFAULT_HIDDEN_BUDGET;
+  if (!(hiddenBudget > 0)) throw new StadeError(`perplexity: hiddenBudgetBytes must be positive, got ${hiddenBudget}`);
+  const mode = resolveEvalMode(model, opts.mode, opts.weightBudgetBytes);
   const n = Math.floor(ids.length / seqlen);
   if (n < 1) {
     throw new StadeError(
@@ -69,24 +137,54 @@ export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOpt
       },
     );
   }
-  const losses: number[] = [];
-  let sum = 0;
-  for (let w = 0; w < n; w++) {
+  const total = perplexitySteps(model, n, mode, seqlen, hiddenBudget);
+  let step = 0;
+  const progress = () => opts.onProgress?.(++step, total);
+  // One logits buffer for every head call: views of exactly [rows, vocab] at offset 0.
+  const logitsBuf = allocF32(Math.min(headRows, seqlen - 1) * model.vocabSize);
+  const windowLoss = (w: number, h: Tensor): number => {
     const x = ids.subarray(w * seqlen, (w + 1) * seqlen);
-    let h = model.embed(x); // [seqlen, hidden]
-    for (let i = 0; i < model.numBlocks; i++) h = model.block(i, h);
     // logits of positions 0..seqlen-2 predict tokens 1..seqlen-1, a few rows at a time
     let nll = 0;
     for (let r = 0; r < seqlen - 1; r += headRows) {
       const rows = Math.min(headRows, seqlen - 1 - r);
-      const logits = model.head(h.narrow(0, r, rows)); // [rows, vocab]
+      const out = new Tensor(new Float32Array(logitsBuf.buffer, 0, rows * model.vocabSize), [rows, model.vocabSize]);
+      const logits = model.head(h.narrow(0, r, rows), out); // [rows, vocab]
       nll += crossEntropySum(logits, x.subarray(r + 1, r + 1 + rows));
     }
-    const loss = nll / (seqlen - 1);
-    losses.push(loss);
-    sum += loss * seqlen;
-    opts.onProgress?.(w + 1, n);
+    return nll / (seqlen - 1);
+  };
+  const losses: number[] = [];
+  const window = (w: number) => ids.subarray(w * seqlen, (w + 1) * seqlen);
+  if (mode === 'window') {
+    const h = Tensor.zeros([seqlen, model.hiddenSize]); // [seqlen, hidden], reused by every window
+    for (let w = 0; w < n; w++) {
+      let hw = model.embed(window(w), h); // h itself (a model that ignores `out` returns its own tensors)
+      for (let i = 0; i < model.numBlocks; i++) hw = model.block(i, hw, { out: hw });
+      losses.push(windowLoss(w, hw));
+      progress();
+    }
+  } else {
+    // Block mode: the hidden states of a group of windows stay in memory; each block runs over all of them and
+    // is then released, so one block of weights is cached at a time (groups bound the hidden-state memory).
+    const g = Math.min(n, groupSize(model, seqlen, hiddenBudget));
+    const hs = Array.from({ length: g }, () => Tensor.zeros([seqlen, model.hiddenSize])); // each [seqlen, hidden]
+    for (let w0 = 0; w0 < n; w0 += g) {
+      const m = Math.min(g, n - w0);
+      for (let j = 0; j < m; j++) hs[j] = model.embed(window(w0 + j), hs[j]);
+      for (let i = 0; i < model.numBlocks; i++) {
+        for (let j = 0; j < m; j++) hs[j] = model.block(i, hs[j]!, { out: hs[j] });
+        model.releaseBlock(i);
+        progress();
+      }
+      for (let j = 0; j < m; j++) {
+        losses.push(windowLoss(w0 + j, hs[j]!));
+        progress();
+      }
+    }
   }
+  let sum = 0;
+  for (const loss of losses) sum += loss * seqlen;
   const nll = sum / (n * seqlen);
-  return { ppl: Math.exp(nll), windows: n, seqlen, nll, losses };
+  return { ppl: Math.exp(nll), windows: n, seqlen, nll, losses, mode };
 }

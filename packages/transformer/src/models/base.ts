@@ -41,13 +41,13 @@ export abstract class DecoderModel implements CausalLM {
     this.config = source.config;
   }
 
-  abstract embed(ids: Int32Array): Tensor;
+  abstract embed(ids: Int32Array, out?: Tensor): Tensor;
   abstract block(i: number, h: Tensor, opts?: BlockOptions): Tensor;
-  abstract head(h: Tensor): Tensor;
+  abstract head(h: Tensor, out?: Tensor): Tensor;
 
   forward(ids: Int32Array): Tensor {
-    let h = this.embed(ids);
-    for (let i = 0; i < this.numBlocks; i++) h = this.block(i, h);
+    const h = this.embed(ids); // [T, hidden], updated in place block after block
+    for (let i = 0; i < this.numBlocks; i++) this.block(i, h, { out: h });
     return this.head(h);
   }
 

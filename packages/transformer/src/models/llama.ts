@@ -4,14 +4,26 @@
 // qwen2 (models/qwen2/modeling_qwen2.py: biases on q/k/v, none on o_proj).
 // RMSNorm in float32, rotary embeddings (rotate_half; default, linear, llama3 scaling), grouped-query attention,
 // SiLU-gated MLP, optional attention_bias / mlp_bias, head_dim from config, tie_word_embeddings.
-import { add, embedding, linear, mul, silu, type Tensor } from '@stade/tensor';
+import {
+  add,
+  addInto,
+  embeddingInto,
+  linearInto,
+  mul,
+  mulInto,
+  rmsNormInto,
+  silu,
+  siluInto,
+  Tensor,
+} from '@stade/tensor';
 import { type LlamaConfig, slidingWindowFor } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { causalAttention } from '../layers/attention.js';
+import { causalAttentionInto } from '../layers/attention.js';
 import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
 import { runLinear } from '../layers/linear.js';
 import { rmsNormOf } from '../layers/norm.js';
 import { Rope } from '../layers/rope.js';
+import { Workspace } from '../layers/workspace.js';
 import type { BlockOptions, TensorSource } from '../model.js';
 import { DecoderModel, type LinearSpec, linearTensors } from './base.js';
 import { type ExpectedTensor, WeightStore } from './weights.js';
@@ -30,6 +42,8 @@ export class LlamaModel extends DecoderModel {
   readonly eps: number;
   readonly tied: boolean;
   private readonly rope: Rope;
+  /** Scratch of the forward pass (one owner: this model; `block` and `head` are not reentrant). */
+  private readonly ws = new Workspace();
   protected readonly weights: WeightStore;
   protected readonly blockLinears: LinearSpec[][];
 
@@ -100,9 +114,10 @@ export class LlamaModel extends DecoderModel {
     return `model.layers.${i}.`;
   }
 
-  embed(ids: Int32Array): Tensor {
+  embed(ids: Int32Array, out?: Tensor): Tensor {
     this.checkIds(ids);
-    return embedding(this.weights.get('model.embed_tokens.weight'), ids); // [T, hidden]
+    const x = out ?? Tensor.zeros([ids.length, this.hiddenSize]); // [T, hidden]
+    return embeddingInto(this.weights.get('model.embed_tokens.weight'), ids, x);
   }
 
   block(i: number, h: Tensor, opts: BlockOptions = {}): Tensor {
@@ -111,30 +126,44 @@ export class LlamaModel extends DecoderModel {
     const tap = opts.tap;
     const p = this.blockPrefix(i);
     const T = h.shape[0]!;
-    let x = rmsNormOf(h, this.weights.get(`${p}input_layernorm.weight`), this.eps);
-    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x, tap); // [T, heads*head_dim]
-    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x, tap); // [T, kv*head_dim]
-    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x, tap);
-    const a = causalAttention(q, k, v, {
+    const H = this.hiddenSize;
+    const qd = this.heads * this.headDim;
+    const kvd = this.kvHeads * this.headDim;
+    const ws = this.ws;
+    const out = opts.out ?? Tensor.zeros([T, H]); // [T, hidden]: the residual stream from here on
+    const x = rmsNormInto(h, this.weights.get(`${p}input_layernorm.weight`), this.eps, ws.get('x', [T, H]));
+    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x, tap, ws.get('q', [T, qd])); // [T, heads*head_dim]
+    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x, tap, ws.get('k', [T, kvd])); // [T, kv*head_dim]
+    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x, tap, ws.get('v', [T, kvd]));
+    const spec = {
       heads: this.heads,
       kvHeads: this.kvHeads,
       headDim: this.headDim,
       scale: this.headDim ** -0.5,
       rotary: this.rope.tables(T),
       window: slidingWindowFor(this.cfg, i),
-    });
-    h = add(h, runLinear(this.linear(i, 'self_attn.o_proj'), a, tap));
-    x = rmsNormOf(h, this.weights.get(`${p}post_attention_layernorm.weight`), this.eps);
-    const g = silu(runLinear(this.linear(i, 'mlp.gate_proj'), x, tap)); // [T, intermediate]
-    const u = runLinear(this.linear(i, 'mlp.up_proj'), x, tap);
-    return add(h, runLinear(this.linear(i, 'mlp.down_proj'), mul(g, u), tap));
+    };
+    const a = causalAttentionInto(q, k, v, spec, ws.get('a', [T, qd]), ws); // [T, heads*head_dim]
+    addInto(h, runLinear(this.linear(i, 'self_attn.o_proj'), a, tap, ws.get('o', [T, H])), out);
+    const y = rmsNormInto(out, this.weights.get(`${p}post_attention_layernorm.weight`), this.eps, ws.get('x', [T, H]));
+    const m = this.intermediate;
+    const g = siluInto(runLinear(this.linear(i, 'mlp.gate_proj'), y, tap, ws.get('g', [T, m])), ws.get('g', [T, m]));
+    const u = runLinear(this.linear(i, 'mlp.up_proj'), y, tap, ws.get('u', [T, m])); // [T, intermediate]
+    const gu = mulInto(g, u, g);
+    return addInto(out, runLinear(this.linear(i, 'mlp.down_proj'), gu, tap, ws.get('o', [T, H])), out);
   }
 
-  head(h: Tensor): Tensor {
+  head(h: Tensor, out?: Tensor): Tensor {
     this.checkHidden(h, 'head');
-    const x = rmsNormOf(h, this.weights.get('model.norm.weight'), this.eps);
+    const x = rmsNormInto(
+      h,
+      this.weights.get('model.norm.weight'),
+      this.eps,
+      this.ws.get('head.x', [h.shape[0]!, this.hiddenSize]),
+    );
     // tie_word_embeddings: transformers ties lm_head to embed_tokens whatever is stored
-    return linear(x, this.weights.get(this.tied ? 'model.embed_tokens.weight' : 'lm_head.weight')); // [T, vocab]
+    const w = this.weights.get(this.tied ? 'model.embed_tokens.weight' : 'lm_head.weight');
+    return linearInto(x, w, null, out); // [T, vocab]
   }
 
   // --- generation with a KV cache (generate/decoder.ts) ---

@@ -2,12 +2,25 @@
 // (https://github.com/huggingface/transformers/blob/main/src/transformers/models/opt/modeling_opt.py):
 // learned positions with offset 2, pre-LN or post-LN blocks (`do_layer_norm_before`), q * head_dim^-0.5,
 // relu FFN, optional project_in/project_out (word_embed_proj_dim != hidden_size), lm_head tied when absent.
-import { add, embedding, gelu, linear, relu, silu, type Tensor } from '@stade/tensor';
+import {
+  add,
+  addInto,
+  embedding,
+  embeddingInto,
+  geluInto,
+  layerNorm,
+  layerNormInto,
+  linear,
+  linearInto,
+  reluInto,
+  siluInto,
+  Tensor,
+} from '@stade/tensor';
 import type { OptActivation, OptConfig } from '../config.js';
-import { causalAttention } from '../layers/attention.js';
+import { causalAttentionInto } from '../layers/attention.js';
 import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
 import { runLinear } from '../layers/linear.js';
-import { layerNormOf } from '../layers/norm.js';
+import { Workspace } from '../layers/workspace.js';
 import type { BlockOptions, TensorSource } from '../model.js';
 import { DecoderModel, type LinearSpec, linearTensors } from './base.js';
 import { type ExpectedTensor, WeightStore } from './weights.js';
@@ -15,11 +28,12 @@ import { type ExpectedTensor, WeightStore } from './weights.js';
 const POSITION_OFFSET = 2; // OPTLearnedPositionalEmbedding
 const LN_EPS = 1e-5;
 
+/** The activation, applied in place (`x` is a scratch buffer of the block). */
 function activation(name: OptActivation): (x: Tensor) => Tensor {
-  if (name === 'relu') return relu;
-  if (name === 'gelu') return (x) => gelu(x, 'erf');
-  if (name === 'silu' || name === 'swish') return silu;
-  return (x) => gelu(x, 'tanh'); // gelu_new, gelu_pytorch_tanh
+  if (name === 'relu') return (x) => reluInto(x, x);
+  if (name === 'gelu') return (x) => geluInto(x, 'erf', x);
+  if (name === 'silu' || name === 'swish') return (x) => siluInto(x, x);
+  return (x) => geluInto(x, 'tanh', x); // gelu_new, gelu_pytorch_tanh
 }
 
 /** An OPT model (opt-125m ... opt-66b, incl. the post-LN opt-350m). */
@@ -38,6 +52,8 @@ export class OptModel extends DecoderModel {
   readonly finalLN: boolean;
   private readonly act: (x: Tensor) => Tensor;
   private readonly lmHead: string;
+  /** Scratch of the forward pass (one owner: this model; `block` and `head` are not reentrant). */
+  private readonly ws = new Workspace();
   protected readonly weights: WeightStore;
   protected readonly blockLinears: LinearSpec[][];
 
@@ -100,19 +116,28 @@ export class OptModel extends DecoderModel {
     return `model.decoder.layers.${i}.`;
   }
 
-  private norm(name: string, x: Tensor): Tensor {
+  /** LayerNorm `name` of `x`, into `out` when given (may be x itself). */
+  private norm(name: string, x: Tensor, out?: Tensor): Tensor {
     const w = this.affine ? this.weights.get(`${name}.weight`) : null;
     const b = this.affine ? this.weights.get(`${name}.bias`) : null;
-    return layerNormOf(x, w, b, LN_EPS);
+    return out ? layerNormInto(x, w, b, LN_EPS, out) : layerNorm(x, w, b, LN_EPS);
   }
 
-  embed(ids: Int32Array): Tensor {
+  embed(ids: Int32Array, out?: Tensor): Tensor {
     this.checkIds(ids);
-    let x = embedding(this.weights.get('model.decoder.embed_tokens.weight'), ids); // [T, proj]
-    if (this.projDim !== this.hiddenSize) x = linear(x, this.weights.get('model.decoder.project_in.weight')); // [T, hidden]
-    const pos = new Int32Array(ids.length);
-    for (let t = 0; t < ids.length; t++) pos[t] = t + POSITION_OFFSET;
-    return add(x, embedding(this.weights.get('model.decoder.embed_positions.weight'), pos)); // [T, hidden]
+    const T = ids.length;
+    const h = this.hiddenSize;
+    const x = out ?? Tensor.zeros([T, h]); // [T, hidden]
+    const table = this.weights.get('model.decoder.embed_tokens.weight');
+    if (this.projDim !== h) {
+      const e = embeddingInto(table, ids, this.ws.get('embed.tokens', [T, this.projDim])); // [T, proj]
+      linearInto(e, this.weights.get('model.decoder.project_in.weight'), null, x);
+    } else embeddingInto(table, ids, x);
+    const pos = new Int32Array(T);
+    for (let t = 0; t < T; t++) pos[t] = t + POSITION_OFFSET;
+    const pe = this.ws.get('embed.positions', [T, h]);
+    embeddingInto(this.weights.get('model.decoder.embed_positions.weight'), pos, pe);
+    return addInto(x, pe, x);
   }
 
   block(i: number, h: Tensor, opts: BlockOptions = {}): Tensor {
@@ -120,28 +145,42 @@ export class OptModel extends DecoderModel {
     this.checkHidden(h, `block ${i}`);
     const tap = opts.tap;
     const p = this.blockPrefix(i);
-    const d = this.hiddenSize / this.heads;
+    const T = h.shape[0]!;
+    const H = this.hiddenSize;
+    const d = H / this.heads;
+    const ws = this.ws;
+    const out = opts.out ?? Tensor.zeros([T, H]); // [T, hidden]: the residual stream from here on
     // self-attention
-    let x = this.preLN ? this.norm(`${p}self_attn_layer_norm`, h) : h; // [T, hidden]
-    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x, tap);
-    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x, tap);
-    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x, tap);
-    const a = causalAttention(q, k, v, { heads: this.heads, kvHeads: this.heads, headDim: d, scale: d ** -0.5 });
-    h = add(h, runLinear(this.linear(i, 'self_attn.out_proj'), a, tap));
-    if (!this.preLN) h = this.norm(`${p}self_attn_layer_norm`, h);
+    const x = this.preLN ? this.norm(`${p}self_attn_layer_norm`, h, ws.get('x', [T, H])) : h; // [T, hidden]
+    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x, tap, ws.get('q', [T, H]));
+    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x, tap, ws.get('k', [T, H]));
+    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x, tap, ws.get('v', [T, H]));
+    const spec = { heads: this.heads, kvHeads: this.heads, headDim: d, scale: d ** -0.5 };
+    const a = causalAttentionInto(q, k, v, spec, ws.get('a', [T, H]), ws); // [T, hidden]
+    addInto(h, runLinear(this.linear(i, 'self_attn.out_proj'), a, tap, ws.get('o', [T, H])), out);
+    if (!this.preLN) this.norm(`${p}self_attn_layer_norm`, out, out);
     // feed-forward
-    x = this.preLN ? this.norm(`${p}final_layer_norm`, h) : h;
-    const f = this.act(runLinear(this.linear(i, 'fc1'), x, tap)); // [T, ffn]
-    h = add(h, runLinear(this.linear(i, 'fc2'), f, tap));
-    if (!this.preLN) h = this.norm(`${p}final_layer_norm`, h);
-    return h;
+    const y = this.preLN ? this.norm(`${p}final_layer_norm`, out, ws.get('x', [T, H])) : out;
+    const f = this.act(runLinear(this.linear(i, 'fc1'), y, tap, ws.get('f', [T, this.ffnDim]))); // [T, ffn]
+    addInto(out, runLinear(this.linear(i, 'fc2'), f, tap, ws.get('o', [T, H])), out);
+    if (!this.preLN) this.norm(`${p}final_layer_norm`, out, out);
+    return out;
   }
 
-  head(h: Tensor): Tensor {
+  head(h: Tensor, out?: Tensor): Tensor {
     this.checkHidden(h, 'head');
-    let x = this.finalLN ? this.norm('model.decoder.final_layer_norm', h) : h;
-    if (this.projDim !== this.hiddenSize) x = linear(x, this.weights.get('model.decoder.project_out.weight')); // [T, proj]
-    return linear(x, this.weights.get(this.lmHead)); // [T, vocab]
+    const T = h.shape[0]!;
+    let x = this.finalLN
+      ? this.norm('model.decoder.final_layer_norm', h, this.ws.get('head.x', [T, this.hiddenSize]))
+      : h;
+    if (this.projDim !== this.hiddenSize)
+      x = linearInto(
+        x,
+        this.weights.get('model.decoder.project_out.weight'),
+        null,
+        this.ws.get('head.proj', [T, this.projDim]),
+      ); // [T, proj]
+    return linearInto(x, this.weights.get(this.lmHead), null, out); // [T, vocab]
   }
 
   // --- generation with a KV cache (generate/decoder.ts) ---
