@@ -1,7 +1,7 @@
 import type { CausalLM } from '@stade/transformer';
 import { type Encode, encodePair } from './encode.js';
 import { argmax, argmaxNorm, mean, meanStderr } from './metrics.js';
-import { logLikelihoods, type ScoreOptions, type ScoreStats } from './score.js';
+import { type ScoreOptions, Scorer, type ScoreStats } from './score.js';
 import type { TaskDoc, TaskSpec } from './tasks.js';
 
 /** One scored document (the `--samples` line). */
@@ -33,6 +33,8 @@ export interface EvaluateOptions extends ScoreOptions {
   onDoc?: (done: number, total: number) => void;
   /** Accumulates the forward passes and tokens (tokens/s). */
   stats?: ScoreStats;
+  /** A scorer to reuse across documents (it owns a KV cache); made from the options when absent. */
+  scorer?: Scorer;
 }
 
 /** Scores one document: the log-likelihood of each choice, acc's and acc_norm's predictions. */
@@ -45,7 +47,7 @@ export function scoreDoc(
   opts: EvaluateOptions = {},
 ): DocResult {
   const pairs = doc.requests.map((r) => encodePair(encode, r.context, r.continuation, opts.bos ?? null));
-  const lls = logLikelihoods(model, pairs, opts, opts.stats);
+  const lls = (opts.scorer ?? new Scorer(model, opts, opts.stats)).score(pairs);
   const norm = task.metrics.includes('acc_norm');
   return {
     task: task.name,
@@ -78,8 +80,9 @@ export function evaluateTask(
   opts: EvaluateOptions = {},
 ): { result: TaskResult; samples: DocResult[] } {
   const samples: DocResult[] = [];
+  const o = { ...opts, scorer: opts.scorer ?? new Scorer(model, opts, opts.stats) };
   for (let i = 0; i < docs.length; i++) {
-    samples.push(scoreDoc(model, encode, task, docs[i]!, i, opts));
+    samples.push(scoreDoc(model, encode, task, docs[i]!, i, o));
     opts.onDoc?.(i + 1, docs.length);
   }
   return { result: summarize(task, samples), samples };

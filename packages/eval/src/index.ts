@@ -12,7 +12,7 @@ export {
 } from './evaluate.js';
 export { argmax, argmaxNorm, mean, meanStderr } from './metrics.js';
 export { pyCapitalize, pyLen, pyLstrip, pyRstrip, pyStrip } from './pystr.js';
-export { logLikelihoods, type ScoreOptions, type ScoreStats } from './score.js';
+export { logLikelihoods, type ScoreOptions, Scorer, type ScoreStats } from './score.js';
 export {
   buildDoc,
   buildDocs,

@@ -61,6 +61,17 @@ for (const name of ['opt-pre', 'llama-gqa']) {
       logLikelihoods(model, reqs, {}, stats);
       expect(stats).toEqual({ forwards: 1, tokens: 5, headRows: 4 });
     });
+    it('runs a shared context once through the KV cache', () => {
+      const ctx = Int32Array.from([3, 5, 7, 11, 13, 17, 19, 23]);
+      const reqs = [[1, 2], [4, 5, 6], [7]].map((c) => ({ context: ctx, continuation: Int32Array.from(c) }));
+      const stats: ScoreStats = { forwards: 0, tokens: 0, headRows: 0 };
+      const got = logLikelihoods(model, reqs, {}, stats);
+      // inputs ctx+[1], ctx+[4,5], ctx: the third is a prefix of the others; ctx runs once, then 1 and 2 tokens
+      expect(stats).toEqual({ forwards: 2, tokens: 8 + 1 + 2, headRows: 6 });
+      reqs.forEach((r, i) => {
+        expect(Math.abs(got[i]! - naive(model, r, 64))).toBeLessThanOrEqual(1e-5 * Math.abs(got[i]!));
+      });
+    });
     it('rejects a continuation longer than the maximum length', () => {
       const r = { context: Int32Array.of(1), continuation: new Int32Array(9).fill(2) };
       expect(() => logLikelihoods(model, [r], { maxLength: 8 })).toThrow(/longer than the maximum length 8/);

@@ -6,6 +6,7 @@ import {
   getTask,
   lastWordRecords,
   PAPER_TASKS,
+  Scorer,
   type ScoreStats,
   scoreDoc,
   summarize,
@@ -128,13 +129,14 @@ export function runTasks(
   const total = tasks.reduce((s, t) => s + t.docs.length, 0);
   const bar = new Progress(opts.io, opts.label, total);
   const stats: ScoreStats = { forwards: 0, tokens: 0, headRows: 0 };
+  const scorer = new Scorer(model, { maxLength: opts.maxLength }, stats);
   const results: Record<string, TaskResult> = {};
   const samples: DocResult[] = [];
   let done = 0;
   for (const t of tasks) {
     const mine: DocResult[] = [];
     t.docs.forEach((d, i) => {
-      mine.push(scoreDoc(model, encode, t.spec, d, i, { bos: opts.bos, maxLength: opts.maxLength, stats }));
+      mine.push(scoreDoc(model, encode, t.spec, d, i, { bos: opts.bos, scorer }));
       bar.update(++done, t.spec.name);
     });
     results[t.spec.name] = summarize(t.spec, mine);
