@@ -1,6 +1,6 @@
+import { quickselect } from '@stade/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quickselect } from '@stade/tensor';
 import { upperCholeskyOfInverse } from './numeric.js';
 
 const dims = fc.constantFrom(1, 2, 3, 5, 7, 8, 13, 17, 31);

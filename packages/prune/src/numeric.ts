@@ -26,17 +26,24 @@ export function upperCholeskyOfInverse(a: Float64Array, n: number, what = 'matri
 }
 
 /**
- * The same U in float32 (tensor's SIMD Cholesky and triangular inverse on the pool), from the float64 `a`: the
- * reversed matrix P A P is rounded to float32 once, then factorised and inverted in float32 as the reference
- * implementation does; only the diagonal blocks are factorised and inverted in float64.
+ * The same U in float32 (tensor's SIMD Cholesky and triangular inverse on the pool) for A = `a` with its diagonal
+ * replaced by `diag` (SparseGPT's dead columns and dampening, float64). The reversed matrix P A P is rounded to
+ * float32 once, then factorised and inverted in float32 as the reference implementation does; only the
+ * diagonal blocks are factorised and inverted in float64. Only the upper triangle of `a` is read.
  */
-export function upperCholeskyOfInverseF32(a: Float64Array, n: number, what = 'matrix'): Float32Array {
-  const l = allocF32(n * n);
+export function upperCholeskyOfInverseF32(
+  a: Float64Array,
+  n: number,
+  diag: Float64Array,
+  what = 'matrix',
+): Float32Array {
+  const l = allocF32(n * n); // [n, n]: L[i, j] = A[n-1-j, n-1-i] for j <= i (the upper triangle of A, reversed)
   for (let i = 0; i < n; i++) {
     const src = (n - 1 - i) * n + (n - 1);
-    for (let j = 0; j <= i; j++) l[i * n + j] = a[src - j]!;
+    for (let j = 0; j < i; j++) l[i * n + j] = a[src - j]!;
+    l[i * n + i] = diag[n - 1 - i]!;
   }
   const bad = choleskyF32InPlace(l, n);
   if (bad >= 0) throw new PruneError(`Cholesky: ${what} is not positive definite (at pivot ${n - 1 - bad})`);
-  return reversedLowerInverseF32(l, n);
+  return reversedLowerInverseF32(l, n, l);
 }

@@ -1,6 +1,7 @@
 import {
   allocF32,
   allocF64,
+  copyInto,
   linalgF32Available,
   quickselect,
   SweepWorkspace,
@@ -62,24 +63,30 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
 
   const f32 = (opts.precision ?? 'float32') === 'float32' && linalgF32Available();
   const W = f32 ? allocF32(rows * cols) : allocF64(rows * cols); // [rows, cols], shared: the pool updates it in place
-  W.set(w.values());
-  const H = Float64Array.from(hessian);
+  if (W instanceof Float32Array) copyInto(w, W);
+  else W.set(w.values());
+  // The diagonal with dead columns set to 1 and the dampening added (float64); the rest of H is read as given.
+  const diag = new Float64Array(cols);
   let diagSum = 0;
   for (let j = 0; j < cols; j++) {
-    if (H[j * cols + j] === 0) {
-      H[j * cols + j] = 1;
+    let d = hessian[j * cols + j]!;
+    if (d === 0) {
+      d = 1;
       for (let r = 0; r < rows; r++) W[r * cols + j] = 0;
     }
-    diagSum += H[j * cols + j]!;
+    diag[j] = d;
+    diagSum += d;
   }
   const damp = (percdamp * diagSum) / cols;
-  for (let j = 0; j < cols; j++) H[j * cols + j]! += damp;
+  for (let j = 0; j < cols; j++) diag[j]! += damp;
   const what = `the Hessian${name ? ` of ${name}` : ''}`;
   const params = { rows, cols, blocksize, sparsity, pattern, update, mask };
   if (W instanceof Float32Array) {
-    sweepF32(W, upperCholeskyOfInverseF32(H, cols, what), params);
+    sweepF32(W, upperCholeskyOfInverseF32(hessian, cols, diag, what), params);
     return { weight: new Tensor(W, [rows, cols]), mask };
   }
+  const H = hessian.slice();
+  for (let j = 0; j < cols; j++) H[j * cols + j] = diag[j]!;
   const Hinv = upperCholeskyOfInverse(H, cols, what); // [cols, cols] upper
 
   const nm = pattern === 'unstructured' ? null : pattern;
@@ -161,6 +168,7 @@ function sweepF32(W: Float32Array, U: Float32Array, p: SweepParams): void {
   const ws = new SweepWorkspace(cols, blocksize);
   const shared = new Uint8Array(allocF32(Math.ceil((rows * cols) / 4)).buffer, 0, rows * cols);
   const tmp = nm ? null : new Float64Array(rows * Math.min(blocksize, cols));
+  const dd = new Float64Array(Math.min(blocksize, cols));
   for (let i1 = 0; i1 < cols; i1 += blocksize) {
     const count = Math.min(blocksize, cols - i1);
     let thresh = 0;
@@ -168,10 +176,14 @@ function sweepF32(W: Float32Array, U: Float32Array, p: SweepParams): void {
       const len = rows * count;
       for (let c = 0; c < count; c++) {
         const d = U[(i1 + c) * cols + i1 + c]!;
-        const dd = d * d;
-        for (let r = 0; r < rows; r++) {
-          const x = W[r * cols + i1 + c]!;
-          tmp[r * count + c] = (x * x) / dd;
+        dd[c] = d * d;
+      }
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols + i1;
+        const t = r * count;
+        for (let c = 0; c < count; c++) {
+          const x = W[o + c]!;
+          tmp[t + c] = (x * x) / dd[c]!;
         }
       }
       thresh = quickselect(tmp, len, Math.floor(len * sparsity));

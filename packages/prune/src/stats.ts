@@ -139,10 +139,26 @@ export class LayerStats implements ScoreStats {
   hessian(): Float64Array {
     if (!this.xtx) throw new PruneError('LayerStats.hessian: this collector was created without a Hessian');
     const s = this.sequences > 0 ? 2 / this.sequences : 0;
-    const out = this.xtx.map((v) => v * s);
-    if (this.cols >= HESSIAN_GEMM_MIN_COLS) {
-      const n = this.cols;
-      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out[j * n + i] = out[i * n + j]!;
+    const n = this.cols;
+    const src = this.xtx;
+    const out = new Float64Array(n * n);
+    if (n < HESSIAN_GEMM_MIN_COLS) {
+      for (let k = 0; k < n * n; k++) out[k] = src[k]! * s;
+      return out;
+    }
+    // Scale the upper triangle and mirror it, in 64x64 tiles so that the column-wise writes stay in cache.
+    for (let i0 = 0; i0 < n; i0 += 64) {
+      const i1 = Math.min(i0 + 64, n);
+      for (let j0 = i0; j0 < n; j0 += 64) {
+        const j1 = Math.min(j0 + 64, n);
+        for (let i = i0; i < i1; i++) {
+          for (let j = Math.max(j0, i); j < j1; j++) {
+            const v = src[i * n + j]! * s;
+            out[i * n + j] = v;
+            out[j * n + i] = v;
+          }
+        }
+      }
     }
     return out;
   }

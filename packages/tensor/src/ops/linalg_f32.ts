@@ -80,9 +80,10 @@ export function choleskyF32InPlace(a: Float32Array, n: number): number {
 /**
  * U = P L^-1 P for the lower-triangular float32 `l` [n, n] (P the reversal permutation): the upper factor that
  * SparseGPT needs (see prune's numeric.ts). Block back-substitution by 64-row blocks on the pool, float32
- * products, float64 inverses of the 64x64 diagonal blocks. Throws on a zero or non-finite diagonal.
+ * products, float64 inverses of the 64x64 diagonal blocks. Throws on a zero or non-finite diagonal. The result
+ * goes to `out` when given (it may be `l` itself: saves an n x n allocation), else to a new shared array.
  */
-export function reversedLowerInverseF32(l: Float32Array, n: number): Float32Array {
+export function reversedLowerInverseF32(l: Float32Array, n: number, out?: Float32Array): Float32Array {
   need('reversedLowerInverseF32');
   if (!Number.isInteger(n) || n < 0 || l.length !== n * n)
     throw new TensorError(`reversedLowerInverseF32: matrix holds ${l.length} values, expected ${n}x${n}`);
@@ -104,7 +105,9 @@ export function reversedLowerInverseF32(l: Float32Array, n: number): Float32Arra
     for (let t = 0; t < kb; t++)
       for (let j = 0; j <= t; j++) linv[o + (j >> 3) * IB * 8 + t * 8 + (j & 7)] = -m[t * kb + j]!;
   }
-  const u = allocF32(n * n);
+  if (out && out.length !== n * n) throw new TensorError(`reversedLowerInverseF32: out holds ${out.length} values`);
+  const u = out ?? allocF32(n * n);
+  if (out) out.fill(0);
   // Block I costs about (I + 1) * 64^3 multiply-adds; a unit holds a cheap and a dear block.
   parallelFor('linalg.triInv', { lp, linv, u, n, blocks }, Math.ceil(blocks / 2), {
     costPerRow: (blocks + 1) * IB * IB * IB * 0.1,
