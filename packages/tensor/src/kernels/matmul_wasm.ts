@@ -266,7 +266,10 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
       }
       for (let i = 0; i < m; i++) {
         const r = bi * m + i;
-        dots(X + r * kp * 4, WB, kp, cnt, kp * wBytes, OUT + r * chunk * 4);
+        const xo = X + r * kp * 4;
+        const oo = OUT + r * chunk * 4;
+        // float16: the cheaper widening, rerun with the full one if the chunk held an Inf or NaN (same values)
+        if (half !== 2 || w.dotsF16Finite(xo, WB, kp, cnt, kp * wBytes, oo)) dots(xo, WB, kp, cnt, kp * wBytes, oo);
         storeRow(args, r, j0, cnt, mem, OUT / 4 + r * chunk);
       }
     }

@@ -186,6 +186,36 @@ export class Code {
   v128Load16x4U(offset = 0): this {
     return this.simd(0x04).memarg(3, offset);
   }
+  /** Loads four i16 and sign-extends them to i32 lanes. */
+  v128Load16x4S(offset = 0): this {
+    return this.simd(0x03).memarg(3, offset);
+  }
+  /** `v128.const` with eight equal i16 lanes. */
+  i16x8Const(v: number): this {
+    this.simd(0x0c);
+    for (let l = 0; l < 8; l++) this.bytes.push(v & 0xff, (v >>> 8) & 0xff);
+    return this;
+  }
+  i16x8Eq(): this {
+    return this.simd(0x2d);
+  }
+  i16x8GeU(): this {
+    return this.simd(0x36);
+  }
+  i16x8MaxU(): this {
+    return this.simd(0x99);
+  }
+  /** i16x8.shl by the i32 on top of the stack. */
+  i16x8Shl(): this {
+    return this.simd(0x8b);
+  }
+  f32x4Ge(): this {
+    return this.simd(0x46);
+  }
+  /** 1 when any bit of the v128 is set. */
+  v128AnyTrue(): this {
+    return this.simd(0x53);
+  }
   v128And(): this {
     return this.simd(0x4e);
   }

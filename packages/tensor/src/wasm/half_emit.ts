@@ -2,19 +2,21 @@
  * Exact float16 / bfloat16 -> float32 widening in WebAssembly SIMD, emitted inline into the matmul kernels.
  *
  * bf16: the float32 bits are `h << 16`.
- * f16 (IEEE binary16): with em = h & 0x7fff, `f32(em << 13) * 2^112` is exact for zeros, subnormals (a float32
- * subnormal scaled by a power of two) and normals; for em >= 0x7c00 (Inf, NaN) the product's exponent field is
- * 143 and OR-ing 0x7f800000 turns it into Inf / NaN with the payload kept; the sign is OR-ed back last. This
- * equals dtype.ts's f16BitsToF32Bits bit for bit (the tests compare all 65536 patterns).
+ * f16 (IEEE binary16): sign-extend h to 32 bits and shift left by 13: bits 13..27 hold exponent and mantissa,
+ * bits 28..31 copies of the sign; keeping bit 31 (`& 0x8fffffff`) gives a float32 that, multiplied by 2^112,
+ * is exactly the half's value for zeros, subnormals (a float32 subnormal scaled by a power of two) and normals
+ * ('f16finite': 3 ops). For Inf/NaN (exponent 31) that product has magnitude in [2^16, 2^17), above every
+ * finite half (max 65504), and OR-ing 0x7f800000 into such lanes turns it into Inf / NaN with the payload kept
+ * ('f16': 4 more ops). Both equal dtype.ts's f16BitsToF32Bits bit for bit (tests compare all 65536 patterns).
  */
 import { Code, I32, V128, type ValType } from './emitter.js';
 
-/** Storage of a weight operand: float32, or 16-bit patterns widened in the kernel. */
-export type WeightKind = 'f32' | 'bf16' | 'f16';
+/** Storage of a weight operand: float32, or 16-bit patterns widened in the kernel ('f16finite': no Inf/NaN). */
+export type WeightKind = 'f32' | 'bf16' | 'f16' | 'f16finite';
 
 /** Locals a widener needs (appended to a function's locals at index `base`). */
 export function widenLocals(kind: WeightKind): ValType[] {
-  return kind === 'f16' ? new Array(6).fill(V128) : [];
+  return kind === 'f16' || kind === 'f16finite' ? new Array(6).fill(V128) : [];
 }
 
 /**
@@ -23,24 +25,25 @@ export function widenLocals(kind: WeightKind): ValType[] {
  * `emitWidenInit`.
  */
 export function emitWidenLoad(c: Code, kind: WeightKind, base: number, offset: number): void {
-  c.v128Load16x4U(offset);
   if (kind === 'bf16') {
-    c.i32(16).i32x4Shl();
+    c.v128Load16x4U(offset).i32(16).i32x4Shl();
     return;
   }
-  const [h, em, m7fff, m7bff, inf, k112] = [base, base + 1, base + 2, base + 3, base + 4, base + 5];
-  c.tee(h).get(m7fff).v128And().tee(em).i32(13).i32x4Shl().get(k112).f32x4Mul();
-  c.get(em).get(m7bff).i32x4GtS().get(inf).v128And().v128Or();
-  c.get(h).get(em).v128Xor().i32(16).i32x4Shl().v128Or();
+  const [keep, k112, absMask, big, inf] = [base, base + 1, base + 2, base + 3, base + 4];
+  c.v128Load16x4S(offset).i32(13).i32x4Shl().get(keep).v128And().get(k112).f32x4Mul();
+  if (kind === 'f16finite') return;
+  const r = base + 5;
+  c.tee(r).get(absMask).v128And().get(big).f32x4Ge().get(inf).v128And().get(r).v128Or();
 }
 
 /** Initialises the constant locals of an f16 widener (nothing for bf16). */
 export function emitWidenInit(c: Code, kind: WeightKind, base: number): void {
-  if (kind !== 'f16') return;
-  c.i32x4Const(0x7fff).set(base + 2);
-  c.i32x4Const(0x7bff).set(base + 3);
+  if (kind !== 'f16' && kind !== 'f16finite') return;
+  c.i32x4Const(0x8fffffff).set(base);
+  c.i32x4Const(0x77800000).set(base + 1); // 2^112
+  c.i32x4Const(0x7fffffff).set(base + 2);
+  c.i32x4Const(0x47800000).set(base + 3); // 2^16
   c.i32x4Const(0x7f800000).set(base + 4);
-  c.i32x4Const(0x77800000).set(base + 5); // 2^112
 }
 
 /**

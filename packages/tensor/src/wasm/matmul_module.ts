@@ -1,5 +1,6 @@
+import { emitDots } from './dots_emit.js';
 import { Code, F32, I32, ModuleBuilder, V128, type ValType } from './emitter.js';
-import { emitWiden, emitWidenInit, emitWidenLoad, type WeightKind, widenLocals } from './half_emit.js';
+import { emitWiden } from './half_emit.js';
 
 /**
  * Register tile of the SIMD matmul: MR rows of A by NR columns of B (NR / 4 vectors per row), k unrolled
@@ -176,73 +177,6 @@ function emitGebp(o: MatmulModuleOptions): { params: ValType[]; locals: ValType[
 }
 
 /**
- * dots(xp, wp, kp, rows, ldw, out): out[r] = sum_k x[k] * w[r*ldw + k] for r < rows, with kp a multiple of
- * 16 (callers zero-pad) and `ldw` in bytes. Four f32x4 accumulators over k in order, then a fixed pairwise
- * reduction: ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3). With `kind` bf16/f16 (exported
- * as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop: the same float32 products and
- * sums in the same order, hence bit-identical to `dots` on the widened W.
- */
-function emitDots(
-  o: MatmulModuleOptions,
-  kind: WeightKind = 'f32',
-): { params: ValType[]; locals: ValType[]; code: Code } {
-  const [xp, wp, kp, rows, ldw, out] = [0, 1, 2, 3, 4, 5];
-  const [r, k, wr, xr] = [6, 7, 8, 9];
-  const accs = [10, 11, 12, 13];
-  const s = 14;
-  const wl = 15; // widener locals
-  const wBytes = kind === 'f32' ? 4 : 2;
-  const params: ValType[] = new Array(6).fill(I32);
-  const locals: ValType[] = [I32, I32, I32, I32, V128, V128, V128, V128, V128, ...widenLocals(kind)];
-  const c = new Code();
-  const loadW = (i: number) => {
-    c.get(wr);
-    if (kind === 'f32') c.v128Load(i * 16);
-    else emitWidenLoad(c, kind, wl, i * 8);
-  };
-  emitWidenInit(c, kind, wl);
-  c.block();
-  c.get(rows).eqz().brIf(0);
-  c.i32(0).set(r);
-  c.get(wp).set(wr);
-  c.loop(); // rows
-  for (const a of accs) c.v128Zero().set(a);
-  c.get(xp).set(xr);
-  c.get(kp).i32(4).shrU().set(k);
-  c.block();
-  c.get(k).eqz().brIf(0);
-  c.loop();
-  for (let i = 0; i < 4; i++) {
-    if (o.fma) {
-      c.get(xr).v128Load(i * 16);
-      loadW(i);
-      c.get(accs[i]!).f32x4RelaxedMadd().set(accs[i]!);
-    } else {
-      c.get(accs[i]!)
-        .get(xr)
-        .v128Load(i * 16);
-      loadW(i);
-      c.f32x4Mul().f32x4Add().set(accs[i]!);
-    }
-  }
-  c.inc(xr, 64).inc(wr, 16 * wBytes);
-  c.get(k).i32(1).sub().tee(k).brIf(0);
-  c.end();
-  c.end();
-  c.get(accs[0]!).get(accs[1]!).f32x4Add().get(accs[2]!).get(accs[3]!).f32x4Add().f32x4Add().set(s);
-  c.get(out).get(r).i32(2).shl().add();
-  c.get(s).f32x4ExtractLane(0).get(s).f32x4ExtractLane(1).f32Add();
-  c.get(s).f32x4ExtractLane(2).get(s).f32x4ExtractLane(3).f32Add();
-  c.f32Add().f32Store(0);
-  // next row: wr = wp + (r+1)*ldw
-  c.get(wp).get(r).i32(1).add().tee(r).get(ldw).mul().add().set(wr);
-  c.get(r).get(rows).ltU().brIf(0);
-  c.end();
-  c.end();
-  return { params, locals, code: c };
-}
-
-/**
  * untile(src, dst, rows, nPanels, cps, bias, hasBias): turns the tiled C of one gebp call (column panels
  * `cps` bytes apart, row i of a panel at +i*NR*4) into row-major rows of nPanels*NR floats at dst, adding
  * the NR-padded bias vector at `bias` when hasBias is 1 (one f32 add per element, like the plain kernels).
@@ -341,20 +275,21 @@ export const STAGE_STRIDE = 256 * 4;
 
 /**
  * The matmul module's bytes: exports `memory`, `gebp`, `dots` (+ `dotsBf16`, `dotsF16`), `untile`, `packA`,
- * `packB` and `widenBf16` / `widenF16`.
+ * `packB`, `widenBf16` / `widenF16` and `dotsF16Finite` (f16 without the Inf/NaN fix-up).
  */
 export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): Uint8Array {
   const m = new ModuleBuilder().addMemory(memoryPages);
   const g = emitGebp(o);
   m.addFunction('gebp', g.params, [], g.locals, g.code);
   const d = emitDots(o);
-  m.addFunction('dots', d.params, [], d.locals, d.code);
+  m.addFunction('dots', d.params, d.results, d.locals, d.code);
   for (const [name, kind] of [
     ['dotsBf16', 'bf16'],
     ['dotsF16', 'f16'],
+    ['dotsF16Finite', 'f16finite'],
   ] as const) {
     const h = emitDots(o, kind);
-    m.addFunction(name, h.params, [], h.locals, h.code);
+    m.addFunction(name, h.params, h.results, h.locals, h.code);
   }
   for (const kind of ['bf16', 'f16'] as const) {
     const w = emitWiden(kind);

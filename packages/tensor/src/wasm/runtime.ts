@@ -49,6 +49,8 @@ export class MatmulWasm {
   /** `dots` over W rows of bfloat16 / float16 patterns (`ldw` in bytes), widened exactly in the loop. */
   readonly dotsBf16: MatmulWasm['dots'];
   readonly dotsF16: MatmulWasm['dots'];
+  /** `dotsF16` without the Inf/NaN fix-up: returns 1 (results invalid, rerun with dotsF16) when W held any. */
+  readonly dotsF16Finite: (xp: number, wp: number, kp: number, rows: number, ldw: number, out: number) => number;
   /** dst[i] = float32 of the 16-bit pattern src[i], i < n (n a multiple of 4; byte pointers). */
   readonly widenBf16: (src: number, dst: number, n: number) => void;
   readonly widenF16: (src: number, dst: number, n: number) => void;
@@ -75,6 +77,7 @@ export class MatmulWasm {
     this.dots = inst.exports.dots as MatmulWasm['dots'];
     this.dotsBf16 = inst.exports.dotsBf16 as MatmulWasm['dots'];
     this.dotsF16 = inst.exports.dotsF16 as MatmulWasm['dots'];
+    this.dotsF16Finite = inst.exports.dotsF16Finite as MatmulWasm['dotsF16Finite'];
     this.widenBf16 = inst.exports.widenBf16 as MatmulWasm['widenBf16'];
     this.widenF16 = inst.exports.widenF16 as MatmulWasm['widenBf16'];
     this.untile = inst.exports.untile as MatmulWasm['untile'];

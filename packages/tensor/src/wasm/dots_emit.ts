@@ -1,0 +1,111 @@
+/** The decode (matrix-vector) kernels' dot products over float32 or 16-bit W rows. */
+import { Code, I32, V128, type ValType } from './emitter.js';
+import { emitWidenInit, emitWidenLoad, type WeightKind, widenLocals } from './half_emit.js';
+import type { MatmulModuleOptions } from './matmul_module.js';
+
+/**
+ * dots(xp, wp, kp, rows, ldw, out): out[r] = sum_k x[k] * w[r*ldw + k] for r < rows, with kp a multiple of
+ * 16 (callers zero-pad) and `ldw` in bytes. Per row four f32x4 accumulators over k in order (two rows share
+ * each load of x; the summation order of a row does not depend on its neighbours), then a fixed pairwise
+ * reduction: ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3). With `kind` bf16/f16 (exported
+ * as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop: the same float32 products and
+ * sums in the same order, hence bit-identical to `dots` on the widened W. 'f16finite' (dotsF16Finite) widens
+ * without the Inf/NaN fix-up and returns 1 when any W pattern was Inf/NaN (its results are then wrong and the
+ * caller reruns the rows with dotsF16), else 0: it tracks max((h << 1) & 0xffff), a NaN/Inf iff >= 0xf800.
+ */
+export function emitDots(
+  o: MatmulModuleOptions,
+  kind: WeightKind = 'f32',
+): { params: ValType[]; results: ValType[]; locals: ValType[]; code: Code } {
+  const [xp, wp, kp, rows, ldw, out] = [0, 1, 2, 3, 4, 5];
+  const [r, k, xr] = [6, 7, 8];
+  const wr = (q: number) => 9 + q; // W row pointers
+  // Rows per pass: x is loaded once for R rows (f16 keeps R = 1: its widening constants need the registers).
+  const R = kind === 'f16' || kind === 'f16finite' ? 1 : 2;
+  const V0 = 9 + R;
+  const acc = (q: number, i: number) => V0 + q * 4 + i;
+  const s = V0 + 4 * R;
+  const xv = s + 1;
+  const wl = xv + 1; // widener locals
+  const wBytes = kind === 'f32' ? 4 : 2;
+  const check = kind === 'f16finite';
+  const mx = wl + widenLocals(kind).length;
+  const params: ValType[] = new Array(6).fill(I32);
+  const locals: ValType[] = [
+    ...new Array(3 + R).fill(I32),
+    ...new Array(4 * R + 2).fill(V128),
+    ...widenLocals(kind),
+    ...(check ? [V128] : []),
+  ];
+  const c = new Code();
+  const loadW = (q: number, i: number) => {
+    c.get(wr(q));
+    if (kind === 'f32') c.v128Load(i * 16);
+    else emitWidenLoad(c, kind, wl, i * 8);
+  };
+  // Rows r .. r+n-1 (n <= R), then r += n.
+  const pass = (n: number) => {
+    for (let q = 0; q < n; q++) {
+      c.get(wp).get(r).i32(q).add().get(ldw).mul().add().set(wr(q));
+      for (let i = 0; i < 4; i++) c.v128Zero().set(acc(q, i));
+    }
+    c.get(xp).set(xr);
+    c.get(kp).i32(4).shrU().set(k);
+    c.block();
+    c.get(k).eqz().brIf(0);
+    c.loop();
+    for (let i = 0; i < 4; i++) {
+      c.get(xr)
+        .v128Load(i * 16)
+        .set(xv);
+      for (let q = 0; q < n; q++) {
+        if (o.fma) {
+          c.get(xv);
+          loadW(q, i);
+          c.get(acc(q, i)).f32x4RelaxedMadd().set(acc(q, i));
+        } else {
+          c.get(acc(q, i)).get(xv);
+          loadW(q, i);
+          c.f32x4Mul().f32x4Add().set(acc(q, i));
+        }
+      }
+    }
+    if (check)
+      for (let q = 0; q < n; q++)
+        for (const off of [0, 16]) c.get(mx).get(wr(q)).v128Load(off).i32(1).i16x8Shl().i16x8MaxU().set(mx);
+    c.inc(xr, 64);
+    for (let q = 0; q < n; q++) c.inc(wr(q), 16 * wBytes);
+    c.get(k).i32(1).sub().tee(k).brIf(0);
+    c.end();
+    c.end();
+    for (let q = 0; q < n; q++) {
+      c.get(acc(q, 0)).get(acc(q, 1)).f32x4Add().get(acc(q, 2)).get(acc(q, 3)).f32x4Add().f32x4Add().set(s);
+      c.get(out).get(r).i32(q).add().i32(2).shl().add();
+      c.get(s).f32x4ExtractLane(0).get(s).f32x4ExtractLane(1).f32Add();
+      c.get(s).f32x4ExtractLane(2).get(s).f32x4ExtractLane(3).f32Add();
+      c.f32Add().f32Store(0);
+    }
+    c.inc(r, n);
+  };
+  emitWidenInit(c, kind, wl);
+  if (check) c.v128Zero().set(mx);
+  c.i32(0).set(r);
+  if (R > 1) {
+    c.block();
+    c.loop();
+    c.get(rows).get(r).sub().i32(R).ltU().brIf(1);
+    pass(R);
+    c.br(0);
+    c.end();
+    c.end();
+  }
+  c.block();
+  c.loop();
+  c.get(r).get(rows).ltU().eqz().brIf(1);
+  pass(1);
+  c.br(0);
+  c.end();
+  c.end();
+  if (check) c.get(mx).i16x8Const(0xf800).i16x8GeU().v128AnyTrue();
+  return { params, results: check ? [I32] : [], locals, code: c };
+}
