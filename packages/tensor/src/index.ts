@@ -34,6 +34,7 @@ export {
 } from './dtype.js';
 export { type LinearWeight, linear, linearInto, matmul, matmulInto } from './ops/matmul.js';
 export { type HalfDtype, HalfTensor } from './half.js';
+export { type PackFormat, type PackedDtype, PackedWeight, packWeight } from './packed.js';
 export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';
 export {
   add,

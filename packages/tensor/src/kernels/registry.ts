@@ -19,6 +19,8 @@ import { subProductRows } from './linalg_update.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
+import { packedJsKernel } from './packed_js.js';
+import { packedGemmWasmKernel, packedMatvecWasmKernel } from './packed_wasm.js';
 import { reduceRows } from './reduce.js';
 import { argsortRowsKernel, kthRows } from './select.js';
 import { columnMomentsCols, xtxRows } from './stats.js';
@@ -35,6 +37,9 @@ export const kernels = {
   'matmul.matvecWasm': matvecWasmKernel,
   'matmul.js': matmulJsKernel,
   'matmul.matvecJs': matvecJsKernel,
+  'packed.js': packedJsKernel,
+  'packed.matvecWasm': packedMatvecWasmKernel,
+  'packed.gemmWasm': packedGemmWasmKernel,
 
   // --- row ops: nn, reduce, stats, select (engineer B) ---
   'ew.unary': unaryBlocks,

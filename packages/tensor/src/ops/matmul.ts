@@ -5,9 +5,11 @@
 import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { HALF_CODE, HalfTensor } from '../half.js';
 import { broadcastShapes, broadcastStrides, numel } from '../layout.js';
+import { PackedWeight } from '../packed.js';
 import { allocF32, allocF64 } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { runGemm } from './matmul_dispatch.js';
+import { packedLinear } from './packed_linear.js';
 
 const EMPTY = allocF32(0);
 // Offsets of a single (batch 1) gemm, reused by every call so steady loops allocate nothing.
@@ -19,13 +21,13 @@ function outputFor(
   op: string,
   shape: number[],
   out: Tensor | undefined,
-  inputs: ({ data: ArrayBufferView } | null | undefined)[],
+  inputs: ({ data: ArrayBufferView } | { values: ArrayBufferView } | null | undefined)[],
 ): Tensor {
   if (!out) return Tensor.zeros(shape);
   if (fmtShape(out.shape) !== fmtShape(shape)) shapeMismatch(op, out.shape, shape, 'output shape');
   if (!out.contiguous) throw new TensorError(`${op}: output must be contiguous, got strides ${fmtShape(out.strides)}`);
   for (const t of inputs) {
-    if (t && t.data.buffer === out.data.buffer)
+    if (t && ('data' in t ? t.data : t.values).buffer === out.data.buffer)
       throw new TensorError(`${op}: the output must not share storage with an input`);
   }
   return out;
@@ -181,10 +183,11 @@ function gemm(
 }
 
 /**
- * A weight `linear` accepts: a float32 Tensor (any layout) or a HalfTensor (F16/BF16 kept as 16-bit, widened
- * exactly inside the kernels: results bit-identical to `linear(x, w.toFloat32(), b)`).
+ * A weight `linear` accepts: a float32 Tensor (any layout), a HalfTensor (F16/BF16 kept as 16-bit, widened
+ * exactly inside the kernels: results bit-identical to `linear(x, w.toFloat32(), b)`), or a PackedWeight
+ * (2:4 or unstructured sparse, from `packWeight`: equal to the dense result up to float rounding).
  */
-export type LinearWeight = Tensor | HalfTensor;
+export type LinearWeight = Tensor | HalfTensor | PackedWeight;
 
 /**
  * `x W^T + b` for `x [..., in]`, `W [out, in]` (Hugging Face order) and optional `b [out]`; returns
@@ -207,5 +210,9 @@ export function linearInto(x: Tensor, w: LinearWeight, b?: Tensor | null, out?: 
   if (b && (b.ndim !== 1 || b.shape[0] !== outF)) shapeMismatch('linear', w.shape, b.shape, `bias must be [${outF}]`);
   const rv = rowsView(x);
   const o = outputFor('linear', [...x.shape.slice(0, -1), outF], out, [x, w, b]);
+  if (w instanceof PackedWeight) {
+    packedLinear(rv.t, rv.rows, rv.rowStride, w, b ?? null, dense(o));
+    return o;
+  }
   return gemm(rv.t, rv.rows, rv.rowStride, w, o, inF, outF, b ?? null, true);
 }

@@ -154,6 +154,12 @@ export class Code {
   f32Store(offset = 0): this {
     return this.raw(0x38).memarg(2, offset);
   }
+  i32Load(offset = 0): this {
+    return this.raw(0x28).memarg(2, offset);
+  }
+  i32Load8U(offset = 0): this {
+    return this.raw(0x2d).memarg(0, offset);
+  }
   f32Add(): this {
     return this.raw(0x92);
   }
@@ -215,6 +221,33 @@ export class Code {
   /** 1 when any bit of the v128 is set. */
   v128AnyTrue(): this {
     return this.simd(0x53);
+  }
+  /** Loads 64 bits into lane 0, zeroing lane 1. */
+  v128Load64Zero(offset = 0): this {
+    return this.simd(0x5d).memarg(3, offset);
+  }
+  /** Loads 32 bits into lane 0, zeroing the others. */
+  v128Load32Zero(offset = 0): this {
+    return this.simd(0x5c).memarg(2, offset);
+  }
+  /** [addr, v] -> v with 64-bit lane `lane` loaded from addr + offset. */
+  v128Load64Lane(offset: number, lane: number): this {
+    this.simd(0x57).memarg(3, offset);
+    this.bytes.push(lane);
+    return this;
+  }
+  /** [addr, v] -> v with 32-bit lane `lane` loaded from addr + offset. */
+  v128Load32Lane(offset: number, lane: number): this {
+    this.simd(0x56).memarg(2, offset);
+    this.bytes.push(lane);
+    return this;
+  }
+  /** i8x16.shuffle of the two vectors on the stack with 16 immediate lane indices (0-31). */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16) throw new RangeError('i8x16Shuffle: need 16 lane indices');
+    this.simd(0x0d);
+    for (const l of lanes) this.bytes.push(l);
+    return this;
   }
   v128And(): this {
     return this.simd(0x4e);

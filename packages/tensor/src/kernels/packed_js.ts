@@ -1,0 +1,97 @@
+/**
+ * Kernel arguments for `linear` with a packed sparse W (see ../packed.ts), and the plain-JS kernel: every
+ * output element is one float64 sum over the row's kept entries in order, rounded once to float32.
+ */
+import { decodeBf16, decodeF16 } from '../dtype.js';
+
+export interface PackedArgs {
+  /** x rows `[m, k]`: element (i, kk) at a[aOff + i*aRowStride + kk*aKStride]. */
+  readonly a: Float32Array;
+  readonly aOff: number;
+  readonly aRowStride: number;
+  readonly aKStride: number;
+  /** 1: 2:4, 2: sparse. */
+  readonly format: number;
+  /** 0: float32 values (`values32`), 1: bfloat16, 2: float16 (`values16`). */
+  readonly half: number;
+  readonly values32: Float32Array;
+  readonly values16: Uint16Array;
+  readonly index: Uint8Array;
+  readonly quads: Uint8Array;
+  readonly rowStart: Float64Array;
+  /** Output `[m, n]`, contiguous. */
+  readonly c: Float32Array;
+  readonly bias: Float32Array;
+  readonly biasOff: number;
+  readonly biasStride: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** Padded inputs per row (2:4: multiple of 16; sparse: of 256). */
+  readonly kp: number;
+}
+
+export const FORMAT_2_4 = 1;
+export const FORMAT_SPARSE = 2;
+/** Position pairs of the 2:4 codes (metadata byte = 8 * code). */
+const P0 = [0, 0, 0, 1, 1, 2];
+const P1 = [1, 2, 3, 2, 3, 3];
+
+let rowVals = new Float32Array(0);
+let rowCols = new Int32Array(0);
+
+/** Row j's kept entries as (column, float32 value) pairs into scratch; returns their count. */
+function rowEntries(args: PackedArgs, j: number): number {
+  const { kp } = args;
+  let start: number;
+  let count: number;
+  if (args.format === FORMAT_2_4) {
+    start = j * (kp / 2);
+    count = kp / 2;
+  } else {
+    start = args.rowStart[j]!;
+    count = args.rowStart[j + 1]! - start;
+  }
+  if (rowVals.length < count) {
+    rowVals = new Float32Array(count);
+    rowCols = new Int32Array(count);
+  }
+  if (args.half === 0) rowVals.set(args.values32.subarray(start, start + count));
+  else if (args.half === 1) decodeBf16(args.values16.subarray(start, start + count), rowVals);
+  else decodeF16(args.values16.subarray(start, start + count), rowVals);
+  if (args.format === FORMAT_2_4) {
+    const g0 = j * (kp / 4);
+    for (let q = 0; q < kp / 4; q++) {
+      const code = args.index[g0 + q]! >> 3;
+      rowCols[2 * q] = 4 * q + P0[code]!;
+      rowCols[2 * q + 1] = 4 * q + P1[code]!;
+    }
+  } else {
+    const nb = kp / 256;
+    let e = 0;
+    for (let b = 0; b < nb; b++) {
+      const end = e + 4 * args.quads[j * nb + b]!;
+      for (; e < end; e++) rowCols[e] = b * 256 + args.index[start + e]!;
+    }
+  }
+  return count;
+}
+
+/** Kernel: output columns [colStart, colEnd) of every x row, plain JS. */
+export function packedJsKernel(args: PackedArgs, colStart: number, colEnd: number): void {
+  const { a, m, n, k, c, bias } = args;
+  for (let j = colStart; j < colEnd; j++) {
+    const cnt = rowEntries(args, j);
+    const bj = bias.length > 0 ? bias[args.biasOff + j * args.biasStride]! : 0;
+    for (let i = 0; i < m; i++) {
+      const xo = args.aOff + i * args.aRowStride;
+      let s = 0;
+      for (let e = 0; e < cnt; e++) {
+        const col = rowCols[e]!;
+        if (col < k) s += rowVals[e]! * a[xo + col * args.aKStride]!;
+      }
+      const v = Math.fround(s);
+      c[i * n + j] = bias.length > 0 ? v + bj : v;
+    }
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * WebAssembly SIMD kernels for `linear` with a packed sparse W (module: ../wasm/packed_module.ts). Both split
+ * the n output columns (W rows): chunks of W rows are block-copied into the module memory and run there.
+ * Every output element is summed by one call in a fixed order, so any column split gives the same bits.
+ */
+import { PAIRS_2_4, SPARSE_BLOCK } from '../packed.js';
+import { TT, X6_GROUP } from '../wasm/packed_module.js';
+import { packedWasm } from '../wasm/packed_runtime.js';
+import { FORMAT_2_4, type PackedArgs } from './packed_js.js';
+
+/** Bytes of W copied per kernel call (stays in L2 while the x rows/tiles pass over it). */
+const CHUNK_BYTES = 192 << 10;
+/** Tokens whose x panels are packed at once in the prefill kernel. */
+const TOKEN_CHUNK = 256;
+const align = (x: number) => Math.ceil(x / 64) * 64;
+
+/** Writes out[0..cnt) (+ bias) into C row `row` at columns j0.. */
+function store(args: PackedArgs, row: number, j0: number, cnt: number, out: Float32Array, off: number): void {
+  const o = row * args.n + j0;
+  const { bias, biasOff, biasStride } = args;
+  if (bias.length === 0) {
+    args.c.set(out.subarray(off, off + cnt), o);
+    return;
+  }
+  for (let j = 0; j < cnt; j++) args.c[o + j] = out[off + j]! + bias[biasOff + (j0 + j) * biasStride]!;
+}
+
+/** x row i (float32, zero padded to kp) into f at float index `d`. */
+function stageX(args: PackedArgs, i: number, f: Float32Array, d: number): void {
+  const src = args.aOff + i * args.aRowStride;
+  const { k, kp, a, aKStride } = args;
+  if (aKStride === 1) f.set(a.subarray(src, src + k), d);
+  else for (let kk = 0; kk < k; kk++) f[d + kk] = a[src + kk * aKStride]!;
+  f.fill(0, d + k, d + kp);
+}
+
+/** W rows [j0, j0 + cnt) of the 2:4 format (values, then metadata) copied to VB / MB. */
+function copy24(args: PackedArgs, j0: number, cnt: number, vb: number, mb: number): void {
+  const v = packedWasm().view();
+  const hv = args.kp / 2;
+  const g = args.kp / 4;
+  if (args.half) v.u16.set(args.values16.subarray(j0 * hv, (j0 + cnt) * hv), vb / 2);
+  else v.f32.set(args.values32.subarray(j0 * hv, (j0 + cnt) * hv), vb / 4);
+  v.u8.set(args.index.subarray(j0 * g, (j0 + cnt) * g), mb);
+}
+
+/**
+ * Unstructured W rows [j0, j1) to the module: row pointers (i32, relative) at RP, quads at QB, position bytes
+ * at IB, values at VB; returns the layout's end (bytes).
+ */
+function copySparse(
+  args: PackedArgs,
+  j0: number,
+  j1: number,
+  base: number,
+): { rp: number; qb: number; ib: number; vb: number; end: number } {
+  const w = packedWasm();
+  const nb = args.kp / SPARSE_BLOCK;
+  const e0 = args.rowStart[j0]!;
+  const e1 = args.rowStart[j1]!;
+  const wb = args.half ? 2 : 4;
+  const rp = base;
+  const qb = align(rp + 4 * (j1 - j0 + 1));
+  const ib = align(qb + (j1 - j0) * nb);
+  const vb = align(ib + (e1 - e0));
+  const end = align(vb + (e1 - e0) * wb);
+  w.ensure(end);
+  const v = w.view();
+  for (let j = j0; j <= j1; j++) v.i32[rp / 4 + j - j0] = args.rowStart[j]! - e0;
+  v.u8.set(args.quads.subarray(j0 * nb, j1 * nb), qb);
+  v.u8.set(args.index.subarray(e0, e1), ib);
+  if (args.half) v.u16.set(args.values16.subarray(e0, e1), vb / 2);
+  else v.f32.set(args.values32.subarray(e0, e1), vb / 4);
+  return { rp, qb, ib, vb, end };
+}
+
+/** Rows from j0 (at least one, at most `end`) whose unstructured entries fit CHUNK_BYTES. */
+function sparseChunkEnd(args: PackedArgs, j0: number, end: number): number {
+  const per = (args.half ? 2 : 4) + 1;
+  const limit = args.rowStart[j0]! + CHUNK_BYTES / per;
+  let j1 = j0 + 1;
+  while (j1 < end && args.rowStart[j1 + 1]! <= limit) j1++;
+  return j1;
+}
+
+/** Kernel: output columns [colStart, colEnd) for few x rows (decode). */
+export function packedMatvecWasmKernel(args: PackedArgs, colStart: number, colEnd: number): void {
+  const w = packedWasm();
+  const { m, kp, half } = args;
+  const wb = half ? 2 : 4;
+  if (args.format === FORMAT_2_4) {
+    const groups = kp / 4;
+    const x6 = align(groups * X6_GROUP);
+    const chunk = Math.max(1, Math.floor(CHUNK_BYTES / ((kp / 2) * wb + groups)));
+    const VB = m * x6;
+    const MB = align(VB + chunk * (kp / 2) * wb);
+    const OUT = align(MB + chunk * groups);
+    w.ensure(OUT + m * chunk * 4);
+    // x6: for every group, x at each of the 6 position pairs (as 2 floats)
+    const f = w.view().f32;
+    const xs = new Float32Array(kp);
+    for (let i = 0; i < m; i++) {
+      stageX(args, i, xs, 0);
+      const base = (i * x6) / 4;
+      for (let g = 0; g < groups; g++)
+        for (let c = 0; c < 6; c++) {
+          f[base + g * 12 + 2 * c] = xs[4 * g + PAIRS_2_4[c]![0]]!;
+          f[base + g * 12 + 2 * c + 1] = xs[4 * g + PAIRS_2_4[c]![1]]!;
+        }
+    }
+    for (let j0 = colStart; j0 < colEnd; j0 += chunk) {
+      const cnt = Math.min(chunk, colEnd - j0);
+      copy24(args, j0, cnt, VB, MB);
+      for (let i = 0; i < m; i++)
+        w.dots24[half]!(i * x6, VB, MB, groups / 4, cnt, OUT + i * chunk * 4, (kp / 2) * wb, groups);
+      const out = w.view().f32;
+      for (let i = 0; i < m; i++) store(args, i, j0, cnt, out, OUT / 4 + i * chunk);
+    }
+    return;
+  }
+  const nb = kp / SPARSE_BLOCK;
+  const X = 0;
+  const OUT = align(m * kp * 4);
+  for (let j0 = colStart; j0 < colEnd; ) {
+    const j1 = sparseChunkEnd(args, j0, colEnd);
+    const cnt = j1 - j0;
+    const lay = copySparse(args, j0, j1, align(OUT + m * cnt * 4));
+    const f = w.view().f32;
+    if (j0 === colStart) for (let i = 0; i < m; i++) stageX(args, i, f, X / 4 + i * kp);
+    for (let i = 0; i < m; i++)
+      w.dotsSparse[half]!(X + i * kp * 4, lay.vb, lay.ib, lay.qb, nb, cnt, OUT + i * cnt * 4, lay.rp);
+    const out = w.view().f32;
+    for (let i = 0; i < m; i++) store(args, i, j0, cnt, out, OUT / 4 + i * cnt);
+    j0 = j1;
+  }
+}
+
+/** Packs tokens [t0, t0 + TT) of x as a panel [kp][TT] (zero padded) at byte `dst`. */
+function packPanel(args: PackedArgs, t0: number, f: Float32Array, dst: number): void {
+  const { k, kp, a, aKStride } = args;
+  const d0 = dst / 4;
+  f.fill(0, d0, d0 + kp * TT);
+  const tt = Math.min(TT, args.m - t0);
+  for (let t = 0; t < tt; t++) {
+    const src = args.aOff + (t0 + t) * args.aRowStride;
+    for (let kk = 0, d = d0 + t; kk < k; kk++, d += TT) f[d] = a[src + kk * aKStride]!;
+  }
+}
+
+/** Kernel: output columns [colStart, colEnd) of every x row (prefill), TT tokens per pass. */
+export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd: number): void {
+  const w = packedWasm();
+  const { m, kp, half } = args;
+  const wb = half ? 2 : 4;
+  const is24 = args.format === FORMAT_2_4;
+  const TBL = 0;
+  const panel = kp * TT * 4;
+  const AP = 64;
+  const tiles = Math.ceil(Math.min(TOKEN_CHUNK, m) / TT);
+  const WBASE = align(AP + tiles * panel);
+  const chunk24 = Math.max(1, Math.floor(CHUNK_BYTES / ((kp / 2) * wb + kp / 4)));
+  for (let tc = 0; tc < m; tc += TOKEN_CHUNK) {
+    const nt = Math.ceil(Math.min(TOKEN_CHUNK, m - tc) / TT);
+    w.ensure(WBASE);
+    const v = w.view();
+    for (let c = 0; c < 6; c++) {
+      v.i32[TBL / 4 + 2 * c] = PAIRS_2_4[c]![0] * TT * 4;
+      v.i32[TBL / 4 + 2 * c + 1] = PAIRS_2_4[c]![1] * TT * 4;
+    }
+    for (let p = 0; p < nt; p++) packPanel(args, tc + p * TT, v.f32, AP + p * panel);
+    for (let j0 = colStart; j0 < colEnd; ) {
+      let j1: number;
+      let CT: number;
+      if (is24) {
+        j1 = Math.min(colEnd, j0 + chunk24);
+        const MB = align(WBASE + (j1 - j0) * (kp / 2) * wb);
+        CT = align(MB + (j1 - j0) * (kp / 4));
+        w.ensure(CT + (j1 - j0) * TT * 4);
+        copy24(args, j0, j1 - j0, WBASE, MB);
+        for (let p = 0; p < nt; p++) {
+          w.tile24[half]!(AP + p * panel, WBASE, MB, kp / 8, j1 - j0, CT, (kp / 2) * wb, kp / 4, TBL);
+          scatter(args, tc + p * TT, j0, j1 - j0, CT);
+        }
+      } else {
+        j1 = sparseChunkEnd(args, j0, colEnd);
+        const lay = copySparse(args, j0, j1, WBASE);
+        CT = lay.end;
+        w.ensure(CT + (j1 - j0) * TT * 4);
+        for (let p = 0; p < nt; p++) {
+          w.tileSparse[half]!(AP + p * panel, lay.vb, lay.ib, lay.qb, kp / SPARSE_BLOCK, j1 - j0, CT, lay.rp);
+          scatter(args, tc + p * TT, j0, j1 - j0, CT);
+        }
+      }
+      j0 = j1;
+    }
+  }
+}
+
+/** Writes the tile [cnt][TT] at byte CT (tokens t0..) into C columns j0.. (+ bias). */
+function scatter(args: PackedArgs, t0: number, j0: number, cnt: number, ct: number): void {
+  const f = packedWasm().view().f32;
+  const tt = Math.min(TT, args.m - t0);
+  const { c, n, bias, biasOff, biasStride } = args;
+  const hasBias = bias.length > 0;
+  for (let j = 0; j < cnt; j++) {
+    const bj = hasBias ? bias[biasOff + (j0 + j) * biasStride]! : 0;
+    const src = ct / 4 + j * TT;
+    for (let t = 0; t < tt; t++) {
+      const v = f[src + t]!;
+      c[(t0 + t) * n + j0 + j] = hasBias ? v + bj : v;
+    }
+  }
+}

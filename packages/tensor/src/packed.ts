@@ -1,0 +1,211 @@
+/**
+ * Packed sparse weights for `linear`: built once from a pruned W `[out, in]` (float32 Tensor or HalfTensor),
+ * holding only the kept values (in W's own dtype: float32, bfloat16 or float16) plus positions.
+ *
+ * - '2:4': every group of 4 inputs keeps at most 2 values. Per group: 2 values and one metadata byte
+ *   `8 * code`, code 0..5 naming the position pair (0,1) (0,2) (0,3) (1,2) (1,3) (2,3). Rows are padded to a
+ *   multiple of 16 inputs with zero groups. 1.25 bytes per weight with 16-bit values (dense bf16: 2).
+ * - 'sparse' (unstructured): per row and per block of 256 inputs, the kept values in order with a one-byte
+ *   position inside the block, padded with zero entries to a multiple of 4 per block; `quads[row][block]`
+ *   counts the 4-entry groups. 3 bytes per kept 16-bit value (bitmask formats were not used: they cost work
+ *   for every input, kept or not; this one costs work only per kept value).
+ *
+ * Results equal the dense kernels up to float rounding (the summation order differs).
+ */
+import { decodeBf16, decodeF16 } from './dtype.js';
+import { fmtShape, TensorError } from './errors.js';
+import { HalfTensor } from './half.js';
+import { allocF32, allocF64, allocU16 } from './storage.js';
+import { Tensor } from './tensor.js';
+
+/** Packed formats: 2:4 compressed, or unstructured sparse. */
+export type PackFormat = '2:4' | 'sparse';
+/** Storage of the kept values (the source weight's dtype). */
+export type PackedDtype = 'f32' | 'bf16' | 'f16';
+
+/** The position pairs of a 2:4 group, by code. */
+export const PAIRS_2_4: readonly (readonly [number, number])[] = [
+  [0, 1],
+  [0, 2],
+  [0, 3],
+  [1, 2],
+  [1, 3],
+  [2, 3],
+];
+/** Inputs per block of the unstructured format (positions fit a byte). */
+export const SPARSE_BLOCK = 256;
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
+/** A linear weight `[out, in]` in a packed sparse format; build it with `packWeight`. */
+export class PackedWeight {
+  /** @internal use `packWeight` */
+  constructor(
+    readonly format: PackFormat,
+    readonly shape: readonly [number, number],
+    readonly dtype: PackedDtype,
+    /** Kept values (zero padded), row after row: float32 or 16-bit patterns. */
+    readonly values: Float32Array | Uint16Array,
+    /** 2:4: `[out][kp/4]` bytes 8*code; sparse: one position byte per entry. */
+    readonly index: Uint8Array,
+    /** sparse: `[out][blocks]` 4-entry group counts; 2:4: empty. */
+    readonly quads: Uint8Array,
+    /** sparse: entry offset of each row (`out + 1` values); 2:4: empty. */
+    readonly rowStart: Float64Array,
+    /** Nonzero weights. */
+    readonly nnz: number,
+  ) {}
+
+  get ndim(): number {
+    return 2;
+  }
+
+  /** Bytes held by the packed arrays. */
+  get bytes(): number {
+    return this.values.byteLength + this.index.byteLength + this.quads.byteLength + this.rowStart.byteLength;
+  }
+
+  /** Inputs per row after padding (2:4: a multiple of 16; sparse: of 256). */
+  get paddedIn(): number {
+    return roundUp(Math.max(this.shape[1], 1), this.format === '2:4' ? 16 : SPARSE_BLOCK);
+  }
+
+  /** The dense float32 weight `[out, in]` (exact). */
+  toFloat32(): Tensor {
+    const [n, k] = this.shape;
+    const out = Tensor.zeros([n, k]);
+    const vals = widenAll(this.values, this.dtype);
+    const kp = this.paddedIn;
+    if (this.format === '2:4') {
+      const g = kp / 4;
+      for (let j = 0; j < n; j++) {
+        for (let q = 0; q < g; q++) {
+          const [p0, p1] = PAIRS_2_4[this.index[j * g + q]! >> 3]!;
+          const v = j * (kp / 2) + 2 * q;
+          if (4 * q + p0 < k) out.data[j * k + 4 * q + p0] = vals[v]!;
+          if (4 * q + p1 < k) out.data[j * k + 4 * q + p1] = vals[v + 1]!;
+        }
+      }
+      return out;
+    }
+    const nb = kp / SPARSE_BLOCK;
+    for (let j = 0; j < n; j++) {
+      let e = this.rowStart[j]!;
+      for (let b = 0; b < nb; b++) {
+        const end = e + 4 * this.quads[j * nb + b]!;
+        // padding entries add 0 at position 0
+        for (; e < end; e++) out.data[j * k + b * SPARSE_BLOCK + this.index[e]!]! += vals[e]!;
+      }
+    }
+    return out;
+  }
+}
+
+function widenAll(values: Float32Array | Uint16Array, dtype: PackedDtype): Float32Array {
+  if (values instanceof Float32Array) return values;
+  const out = new Float32Array(values.length);
+  return dtype === 'bf16' ? decodeBf16(values, out) : decodeF16(values, out);
+}
+
+/** Source rows as float32 (for testing zeros) and the raw storage to copy kept values from. */
+function source(w: Tensor | HalfTensor): {
+  dense: Float32Array;
+  raw: Float32Array | Uint16Array;
+  dtype: PackedDtype;
+  n: number;
+  k: number;
+} {
+  if (w.ndim !== 2) throw new TensorError(`packWeight: weight must be 2-d [out, in], got ${fmtShape(w.shape)}`);
+  const [n, k] = w.shape as [number, number];
+  if (w instanceof HalfTensor) return { dense: w.toFloat32().data, raw: w.data, dtype: w.dtype, n, k };
+  const c = w.toContiguous();
+  return { dense: c.data, raw: c.data, dtype: 'f32', n, k };
+}
+
+function alloc(dtype: PackedDtype, len: number): Float32Array | Uint16Array {
+  return dtype === 'f32' ? allocF32(len) : allocU16(len);
+}
+
+/** A byte array on shared memory when available (so the pool reads it without copies). */
+function allocU8(len: number): Uint8Array {
+  return new Uint8Array(allocU16(Math.ceil(len / 2)).buffer, 0, len);
+}
+
+/**
+ * Packs a pruned weight `[out, in]` into `format`. '2:4' requires at most 2 nonzeros in every group of 4
+ * consecutive inputs (else a TensorError names the row and columns); 'sparse' takes any pattern. Values keep
+ * the weight's dtype (a HalfTensor stays 16-bit); -0 counts as zero.
+ */
+export function packWeight(w: Tensor | HalfTensor, format: PackFormat): PackedWeight {
+  const s = source(w);
+  if (format === '2:4') return pack24(s);
+  if (format === 'sparse') return packSparse(s);
+  throw new TensorError(`packWeight: unknown format '${String(format)}' (expected '2:4' or 'sparse')`);
+}
+
+function pack24(s: ReturnType<typeof source>): PackedWeight {
+  const { dense, raw, dtype, n, k } = s;
+  const kp = roundUp(Math.max(k, 1), 16);
+  const g = kp / 4;
+  const values = alloc(dtype, n * (kp / 2));
+  const index = allocU8(n * g);
+  let nnz = 0;
+  for (let j = 0; j < n; j++) {
+    for (let q = 0; q < g; q++) {
+      const pos: number[] = [];
+      for (let p = 0; p < 4 && 4 * q + p < k; p++) if (dense[j * k + 4 * q + p] !== 0) pos.push(p);
+      if (pos.length > 2)
+        throw new TensorError(
+          `packWeight: weight [${n}, ${k}] is not 2:4 sparse: row ${j}, columns ${4 * q}..${4 * q + 3} hold ${pos.length} nonzeros`,
+        );
+      nnz += pos.length;
+      // fill up to a pair with zero-valued positions
+      for (let p = 0; pos.length < 2; p++) if (!pos.includes(p)) pos.push(p);
+      pos.sort((a, b) => a - b);
+      const code = PAIRS_2_4.findIndex(([a, b]) => a === pos[0] && b === pos[1]);
+      index[j * g + q] = 8 * code;
+      const v = j * (kp / 2) + 2 * q;
+      for (let t = 0; t < 2; t++) {
+        const col = 4 * q + pos[t]!;
+        if (col < k && dense[j * k + col] !== 0) values[v + t] = raw[j * k + col]!;
+      }
+    }
+  }
+  return new PackedWeight('2:4', [n, k], dtype, values, index, new Uint8Array(0), allocF64(0), nnz);
+}
+
+function packSparse(s: ReturnType<typeof source>): PackedWeight {
+  const { dense, raw, dtype, n, k } = s;
+  const nb = roundUp(Math.max(k, 1), SPARSE_BLOCK) / SPARSE_BLOCK;
+  const quads = allocU8(n * nb);
+  const rowStart = allocF64(n + 1);
+  let entries = 0;
+  let nnz = 0;
+  for (let j = 0; j < n; j++) {
+    rowStart[j] = entries;
+    for (let b = 0; b < nb; b++) {
+      let c = 0;
+      for (let col = b * SPARSE_BLOCK; col < Math.min(k, (b + 1) * SPARSE_BLOCK); col++)
+        if (dense[j * k + col] !== 0) c++;
+      nnz += c;
+      quads[j * nb + b] = Math.ceil(c / 4);
+      entries += 4 * Math.ceil(c / 4);
+    }
+  }
+  rowStart[n] = entries;
+  const values = alloc(dtype, entries);
+  const index = allocU8(entries);
+  for (let j = 0; j < n; j++) {
+    let e = rowStart[j]!;
+    for (let b = 0; b < nb; b++) {
+      const end = e + 4 * quads[j * nb + b]!;
+      for (let col = b * SPARSE_BLOCK; col < Math.min(k, (b + 1) * SPARSE_BLOCK); col++) {
+        if (dense[j * k + col] === 0) continue;
+        values[e] = raw[j * k + col]!;
+        index[e++] = col - b * SPARSE_BLOCK;
+      }
+      for (; e < end; e++) index[e] = 0; // padding entries: value 0 at position 0
+    }
+  }
+  return new PackedWeight('sparse', [n, k], dtype, values, index, quads, rowStart, nnz);
+}
