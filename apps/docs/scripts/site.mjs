@@ -20,6 +20,7 @@ export const NAV = /** @type {NavItem[]} */ ([
   { slug: 'methods/stadew', title: 'STADE-W', section: 'Methods' },
   { slug: 'methods/sparsegpt', title: 'SparseGPT', section: 'Methods' },
   { slug: 'methods/owl', title: 'OWL', section: 'Methods' },
+  { slug: 'analyze', title: 'Analyse before pruning', section: 'Methods' },
   { slug: 'architecture', title: 'Architecture', section: 'Internals' },
   { slug: 'adding-a-model', title: 'Adding an architecture', section: 'Internals' },
   { slug: 'benchmarks', title: 'Benchmarks', section: 'Internals' },
