@@ -58,4 +58,16 @@ export {
 export { type CachedDecoder, cachedDecoder, forwardCached, isCachedDecoder } from './generate/decoder.js';
 export { type GenerateOptions, type GenerateResult, generate } from './generate/generate.js';
 export { argmax, Sampler, type SamplerOptions, seededRandom } from './generate/sampler.js';
+export {
+  AUTO_SPARSE_MIN,
+  AUTO_SPARSE_MIN_INPUTS,
+  chooseFormat,
+  convertWeight,
+  type LayerChoice,
+  type LayerFormat,
+  measureWeight,
+  WEIGHT_FORMATS,
+  type WeightFormat,
+  weightFormHook,
+} from './generate/weight-format.js';
 export { cachedAttention, KvCache } from './layers/kv-cache.js';

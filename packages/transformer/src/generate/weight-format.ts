@@ -1,0 +1,119 @@
+import { allocU16, encodeBf16, encodeF16, HalfTensor, type LinearWeight, packWeight, type Tensor } from '@stade/tensor';
+import { StadeError } from '../errors.js';
+
+/** `--weights`: how every linear layer's weight is held for the forward pass, chosen once at load time. */
+export const WEIGHT_FORMATS = ['auto', 'dense', 'f16', 'sparse'] as const;
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
+
+/** The format one layer got: dense float32, dense 16-bit, 2:4 compressed, or unstructured sparse. */
+export type LayerFormat = 'f32' | 'f16' | 'bf16' | '2:4' | 'sparse';
+
+/** What was measured and chosen for one linear layer. */
+export interface LayerChoice {
+  name: string;
+  format: LayerFormat;
+  /** Fraction of zero weights. */
+  sparsity: number;
+  /** Every group of 4 consecutive inputs holds at most 2 nonzeros. */
+  is24: boolean;
+}
+
+/**
+ * `auto` turns an unstructured-sparse layer into the packed sparse format from this fraction of zeros on
+ * (below it the dense kernel is as fast or faster: the sparse kernel reads a position byte per kept value and
+ * gathers its input). Measured with tools/bench_weight_formats.mjs on OPT-125M's and TinyLlama's layer shapes.
+ */
+export const AUTO_SPARSE_MIN = 0.5;
+/** `auto` keeps layers with fewer inputs than this dense (the sparse format pads every row to blocks of 256). */
+export const AUTO_SPARSE_MIN_INPUTS = 256;
+
+/** Zeros of a stored weight `[out, in]` (float32, or 16-bit patterns where ±0 is `bits & 0x7fff === 0`). */
+export function measureWeight(w: Tensor | HalfTensor): { sparsity: number; is24: boolean } {
+  if (w.shape.length !== 2) throw new StadeError(`weight format: expected a 2-d weight, got [${w.shape.join(', ')}]`);
+  const [n, k] = w.shape as [number, number];
+  const zero: (i: number) => boolean =
+    w instanceof HalfTensor
+      ? (i) => (w.data[i]! & 0x7fff) === 0
+      : (
+          (d) => (i: number) =>
+            d[i] === 0
+        )(w.toContiguous().values());
+  let zeros = 0;
+  let is24 = true;
+  for (let r = 0; r < n; r++) {
+    const row = r * k;
+    for (let g = 0; g < k; g += 4) {
+      let nz = 0;
+      const end = Math.min(k, g + 4);
+      for (let j = g; j < end; j++) if (!zero(row + j)) nz++;
+      zeros += end - g - nz;
+      if (nz > 2) is24 = false;
+    }
+  }
+  return { sparsity: n * k === 0 ? 0 : zeros / (n * k), is24 };
+}
+
+/** The dense 16-bit dtype of a weight: its own when stored 16-bit, else f16 (bf16 when a value exceeds f16's range). */
+function halfDtype(w: Tensor | HalfTensor): 'f16' | 'bf16' {
+  if (w instanceof HalfTensor) return w.dtype;
+  const d = w.toContiguous().values();
+  for (let i = 0; i < d.length; i++) if (Math.abs(d[i]!) > 65504) return 'bf16';
+  return 'f16';
+}
+
+/**
+ * The format `format` gives a layer: `dense` float32; `f16` dense 16-bit; `sparse` 2:4 when the pattern allows it,
+ * else unstructured; `auto` 2:4 when the pattern allows it, unstructured from AUTO_SPARSE_MIN zeros on (and at
+ * least AUTO_SPARSE_MIN_INPUTS inputs), else the stored dtype unchanged (no rounding).
+ */
+export function chooseFormat(
+  format: WeightFormat,
+  w: Tensor | HalfTensor,
+  m: { sparsity: number; is24: boolean },
+): LayerFormat {
+  const stored: LayerFormat = w instanceof HalfTensor ? w.dtype : 'f32';
+  switch (format) {
+    case 'dense':
+      return 'f32';
+    case 'f16':
+      return halfDtype(w);
+    case 'sparse':
+      return m.is24 ? '2:4' : 'sparse';
+    case 'auto':
+      if (m.is24 && m.sparsity > 0) return '2:4';
+      if (m.sparsity >= AUTO_SPARSE_MIN && w.shape[1]! >= AUTO_SPARSE_MIN_INPUTS) return 'sparse';
+      return stored;
+    default:
+      throw new StadeError(`unknown weight format '${String(format)}' (expected one of: ${WEIGHT_FORMATS.join(', ')})`);
+  }
+}
+
+/** The weight in `f` (values exact, except f32 -> 16-bit, which rounds to nearest even). */
+export function convertWeight(w: Tensor | HalfTensor, f: LayerFormat): LinearWeight {
+  if (f === '2:4' || f === 'sparse') return packWeight(w, f);
+  if (f === 'f32') return w instanceof HalfTensor ? w.toFloat32() : w;
+  if (w instanceof HalfTensor) return w.dtype === f ? w : new HalfTensor(f, halfBits(w.toFloat32(), f), w.shape);
+  return new HalfTensor(f, halfBits(w, f), w.shape);
+}
+
+function halfBits(w: Tensor, f: 'f16' | 'bf16'): Uint16Array {
+  const src = w.toContiguous().values();
+  const dst = allocU16(src.length);
+  return f === 'f16' ? encodeF16(src, dst) : encodeBf16(src, dst);
+}
+
+/**
+ * The load-time hook for the weight store (`setLinearForm`): measures each linear weight as it is read, picks its
+ * format with `chooseFormat` and converts it; `record` sees every choice (for reports).
+ */
+export function weightFormHook(
+  format: WeightFormat,
+  record?: (c: LayerChoice) => void,
+): (name: string, stored: Tensor | HalfTensor) => LinearWeight {
+  return (name, stored) => {
+    const m = measureWeight(stored);
+    const f = chooseFormat(format, stored, m);
+    record?.({ name, format: f, ...m });
+    return convertWeight(stored, f);
+  };
+}

@@ -1,0 +1,125 @@
+// --weights at load time: the measured sparsity and 2:4 test against a naive count, the choice rule, and every
+// converted format running `linear` to the dense result (exact formats to float rounding, f32 -> f16 to f16's).
+import { encodeBf16, HalfTensor, linear, Tensor } from '@stade/tensor';
+import { randn } from '@stade/tensor/testing';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  AUTO_SPARSE_MIN,
+  chooseFormat,
+  convertWeight,
+  type LayerChoice,
+  measureWeight,
+  weightFormHook,
+} from '../src/index.js';
+
+/** A weight `[n, k]` with the given zero pattern: 'none', '2:4' (2 of every 4 zero), or a fraction at random. */
+function pruned(n: number, k: number, pattern: 'none' | '2:4' | number, seed: number): Tensor {
+  const w = randn([n, k], seed);
+  const d = w.values();
+  let s = seed * 7919 + 1;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+  for (let r = 0; r < n; r++)
+    for (let j = 0; j < k; j++) {
+      const i = r * k + j;
+      if (pattern === '2:4' && j % 4 >= 2) d[i] = 0;
+      else if (typeof pattern === 'number' && rnd() < pattern) d[i] = 0;
+    }
+  return w;
+}
+
+function toBf16(w: Tensor): HalfTensor {
+  const src = w.values();
+  return new HalfTensor('bf16', encodeBf16(src, new Uint16Array(src.length)), w.shape);
+}
+
+function naive(w: Tensor): { sparsity: number; is24: boolean } {
+  const [n, k] = w.shape as [number, number];
+  let zeros = 0;
+  let is24 = true;
+  for (let r = 0; r < n; r++)
+    for (let g = 0; g < k; g += 4) {
+      let nz = 0;
+      for (let j = g; j < Math.min(k, g + 4); j++) {
+        if (w.get(r, j) === 0) zeros++;
+        else nz++;
+      }
+      if (nz > 2) is24 = false;
+    }
+  return { sparsity: zeros / (n * k), is24 };
+}
+
+const arbCase = fc.record({
+  n: fc.integer({ min: 1, max: 9 }),
+  k: fc.integer({ min: 1, max: 37 }),
+  pattern: fc.oneof(
+    fc.constant<'none' | '2:4'>('none'),
+    fc.constant<'none' | '2:4'>('2:4'),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+  ),
+  seed: fc.nat(10_000),
+});
+
+describe('weight formats', () => {
+  it('measures sparsity and the 2:4 pattern like a naive count (float32 and bf16, odd shapes)', () => {
+    fc.assert(
+      fc.property(arbCase, ({ n, k, pattern, seed }) => {
+        const w = pruned(n, k, pattern, seed);
+        const want = naive(w);
+        expect(measureWeight(w)).toEqual(want);
+        expect(measureWeight(toBf16(w))).toEqual(naive(toBf16(w).toFloat32()));
+      }),
+    );
+  });
+
+  it('every format computes the dense result (odd shapes, 2:4 and unstructured patterns)', () => {
+    fc.assert(
+      fc.property(arbCase, fc.integer({ min: 1, max: 5 }), ({ n, k, pattern, seed }, T) => {
+        const x = randn([T, k], seed + 1);
+        for (const w of [pruned(n, k, pattern, seed), toBf16(pruned(n, k, pattern, seed))]) {
+          const dense = w instanceof HalfTensor ? w.toFloat32() : w;
+          const want = linear(x, dense).values();
+          const m = measureWeight(w);
+          for (const f of ['dense', 'f16', 'sparse', 'auto'] as const) {
+            const chosen = chooseFormat(f, w, m);
+            const got = linear(x, convertWeight(w, chosen)).values();
+            const tol = chosen === 'f16' && !(w instanceof HalfTensor) ? 2e-3 : 1e-5;
+            for (let i = 0; i < want.length; i++)
+              expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(want[i]!)) * Math.sqrt(k));
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('chooses per layer: dense, 16-bit, 2:4 when the pattern allows, unstructured sparse from the threshold', () => {
+    const dense = pruned(8, 512, 'none', 1);
+    const two4 = pruned(8, 512, '2:4', 2);
+    const s70 = pruned(8, 512, 0.7, 3);
+    const s30 = pruned(8, 512, 0.3, 4);
+    const narrow70 = pruned(8, 64, 0.7, 5);
+    const c = (f: Parameters<typeof chooseFormat>[0], w: Tensor | HalfTensor) => chooseFormat(f, w, measureWeight(w));
+    expect([dense, two4, s70, s30, narrow70].map((w) => c('auto', w))).toEqual(['f32', '2:4', 'sparse', 'f32', 'f32']);
+    expect([dense, two4, s70].map((w) => c('auto', toBf16(w)))).toEqual(['bf16', '2:4', 'sparse']);
+    expect([dense, two4, s70].map((w) => c('sparse', w))).toEqual(['sparse', '2:4', 'sparse']);
+    expect([dense, toBf16(dense)].map((w) => c('f16', w))).toEqual(['f16', 'bf16']);
+    expect([toBf16(two4)].map((w) => c('dense', w))).toEqual(['f32']);
+    const big = Tensor.from([1e5, 0, 0, 1], [1, 4]);
+    expect(c('f16', big)).toBe('bf16');
+    expect(AUTO_SPARSE_MIN).toBeGreaterThan(0.3);
+  });
+
+  it('the hook records every choice and returns the converted weight', () => {
+    const seen: LayerChoice[] = [];
+    const hook = weightFormHook('auto', (ch) => seen.push(ch));
+    const w = pruned(4, 256, '2:4', 9);
+    const out = hook('model.layers.0.mlp.up_proj', w);
+    expect(seen).toEqual([{ name: 'model.layers.0.mlp.up_proj', format: '2:4', sparsity: 0.5, is24: true }]);
+    expect(out).not.toBe(w);
+    expect(() => chooseFormat('fast' as never, w, measureWeight(w))).toThrow(/unknown weight format 'fast'/);
+  });
+});
