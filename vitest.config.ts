@@ -36,6 +36,15 @@ export default defineConfig({
       project('@stade/eval', './packages/eval'),
       project('@stade/cli', './apps/cli'),
       project('@stade/docs', './apps/docs'),
+      {
+        ...project('@stade/runtime-tests', './tests/runtimes'),
+        test: {
+          ...project('@stade/runtime-tests', './tests/runtimes').test,
+          include: ['test/**/*.test.ts'],
+          globalSetup: [src('./tests/runtimes/test/setup.ts')],
+          testTimeout: 600_000,
+        },
+      },
     ],
   },
 });
