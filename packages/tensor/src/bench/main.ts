@@ -3,7 +3,7 @@
  *
  *   --json               one JSON object per line: {op, shape, threads, kernel, gflops, ms, cpuGflops, reps}
  *                        (cpuGflops: per second of process CPU time, a steadier figure on a busy machine)
- *   --filter a,b         only cases whose "op shape" or tags contain a or b (e.g. opt, decode, 5632)
+ *   --filter a,b         only cases whose "op shape" or tags contain a or b (e.g. opt, decode, 5632, weights)
  *   --kernel wasm|js     one backend only
  *   --threads 1,2        thread counts
  *   --quick              shorter timing (a fifth of the default)
@@ -19,6 +19,7 @@ import { relaxedSimdSupported, simdSupported } from '../wasm/runtime.js';
 import { addMatmulCases } from './matmul_cases.js';
 import type { BenchKernel } from './registry.js';
 import { type Baseline, type BenchOptions, baselineKey, formatTable, runBench } from './run.js';
+import { addWeightsCases, formatWeightRatios } from './weights_cases.js';
 
 function fail(msg: string): never {
   process.stderr.write(`bench: ${msg}\n`);
@@ -78,6 +79,7 @@ function readBaseline(file: string): Baseline {
 async function main(): Promise<void> {
   const { json, opts, withModules, compare } = parseArgs(process.argv.slice(2));
   addMatmulCases();
+  addWeightsCases();
   for (const m of withModules) await import(pathToFileURL(resolve(m)).href);
   const baseline = compare ? readBaseline(compare) : undefined;
   if (!json) {
@@ -99,6 +101,8 @@ async function main(): Promise<void> {
     },
   });
   if (!json) process.stdout.write(`\n${formatTable(results, baseline)}\n`);
+  const ratios = formatWeightRatios(results);
+  if (!json && ratios) process.stdout.write(`\nweight formats against dense float32, same run:\n${ratios}\n`);
   await shutdownPool();
 }
 

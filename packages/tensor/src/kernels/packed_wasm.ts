@@ -10,6 +10,8 @@ import { FORMAT_2_4, type PackedArgs } from './packed_js.js';
 
 /** Bytes of W copied per kernel call (stays in L2 while the x rows/tiles pass over it). */
 const CHUNK_BYTES = 192 << 10;
+/** Inputs per k block of the 2:4 prefill (a multiple of 16). */
+const KC = 128;
 /** Tokens whose x panels are packed at once in the prefill kernel. */
 const TOKEN_CHUNK = 256;
 const align = (x: number) => Math.ceil(x / 64) * 64;
@@ -178,7 +180,13 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
         w.ensure(CT + (j1 - j0) * TT * 4);
         copy24(args, j0, j1 - j0, WBASE, MB);
         for (let p = 0; p < nt; p++) {
-          w.tile24[half]!(AP + p * panel, WBASE, MB, kp / 8, j1 - j0, CT, (kp / 2) * wb, kp / 4, TBL);
+          // k blocks of KC inputs: the block's x panel (KC * TT floats) stays in L1 while the rows pass
+          for (let kb = 0; kb < kp; kb += KC) {
+            const kc = Math.min(KC, kp - kb);
+            const ap = AP + p * panel + kb * TT * 4;
+            const vb = WBASE + (kb / 2) * wb;
+            w.tile24[half]!(ap, vb, MB + kb / 4, kc / 8, j1 - j0, CT, (kp / 2) * wb, kp / 4, TBL, kb === 0 ? 1 : 0);
+          }
           scatter(args, tc + p * TT, j0, j1 - j0, CT);
         }
       } else {

@@ -248,18 +248,33 @@ function tileLocals(
   };
 }
 
-/** tile24(ap, vp, mp, pairs, rows, ct, ldv, ldm, tbl): 2:4 prefill over one [kp][TT] x panel. */
+/**
+ * tile24(ap, vp, mp, pairs, rows, ct, ldv, ldm, tbl, first): 2:4 prefill of one k block (2 * pairs groups)
+ * over a [block][TT] x panel at ap, W rows from vp / mp (already offset to the block). The TT sums of each
+ * row live in the tile at ct: zeroed when `first` is 1, else loaded and accumulated into.
+ */
 function emitTile24(kind: ValueKind): Fn {
-  const [ap, vp, mp, pairs, rows, ct, ldv, ldm, tbl] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [r, it, gp, vr, mr, a0, a1, pa] = [9, 10, 11, 12, 13, 14, 15, 16];
-  const T = tileLocals(kind, 17);
+  const [ap, vp, mp, pairs, rows, ct, ldv, ldm, tbl, first] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [r, it, gp, vr, mr, a0, a1, pa] = [10, 11, 12, 13, 14, 15, 16, 17];
+  const T = tileLocals(kind, 18);
   const c = new Code();
   emitWidenInit(c, kind as WeightKind, T.wl);
   forRows(c, r, rows, () => {
     c.get(ap).set(gp);
     c.get(vp).get(r).get(ldv).mul().add().set(vr);
     c.get(mp).get(r).get(ldm).mul().add().set(mr);
+    c.get(first).if();
     for (const a of T.accs) c.v128Zero().set(a);
+    c.else();
+    for (let a = 0; a < T.accs.length; a++)
+      c.get(ct)
+        .get(r)
+        .i32(TT * 4)
+        .mul()
+        .add()
+        .v128Load(a * 16)
+        .set(T.accs[a]!);
+    c.end();
     c.get(pairs).set(it);
     countdown(c, it, () => {
       // two groups (4 kept values) per step
@@ -282,7 +297,7 @@ function emitTile24(kind: ValueKind): Fn {
     });
     storeTile(c, ct, r, T.accs);
   });
-  return { params: new Array(9).fill(I32), locals: [...new Array(8).fill(I32), ...T.locals], code: c };
+  return { params: new Array(10).fill(I32), locals: [...new Array(8).fill(I32), ...T.locals], code: c };
 }
 
 /** tileSparse(ap, vp, ip, qp, nb, rows, ct, rowPtr): unstructured prefill over one [kp][TT] x panel. */
