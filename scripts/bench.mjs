@@ -12,6 +12,10 @@ const parts = [
   ['packages/tensor/dist/bench/main.js', args],
   ['packages/transformer/dist/bench/main.js', [...(json ? ['--json'] : []), ...(quick ? ['--windows', '4'] : [])]],
   [
+    'packages/eval/dist/bench/main.js',
+    [...(json ? ['--json'] : []), ...(quick ? ['--docs', '2', '--threads', '2'] : [])],
+  ],
+  [
     'packages/prune/dist/bench/main.js',
     [...(json ? ['--json'] : []), ...(quick ? ['--blocks', '2', '--windows', '4'] : [])],
   ],
