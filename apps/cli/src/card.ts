@@ -56,6 +56,22 @@ export function modelCard(r: PruneResult, command: string): string {
       '',
     );
   }
+  if (r.zeroshot) {
+    const z = r.zeroshot;
+    lines.push(
+      '## Zero-shot accuracy',
+      '',
+      `lm-evaluation-harness v0.4.x protocol (\`stade zeroshot\`), acc on \`${z.data}\`:`,
+      '',
+      '| task | n | dense | pruned |',
+      '|---|---|---|---|',
+      ...Object.keys(z.dense).map(
+        (t) => `| ${t} | ${z.dense[t]!.n} | ${z.dense[t]!.acc.toFixed(4)} | ${z.pruned[t]!.acc.toFixed(4)} |`,
+      ),
+      `| mean | | ${z.dense_mean_acc.toFixed(4)} | ${z.pruned_mean_acc.toFixed(4)} |`,
+      '',
+    );
+  }
   lines.push('## Reproduce', '', '```sh', command, '```', '');
   return lines.join('\n');
 }

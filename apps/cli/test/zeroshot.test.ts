@@ -118,3 +118,45 @@ describe('stade zeroshot bad input', () => {
     expect(r.stderr).toMatch(/rte\.parquet is not a readable Parquet file/);
   });
 });
+
+describe('prune and sweep --zeroshot', () => {
+  const model = join(repo, 'models/stade-opt-tiny');
+  it('prune reports accuracy before and after; the card records it; the saved model scores the same', async () => {
+    const out = join(tmp, 'pruned');
+    const io = captureIo();
+    const args = ['prune', '--model', model, '--method', 'magnitude', '--sparsity', '0.7', '--nsamples', '2'];
+    await runCommand(parseArgs([...args, '--zeroshot', jsonlDir, '--zeroshot-limit', '3', '--out', out, '--json']), io);
+    const r = JSON.parse(io.stdout.join('')) as {
+      zeroshot: { dense: Record<string, { acc: number; n: number }>; pruned: Record<string, { acc: number }> };
+    };
+    expect(Object.keys(r.zeroshot.dense)).toEqual(Object.keys(ref.models['stade-opt-tiny']!.tasks));
+    const { out: after } = await zeroshot(['--model', out, '--data', jsonlDir, '--limit', '3']);
+    const { out: before } = await zeroshot(['--model', model, '--data', jsonlDir, '--limit', '3']);
+    for (const t of Object.keys(r.zeroshot.dense)) {
+      expect(r.zeroshot.dense[t]!.acc).toBe(before.tasks[t]!.acc);
+      expect(r.zeroshot.pruned[t]!.acc).toBe(after.tasks[t]!.acc);
+    }
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/## Zero-shot accuracy[\s\S]*\| boolq \| 3 \|/);
+  });
+  it('sweep adds a mean-accuracy table', async () => {
+    const io = captureIo();
+    const args = [
+      'sweep',
+      '--model',
+      model,
+      '--methods',
+      'magnitude',
+      '--sparsities',
+      '0.5',
+      '--patterns',
+      'unstructured',
+    ];
+    await runCommand(
+      parseArgs([...args, '--nsamples', '2', '--max-windows', '1', '--zeroshot', parquetDir, '--zeroshot-limit', '2']),
+      io,
+    );
+    const text = io.stdout.join('');
+    expect(text).toMatch(/zero-shot mean acc on .*; dense \d\.\d{4}/);
+    expect(text).toMatch(/magnitude\s+\d\.\d{4}\n/);
+  });
+});

@@ -24,6 +24,7 @@ import {
   resolveSeqlen,
   since,
 } from './common.js';
+import { quietZeroshot, tasksInFolder, type ZeroshotComparison, zeroshotCompareTable } from './zeroshot.js';
 
 /** Checks an --html report path can be written (its folder exists) before any work. */
 export function checkReportPath(path: string | undefined, flag = '--html'): void {
@@ -106,6 +107,8 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
   const html = str(v, 'html');
   checkOutput(out, overwrite);
   checkReportPath(html);
+  const zsDir = str(v, 'zeroshot');
+  const zsTasks = zsDir ? await tasksInFolder(zsDir, num(v, 'zeroshot-limit')) : null;
   const dir = resolveModelDir(v);
   const calibPath = str(v, 'calib') ?? embedded.calib();
   // On the embedded model, perplexity is measured on the embedded text unless another is given.
@@ -128,6 +131,7 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
     dense = perplexity(model, evalTokens, { seqlen, onProgress: (d) => bar.update(d) }).ppl;
     bar.finish();
   }
+  const zsDense = zsTasks ? quietZeroshot(model, tok, zsTasks, io, 'zeroshot dense') : null;
   log(
     io,
     `pruning ${dir} with ${recipe.method} at ${patternName(recipe.pattern) === 'unstructured' ? fmtPct(recipe.sparsity) : patternName(recipe.pattern)} (${windows.length} calibration windows of ${seqlen} tokens)`,
@@ -150,6 +154,17 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
     const r = perplexity(model, evalTokens, { seqlen, onProgress: (d) => bar.update(d) });
     bar.finish();
     ppl = { dense, pruned: r.ppl, windows: r.windows, seqlen, data: evalPath! };
+  }
+  let zeroshot: ZeroshotComparison | undefined;
+  if (zsTasks && zsDense) {
+    const pruned = quietZeroshot(model, tok, zsTasks, io, 'zeroshot pruned');
+    zeroshot = {
+      data: zsDir!,
+      dense: zsDense.tasks,
+      pruned: pruned.tasks,
+      dense_mean_acc: zsDense.mean_acc,
+      pruned_mean_acc: pruned.mean_acc,
+    };
   }
   const result: PruneResult = {
     model: dir,
@@ -181,6 +196,7 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
     warnings: [],
     ...(report.owl ? { owlAllocation: report.owl } : {}),
     ...(ppl ? { ppl } : {}),
+    ...(zeroshot ? { zeroshot } : {}),
   };
   log(io, `saving ${out}`);
   result.warnings = saveModel(
@@ -229,6 +245,7 @@ export function pruneText(r: PruneResult): string {
     lines.push(
       `perplexity ${fmtPpl(r.ppl.dense)} -> ${fmtPpl(r.ppl.pruned)} (${r.ppl.windows} windows of ${r.ppl.seqlen} tokens)`,
     );
+  if (r.zeroshot) lines.push('', `zero-shot accuracy (${r.zeroshot.data})`, zeroshotCompareTable(r.zeroshot));
   lines.push(`saved ${r.out}`, '');
   return lines.join('\n');
 }

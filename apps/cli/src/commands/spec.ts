@@ -143,6 +143,22 @@ const maxWindows = (dflt?: number): FlagSpec => ({
   ...(dflt === undefined ? { defaultText: 'all' } : { default: dflt }),
   help: 'evaluate perplexity on the first N windows only (faster, approximate)',
 });
+const zeroshotFlags: FlagSpec[] = [
+  {
+    name: 'zeroshot',
+    type: 'string',
+    metavar: 'DIR',
+    help: 'also measure zero-shot accuracy (as stade zeroshot --data DIR, on the task files found there) before and after',
+  },
+  {
+    name: 'zeroshot-limit',
+    type: 'int',
+    metavar: 'N',
+    min: 1,
+    defaultText: 'all',
+    help: 'first N documents per task for --zeroshot',
+  },
+];
 const html: FlagSpec = {
   name: 'html',
   type: 'string',
@@ -260,6 +276,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         default: 2048,
         help: 'split the weights into shards of at most this size',
       },
+      ...zeroshotFlags,
       html,
     ],
     examples: [
@@ -322,6 +339,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       noBiasCorrection,
       { ...evalFile, help: 'text for the perplexity of the dense model and of every run' },
       maxWindows(16),
+      ...zeroshotFlags,
       html,
     ],
     examples: [

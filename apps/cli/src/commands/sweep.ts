@@ -33,6 +33,7 @@ import {
 } from './common.js';
 import { layerErrors } from './layer-error.js';
 import { checkReportPath } from './prune.js';
+import { type LoadedTask, quietZeroshot, tasksInFolder } from './zeroshot.js';
 
 /** One run of a sweep. */
 export interface SweepCase {
@@ -73,6 +74,8 @@ interface SweepSettings {
   seed: number;
   calibPath: string;
   evalPath: string;
+  /** `--zeroshot DIR`: its tasks, scored on the dense model and after every run. */
+  zeroshot: { data: string; tasks: LoadedTask[] } | null;
 }
 
 /** `stade sweep`: compare methods, sparsities and patterns on one or more models. */
@@ -86,6 +89,8 @@ export async function sweepCommand(v: Values, io: Io): Promise<SweepOutput> {
   if (cases.length === 0) throw new UsageError('nothing to sweep: give at least one method, sparsity and pattern');
   const html = str(v, 'html');
   checkReportPath(html);
+  const zsDir = str(v, 'zeroshot');
+  const zeroshot = zsDir ? { data: zsDir, tasks: await tasksInFolder(zsDir, num(v, 'zeroshot-limit')) } : null;
   const given = v.model === undefined ? undefined : list(v, 'model');
   const present = embedded.sweepModels().filter((d) => existsSync(d));
   const dirs = given
@@ -102,6 +107,7 @@ export async function sweepCommand(v: Values, io: Io): Promise<SweepOutput> {
     seed: num(v, 'seed')!,
     calibPath: str(v, 'calib') ?? embedded.calib(),
     evalPath: str(v, 'eval') ?? embedded.eval(),
+    zeroshot,
   };
   const sweeps: SweepResult[] = [];
   for (const dir of dirs) {
@@ -131,6 +137,8 @@ function sweepModel(dir: string, v: Values, s: SweepSettings, io: Io): SweepResu
   const evalBar = new Progress(io, 'eval dense', nWin);
   const dense = perplexity(model, ids, { seqlen, onProgress: (d) => evalBar.update(d) });
   evalBar.finish();
+  const zs = (label: string) => (s.zeroshot ? quietZeroshot(model, tok, s.zeroshot.tasks, io, label) : null);
+  const zsDense = zs('zeroshot dense');
   const snapshot = snapshotLinears(model);
   let stats: DenseStats | null = null;
   if (mode === 'dense-stats') {
@@ -159,7 +167,9 @@ function sweepModel(dir: string, v: Values, s: SweepSettings, io: Io): SweepResu
     const report: PruneReport = stats ? applyPruning(model, stats, opts) : pruneModel(model, windows, opts);
     const errors = report.layers.some((l) => l.mse === null) ? layerErrors(model, snapshot, windows) : null;
     const r = perplexity(model, ids, { seqlen });
+    const z = zs(`zeroshot ${c.method}`);
     rows.push({
+      ...(z ? { zeroshot: { mean_acc: z.mean_acc, tasks: z.tasks } } : {}),
       method: c.method,
       pattern: patternName(c.pattern),
       sparsity: c.sparsity,
@@ -184,6 +194,9 @@ function sweepModel(dir: string, v: Values, s: SweepSettings, io: Io): SweepResu
     calibration: { source: s.calibPath, ...calib, tokens },
     eval: { data: s.evalPath, windows: dense.windows, seqlen },
     dense: dense.ppl,
+    ...(zsDense && s.zeroshot
+      ? { zeroshot: { data: s.zeroshot.data, mean_acc: zsDense.mean_acc, tasks: zsDense.tasks } }
+      : {}),
     rows,
     seconds: since(t0),
   };
@@ -205,11 +218,31 @@ export function sweepText(r: SweepResult): string {
       ...cols.map((c) => fmtPpl(r.rows.find((x) => x.method === m && `${x.pattern}@${x.sparsity}` === c.key)?.ppl)),
     ]),
   );
+  const zsTable = r.zeroshot
+    ? [
+        `zero-shot mean acc on ${r.zeroshot.data}; dense ${r.zeroshot.mean_acc.toFixed(4)}`,
+        '',
+        renderTable(
+          [{ header: 'method' }, ...cols.map((c) => ({ header: c.label, align: 'right' as const }))],
+          methods.map((m) => [
+            m,
+            ...cols.map(
+              (c) =>
+                r.rows
+                  .find((x) => x.method === m && `${x.pattern}@${x.sparsity}` === c.key)
+                  ?.zeroshot?.mean_acc.toFixed(4) ?? '-',
+            ),
+          ]),
+        ),
+        '',
+      ]
+    : [];
   return [
     `perplexity of ${r.model} on ${r.eval.data} (${r.eval.windows} windows of ${r.eval.seqlen} tokens); dense ${fmtPpl(r.dense)}`,
     '',
     table,
     '',
+    ...zsTable,
     `${r.rows.length} runs in ${r.seconds.toFixed(1)} s (${r.mode}, ${r.calibration.nsamples} calibration windows)`,
     '',
   ].join('\n');

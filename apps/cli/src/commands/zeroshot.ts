@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildDocs,
@@ -19,7 +19,7 @@ import { bool, list, num, str, type Values } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { embedded } from '../paths.js';
-import { findTaskFile, readRecords } from '../records.js';
+import { DATA_EXTENSIONS, findTaskFile, readRecords } from '../records.js';
 import { Progress } from '../report/progress.js';
 import { renderTable } from '../report/table.js';
 import { loadTokenizer, type TextTokenizer } from '../text.js';
@@ -97,6 +97,52 @@ export async function loadTasks(v: Values): Promise<LoadedTask[]> {
     out.push({ spec, file, docs: cut(buildDocs(spec, records, file, numbers)) });
   }
   return out;
+}
+
+/** The paper's tasks whose files are in `dir` (for prune/sweep --zeroshot DIR); an error when there is none. */
+export async function tasksInFolder(dir: string, limit?: number): Promise<LoadedTask[]> {
+  const found = PAPER_TASKS.filter((t) => DATA_EXTENSIONS.some((e) => existsSync(join(dir, t + e))));
+  if (found.length === 0)
+    throw new CliError(
+      `--zeroshot ${dir}: no task file (<task>.jsonl or <task>.parquet for ${PAPER_TASKS.join(', ')})`,
+    );
+  return loadTasks({ data: dir, tasks: found, limit });
+}
+
+/** Accuracy before and after pruning, as prune/sweep report and the model card records. */
+export interface ZeroshotComparison {
+  data: string;
+  dense: Record<string, TaskResult>;
+  pruned: Record<string, TaskResult>;
+  dense_mean_acc: number;
+  pruned_mean_acc: number;
+}
+
+/** Scores loaded tasks without output besides the progress bar (prune and sweep). */
+export function quietZeroshot(
+  model: CausalLM,
+  tok: TextTokenizer,
+  tasks: readonly LoadedTask[],
+  io: Io,
+  label: string,
+) {
+  return runTasks(model, tok, tasks, { bos: null, maxLength: model.maxPositions, io, label }).result;
+}
+
+/** The before/after accuracy table (task, n, dense acc, pruned acc). */
+export function zeroshotCompareTable(z: ZeroshotComparison): string {
+  const rows = Object.keys(z.dense).map((t) => [t, String(z.dense[t]!.n), f4(z.dense[t]!.acc), f4(z.pruned[t]?.acc)]);
+  rows.push(['mean', '', f4(z.dense_mean_acc), f4(z.pruned_mean_acc)]);
+  const right = { align: 'right' as const };
+  return renderTable(
+    [
+      { header: 'task' },
+      { header: 'n', ...right },
+      { header: 'dense acc', ...right },
+      { header: 'pruned acc', ...right },
+    ],
+    rows,
+  );
 }
 
 /** The tokenizer's BOS id (tokenizer_config.json's bos_token, else config.json's bos_token_id). */

@@ -1,3 +1,5 @@
+import type { TaskResult } from '@stade/eval';
+import type { ZeroshotComparison } from '../commands/zeroshot.js';
 /** Per-layer outcome of pruning (JSON field names are part of the CLI's contract). */
 export interface LayerResult {
   name: string;
@@ -42,6 +44,8 @@ export interface PruneResult {
   /** With --owl: each block's outlier ratio and allocated sparsity. */
   owlAllocation?: { ratios: number[]; sparsities: number[] };
   ppl?: { dense: number; pruned: number; windows: number; seqlen: number; data: string };
+  /** Zero-shot accuracy before and after (`--zeroshot DIR`). */
+  zeroshot?: ZeroshotComparison;
 }
 
 /** One combination of a sweep. */
@@ -52,6 +56,8 @@ export interface SweepRow {
   ppl: number;
   seconds: number;
   layers: LayerResult[];
+  /** `--zeroshot DIR`: accuracy after this run. */
+  zeroshot?: { mean_acc: number; tasks: Record<string, TaskResult> };
 }
 
 /** `stade sweep --json`. */
@@ -64,6 +70,8 @@ export interface SweepResult {
   calibration: CalibInfo;
   eval: { data: string; windows: number; seqlen: number };
   dense: number;
+  /** `--zeroshot DIR`: accuracy of the dense model. */
+  zeroshot?: { data: string; mean_acc: number; tasks: Record<string, TaskResult> };
   rows: SweepRow[];
   seconds: number;
 }
