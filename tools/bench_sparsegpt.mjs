@@ -57,10 +57,13 @@ for (const shape of layers) {
   if (!json) {
     const s = best.stade;
     const t = best.torch;
-    const fmt = (x) => `${x.total.toFixed(2)} s (Hessian ${x.hessian.toFixed(2)}, prune ${x.prune.toFixed(2)})`;
+    const fmt = (x) =>
+      `${x.total.toFixed(2)} s (Hessian ${x.hessian.toFixed(2)}, prune ${x.prune.toFixed(2)}; CPU ${x.cpuSeconds.toFixed(2)} s)`;
     console.log(
       `sparsegpt layer ${shape} [${s.threads} thread(s), ${s.windows}x${s.seqlen} tokens]: stade ${fmt(s)}` +
-        (t ? `; torch float32 ${fmt(t)}; ratio ${row.ratio.toFixed(2)}x` : '; torch not available'),
+        (t
+          ? `; torch float32 ${fmt(t)}; wall ratio ${row.ratio.toFixed(2)}x, CPU ratio ${(s.cpuSeconds / t.cpuSeconds).toFixed(2)}x`
+          : '; torch not available'),
     );
   }
 }

@@ -135,6 +135,8 @@ export type TriInvArgs = {
 };
 
 const IB = 64;
+/** k chunk of the inverse's products. */
+const KC = 256;
 
 /** Rows [64 I, 64 I + 64) of M = L^-1 by block back-substitution of X L = E, written reversed into `u`. */
 function invBlock(args: TriInvArgs, I: number): void {
@@ -163,7 +165,9 @@ function invBlock(args: TriInvArgs, I: number): void {
         const src = (J * 8 + q) * n * 8 + J1 * 8;
         mem.set(lp.subarray(src, src + k * 8), BL / 4 + q * k * 8);
       }
-      L.gemm(X + J1 * 16, ldx, BL, k * 32, C, IB * 4, hP / 4, 8, k, 1);
+      // k in chunks of KC so that the A and B panels of a chunk stay in L2 (fixed chunks: same bits any split).
+      for (let kk = 0; kk < k; kk += KC)
+        L.gemm(X + (J1 + kk) * 16, ldx, BL + kk * 32, k * 32, C, IB * 4, hP / 4, 8, Math.min(KC, k - kk), 1);
     }
     for (let r = 0; r < hP; r++) {
       const t0 = T / 4 + (r >> 2) * IB * 4 + (r & 3);
@@ -197,17 +201,36 @@ export type PackColsArgs = {
   readonly n: number;
 };
 
-/** Panels [p0, p1) of 8 columns of the lower triangle of `l` (zeros above the diagonal and past n). */
+/**
+ * Panels [p0, p1) of 8 columns of the lower triangle of `l` (zeros above the diagonal and past n). `lp` must be
+ * zero on entry: rows above a panel's first column are not written.
+ */
 export function packLowerCols(args: PackColsArgs, p0: number, p1: number): void {
   const { l, lp, n } = args;
   for (let p = p0; p < p1; p++) {
+    const c0 = p * 8;
     const base = p * n * 8;
-    for (let t = 0; t < n; t++) {
+    // The corner rows (c0 .. c0 + 7) and panels past n hold zeros above the diagonal or beyond column n.
+    const full = Math.min(n, c0 + 7);
+    for (let t = c0; t < full; t++) {
       const o = base + t * 8;
-      for (let j = 0; j < 8; j++) {
-        const c = p * 8 + j;
-        lp[o + j] = c <= t && c < n ? l[t * n + c]! : 0;
-      }
+      for (let j = 0; j < 8 && c0 + j <= t; j++) lp[o + j] = l[t * n + c0 + j]!;
+    }
+    if (c0 + 8 > n) {
+      for (let t = full; t < n; t++) for (let j = 0; c0 + j < n; j++) lp[base + t * 8 + j] = l[t * n + c0 + j]!;
+      continue;
+    }
+    for (let t = full; t < n; t++) {
+      const o = base + t * 8;
+      const s = t * n + c0;
+      lp[o] = l[s]!;
+      lp[o + 1] = l[s + 1]!;
+      lp[o + 2] = l[s + 2]!;
+      lp[o + 3] = l[s + 3]!;
+      lp[o + 4] = l[s + 4]!;
+      lp[o + 5] = l[s + 5]!;
+      lp[o + 6] = l[s + 6]!;
+      lp[o + 7] = l[s + 7]!;
     }
   }
 }
