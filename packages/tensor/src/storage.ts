@@ -17,6 +17,12 @@ export const sharedMemoryAvailable: boolean = (() => {
  * resident for 10 GB allocated, against 250 MB with plain ArrayBuffers). So after every `sharedGcBytes` of shared
  * allocations we ask for a full collection, where the runtime lets us (Node; browsers have no such hook and
  * reclaim shared memory on their own schedule).
+ *
+ * This is a backstop, not how memory is bounded: the forward pass and evaluation own their buffers (a per-model
+ * workspace, in-place hidden states, caller-owned logits) and allocate O(1) per block and window, so in steady
+ * state they never reach the threshold (tests count it with `storageStats`). It remains for memory whose owner
+ * drops it without reuse: a block's weights read lazily and released by `releaseBlock` (block-mode evaluation,
+ * the pruning driver), which Node 20 would otherwise keep resident for the whole run.
  */
 let sharedGcBytes = 1 << 30;
 let sharedSinceGc = 0;
