@@ -142,6 +142,19 @@ describe.each(backends)('linear with a HalfTensor weight (%s)', (backend) => {
     }
   });
 
+  it('decode with large, infinite or NaN inputs (the f16 kernel falls back from its scaled-x path)', () => {
+    setBackend(backend);
+    for (const dtype of dtypes) {
+      const h = randomHalf(dtype, [67, 300], 5);
+      for (const big of [65535, 65536, 3e38, Number.POSITIVE_INFINITY, Number.NaN]) {
+        const x = randn([2, 300], 6);
+        x.data[17] = big;
+        x.data[300 + 5] = -big;
+        expect(sameBitsOrNaN(linear(x, h).data, linear(x, h.toFloat32()).data)).toBe(true);
+      }
+    }
+  });
+
   it('writes into an output (linearInto) and rejects wrong shapes naming them', () => {
     setBackend(backend);
     const h = randomHalf('bf16', [5, 7], 3);

@@ -231,7 +231,9 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
   const chunk = Math.max(1, Math.floor(W_CHUNK_BYTES / (kp * wBytes)));
   // Layout: x rows [rowsC][kp], W chunk [chunk][kp] (float32 or 16-bit), out [rowsC][chunk].
   const X = 0;
-  const WB = X + rowsC * kp * 4;
+  // float16: x * 2^112 too, so that the kernel can skip widening's 2^112 product (exact while |x| < 2^16)
+  const XS = X + rowsC * kp * 4;
+  const WB = XS + (half === 2 ? rowsC * kp * 4 : 0);
   const OUT = WB + chunk * kp * wBytes;
   w.ensure(OUT + rowsC * chunk * 4);
   let mem = w.f32();
@@ -243,6 +245,15 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
     if (args.aKStride === 1) mem.set(a.subarray(src, src + k), d);
     else for (let kk = 0; kk < k; kk++) mem[d + kk] = a[src + kk * args.aKStride]!;
     mem.fill(0, d + k, d + kp);
+  }
+  let scaledOk = half === 2;
+  if (half === 2) {
+    const xs = XS / 4;
+    for (let i = 0; i < rowsC * kp; i++) {
+      const v = mem[X / 4 + i]!;
+      if (!(Math.abs(v) < 65536)) scaledOk = false;
+      mem[xs + i] = v * 2 ** 112;
+    }
   }
   const b: Float32Array | Uint16Array = half ? args.b16! : args.b;
   const dots = half === 0 ? w.dots : half === 1 ? w.dotsBf16 : w.dotsF16;
@@ -269,7 +280,12 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
         const xo = X + r * kp * 4;
         const oo = OUT + r * chunk * 4;
         // float16: the cheaper widening, rerun with the full one if the chunk held an Inf or NaN (same values)
-        if (half !== 2 || w.dotsF16Finite(xo, WB, kp, cnt, kp * wBytes, oo)) dots(xo, WB, kp, cnt, kp * wBytes, oo);
+        const cheap =
+          half === 2 &&
+          (scaledOk
+            ? w.dotsF16Scaled(XS + r * kp * 4, WB, kp, cnt, kp * wBytes, oo)
+            : w.dotsF16Finite(xo, WB, kp, cnt, kp * wBytes, oo)) === 0;
+        if (!cheap) dots(xo, WB, kp, cnt, kp * wBytes, oo);
         storeRow(args, r, j0, cnt, mem, OUT / 4 + r * chunk);
       }
     }

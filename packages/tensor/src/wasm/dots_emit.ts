@@ -12,6 +12,7 @@ import type { MatmulModuleOptions } from './matmul_module.js';
  * sums in the same order, hence bit-identical to `dots` on the widened W. 'f16finite' (dotsF16Finite) widens
  * without the Inf/NaN fix-up and returns 1 when any W pattern was Inf/NaN (its results are then wrong and the
  * caller reruns the rows with dotsF16), else 0: it tracks max((h << 1) & 0xffff), a NaN/Inf iff >= 0xf800.
+ * 'f16scaled' (dotsF16Scaled) is 'f16finite' without the 2^112 product, for x staged as x * 2^112.
  */
 export function emitDots(
   o: MatmulModuleOptions,
@@ -28,7 +29,7 @@ export function emitDots(
   const xv = s + 1;
   const wl = xv + 1; // widener locals
   const wBytes = kind === 'f32' ? 4 : 2;
-  const check = kind === 'f16finite';
+  const check = kind === 'f16finite' || kind === 'f16scaled';
   const mx = wl + widenLocals(kind).length;
   const params: ValType[] = new Array(6).fill(I32);
   const locals: ValType[] = [

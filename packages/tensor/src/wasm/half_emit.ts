@@ -11,11 +11,16 @@
  */
 import { Code, I32, V128, type ValType } from './emitter.js';
 
-/** Storage of a weight operand: float32, or 16-bit patterns widened in the kernel ('f16finite': no Inf/NaN). */
-export type WeightKind = 'f32' | 'bf16' | 'f16' | 'f16finite';
+/**
+ * Storage of a weight operand: float32, or 16-bit patterns widened in the kernel ('f16finite': no Inf/NaN;
+ * 'f16scaled': no Inf/NaN and the 2^112 factor left out, for an x pre-multiplied by 2^112, which keeps every
+ * product x * w exact-identical as long as |x| < 2^16).
+ */
+export type WeightKind = 'f32' | 'bf16' | 'f16' | 'f16finite' | 'f16scaled';
 
 /** Locals a widener needs (appended to a function's locals at index `base`). */
 export function widenLocals(kind: WeightKind): ValType[] {
+  if (kind === 'f16scaled') return [V128];
   return kind === 'f16' || kind === 'f16finite' ? new Array(6).fill(V128) : [];
 }
 
@@ -30,7 +35,9 @@ export function emitWidenLoad(c: Code, kind: WeightKind, base: number, offset: n
     return;
   }
   const [keep, k112, absMask, big, inf] = [base, base + 1, base + 2, base + 3, base + 4];
-  c.v128Load16x4S(offset).i32(13).i32x4Shl().get(keep).v128And().get(k112).f32x4Mul();
+  c.v128Load16x4S(offset).i32(13).i32x4Shl().get(keep).v128And();
+  if (kind === 'f16scaled') return;
+  c.get(k112).f32x4Mul();
   if (kind === 'f16finite') return;
   const r = base + 5;
   c.tee(r).get(absMask).v128And().get(big).f32x4Ge().get(inf).v128And().get(r).v128Or();
@@ -38,8 +45,9 @@ export function emitWidenLoad(c: Code, kind: WeightKind, base: number, offset: n
 
 /** Initialises the constant locals of an f16 widener (nothing for bf16). */
 export function emitWidenInit(c: Code, kind: WeightKind, base: number): void {
-  if (kind !== 'f16' && kind !== 'f16finite') return;
+  if (kind !== 'f16' && kind !== 'f16finite' && kind !== 'f16scaled') return;
   c.i32x4Const(0x8fffffff).set(base);
+  if (kind === 'f16scaled') return;
   c.i32x4Const(0x77800000).set(base + 1); // 2^112
   c.i32x4Const(0x7fffffff).set(base + 2);
   c.i32x4Const(0x47800000).set(base + 3); // 2^16

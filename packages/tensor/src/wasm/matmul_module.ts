@@ -287,6 +287,7 @@ export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): 
     ['dotsBf16', 'bf16'],
     ['dotsF16', 'f16'],
     ['dotsF16Finite', 'f16finite'],
+    ['dotsF16Scaled', 'f16scaled'],
   ] as const) {
     const h = emitDots(o, kind);
     m.addFunction(name, h.params, h.results, h.locals, h.code);

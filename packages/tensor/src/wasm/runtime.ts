@@ -51,6 +51,8 @@ export class MatmulWasm {
   readonly dotsF16: MatmulWasm['dots'];
   /** `dotsF16` without the Inf/NaN fix-up: returns 1 (results invalid, rerun with dotsF16) when W held any. */
   readonly dotsF16Finite: (xp: number, wp: number, kp: number, rows: number, ldw: number, out: number) => number;
+  /** `dotsF16Finite` for x staged as x * 2^112 (exact while |x| < 2^16): one multiply fewer per weight. */
+  readonly dotsF16Scaled: MatmulWasm['dotsF16Finite'];
   /** dst[i] = float32 of the 16-bit pattern src[i], i < n (n a multiple of 4; byte pointers). */
   readonly widenBf16: (src: number, dst: number, n: number) => void;
   readonly widenF16: (src: number, dst: number, n: number) => void;
@@ -78,6 +80,7 @@ export class MatmulWasm {
     this.dotsBf16 = inst.exports.dotsBf16 as MatmulWasm['dots'];
     this.dotsF16 = inst.exports.dotsF16 as MatmulWasm['dots'];
     this.dotsF16Finite = inst.exports.dotsF16Finite as MatmulWasm['dotsF16Finite'];
+    this.dotsF16Scaled = inst.exports.dotsF16Scaled as MatmulWasm['dotsF16Finite'];
     this.widenBf16 = inst.exports.widenBf16 as MatmulWasm['widenBf16'];
     this.widenF16 = inst.exports.widenF16 as MatmulWasm['widenBf16'];
     this.untile = inst.exports.untile as MatmulWasm['untile'];
