@@ -92,6 +92,20 @@ export const sweep = (c: Ctx, ...extra: string[]) => [
   'unstructured',
   ...extra,
 ];
+export const analyze = (c: Ctx, ...extra: string[]) => [
+  'analyze',
+  '--model',
+  c.model,
+  '--calib',
+  c.calib,
+  '--nsamples',
+  '2',
+  '--heldout',
+  '1',
+  '--seqlen',
+  '16',
+  ...extra,
+];
 export const esc = (s: string) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 export const cfg = (c: Ctx) => join(c.model, 'config.json');
 export const editConfig = (c: Ctx, f: (o: Record<string, unknown>) => void) => {
@@ -307,6 +321,28 @@ export const cases: Case[] = [
     name: 'sweep on a corrupt checkpoint',
     setup: (c) => truncate(c.st, 0.3),
     args: (c) => sweep(c, '--html', c.html),
+    culprit: (c) => esc(c.st),
+  },
+  {
+    name: 'analyze sparsity that does not match the pattern',
+    args: (c) => analyze(c, '--pattern', '2:4', '--sparsity', '0.6'),
+    culprit: () => /--sparsity 0.6 does not match --pattern 2:4/,
+    code: 2,
+  },
+  {
+    name: 'analyze: too little calibration text for the held-out windows',
+    args: (c) => analyze(c, '--sampling', 'contiguous').map((a, i, all) => (all[i - 1] === '--heldout' ? '40' : a)),
+    culprit: () => /need 672 \(42 windows of 16 tokens\)/,
+  },
+  {
+    name: 'analyze html into a missing folder',
+    args: (c) => analyze(c, '--html', join(c.dir, 'nope', 'r.html')),
+    culprit: (c) => esc(join(c.dir, 'nope')),
+  },
+  {
+    name: 'analyze on a corrupt checkpoint',
+    setup: (c) => truncate(c.st, 0.3),
+    args: (c) => analyze(c, '--html', c.html),
     culprit: (c) => esc(c.st),
   },
 ];

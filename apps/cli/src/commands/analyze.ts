@@ -4,7 +4,7 @@ import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
 import { embedded } from '../paths.js';
 import { parsePattern, patternName, resolveSparsity } from '../recipe.js';
-import { analyzeHtml, layerCells } from '../report/analyze-html.js';
+import { analyzeHtml, layerCells, summaryLines } from '../report/analyze-html.js';
 import { writeFileAtomic } from '../report/html.js';
 import { log } from '../report/progress.js';
 import { fmtPct, fmtSci, renderTable } from '../report/table.js';
@@ -167,16 +167,7 @@ export function analyzeText(run: AnalyzeRun): string {
       '',
     );
   }
-  const s = r.summary;
-  lines.push(
-    `Theory vs measurement: ${s.agree.length} of ${s.agree.length + s.disagree.length} layers ordered as predicted${s.disagree.length ? ` (not: ${s.disagree.map(short).join(', ')})` : ''}.`,
-  );
-  if (s.crossReverses.length)
-    lines.push(`Cross terms reverse the independence ordering in: ${s.crossReverses.map(short).join(', ')}.`);
-  if (s.blockEffects.length)
-    lines.push(
-      `Block-level effect in block ${s.blockEffects.join(', ')}: stade lowers most layers' own errors there but raises the block output's error relative to token norms.`,
-    );
+  lines.push(...summaryLines(r));
   lines.push('', 'Per-layer reasons:', ...r.layers.map((l) => `  ${short(l.name)}: ${l.reason}`), '');
   lines.push(`Recommendation: ${r.recommend} — ${r.reason}`, `(${run.seconds.toFixed(1)} s)`, '');
   return lines.join('\n');

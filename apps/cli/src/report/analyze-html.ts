@@ -22,6 +22,22 @@ export function layerCells(l: AnalyzeReport['layers'][number]): string[] {
   ];
 }
 
+/** The summary across layers: where the prediction and the measurement agree, cross-term reversals, block effects. */
+export function summaryLines(r: AnalyzeReport): string[] {
+  const s = r.summary;
+  const n = (name: string) => name.replace(/^model\.(decoder\.)?/, '');
+  const lines = [
+    `Theory vs measurement: ${s.agree.length} of ${s.agree.length + s.disagree.length} layers ordered as predicted${s.disagree.length ? ` (not: ${s.disagree.map(n).join(', ')})` : ''}.`,
+  ];
+  if (s.crossReverses.length)
+    lines.push(`Cross terms reverse the independence ordering in: ${s.crossReverses.map(n).join(', ')}.`);
+  if (s.blockEffects.length)
+    lines.push(
+      `Block-level effect in block ${s.blockEffects.join(', ')}: stade lowers most layers' own errors there but raises the block output's error relative to token norms.`,
+    );
+  return lines;
+}
+
 const byLayer = (r: AnalyzeReport, f: (l: AnalyzeReport['layers'][number]) => number | null): Series['points'] =>
   r.layers.map((l, i) => [i, f(l) ?? Number.NaN] as const);
 
@@ -94,6 +110,7 @@ export function analyzeHtml(run: AnalyzeRun): string {
   const body = [
     `<p>Model <code>${esc(run.model)}</code>, ${esc(label)}, group ${esc(r.group)}. Statistics from ${run.nsamples} windows of ${run.seqlen} tokens of <code>${esc(run.calib)}</code> (${esc(run.sampling)}, seed ${run.seed}); errors measured on ${run.heldout} held-out windows of the same text.</p>`,
     `<p><b>Recommendation: ${esc(r.recommend)}</b> — ${esc(r.reason)}</p>`,
+    ...summaryLines(r).map((l) => `<p>${esc(l)}</p>`),
     ...analyzePlots(r, label).map((svg) => `<figure>${svg}</figure>`),
     '<h2>Layers</h2>',
     htmlTable(
