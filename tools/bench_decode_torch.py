@@ -8,7 +8,8 @@ computed in float32 as stade does), then, with torch.no_grad and a preallocated 
 The model is written here from transformers' modeling_opt.py / modeling_llama.py (eager attention, batch 1),
 since transformers is not installed; F.linear / matmul / softmax are what transformers calls.
 Prints one JSON row in `stade bench --json`'s format: {model, weights: "torch-f32", prefill_tokens_per_s,
-decode_tokens_per_s, rss_mb} (peak resident memory of this process).
+decode_tokens_per_s, prefill_tokens_per_cpu_s, decode_tokens_per_cpu_s, rss_mb} (CPU seconds of the process, all
+threads; peak resident memory of this process).
 
     /usr/bin/python3 tools/bench_decode_torch.py --model /tmp/opt-125m --threads 2
 """
@@ -175,19 +176,23 @@ def main():
         m.step(prompt[:2], warm)
         m.step(prompt[:1], warm)
         cache = Cache(m.L, m.kv, m.hd, need)
-        best = float("inf")
+        best = best_cpu = float("inf")
         for _ in range(3):
             cache.len = 0
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             nxt = int(torch.argmax(m.step(prompt, cache)))
             best = min(best, time.perf_counter() - t)
-        steps = []
+            best_cpu = min(best_cpu, time.process_time() - c)
+        steps, cpu_steps = [], []
         for _ in range(a.new_tokens):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             nxt = int(torch.argmax(m.step(torch.tensor([nxt]), cache)))
             steps.append(time.perf_counter() - t)
+            cpu_steps.append(time.process_time() - c)
     print(json.dumps({"model": a.model, "weights": "torch-f32", "prefill_tokens_per_s": a.prompt_tokens / best,
                       "decode_tokens_per_s": 1 / statistics.median(steps),
+                      "prefill_tokens_per_cpu_s": a.prompt_tokens / best_cpu,
+                      "decode_tokens_per_cpu_s": 1 / statistics.median(cpu_steps),
                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 

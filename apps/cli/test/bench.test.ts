@@ -16,9 +16,18 @@ describe('stade bench', () => {
     expect(out.models.map((m) => m.model)).toEqual([llama, opt]);
     for (const m of out.models) {
       expect(Object.keys(m).sort()).toEqual(
-        ['decode_tokens_per_s', 'model', 'prefill_tokens_per_s', 'rss_mb', 'weights'].sort(),
+        [
+          'decode_tokens_per_cpu_s',
+          'decode_tokens_per_s',
+          'model',
+          'prefill_tokens_per_cpu_s',
+          'prefill_tokens_per_s',
+          'rss_mb',
+          'weights',
+        ].sort(),
       );
-      for (const k of ['decode_tokens_per_s', 'prefill_tokens_per_s', 'rss_mb']) expect(m[k]).toBeGreaterThan(0);
+      for (const k of ['decode_tokens_per_s', 'prefill_tokens_per_s', 'decode_tokens_per_cpu_s', 'rss_mb'])
+        expect(m[k]).toBeGreaterThan(0);
     }
     const t = runCli(args);
     expect(t.code, t.stderr).toBe(0);

@@ -17,6 +17,12 @@ export interface BenchRow {
   weights: string;
   prefill_tokens_per_s: number;
   decode_tokens_per_s: number;
+  /**
+   * The same per CPU second of the process (all its threads): steadier than wall time on a shared machine, where
+   * a row waits for the CPU a varying share of the time.
+   */
+  prefill_tokens_per_cpu_s: number;
+  decode_tokens_per_cpu_s: number;
   /** Peak resident memory of the process that measured the row, in MB. */
   rss_mb: number;
 }
@@ -32,7 +38,7 @@ function median(xs: number[]): number {
 
 /**
  * Loads a model, warms it up, and measures prefill (a prompt of `promptTokens` seeded random ids, fastest of 3)
- * and decode (`newTokens` single-token steps after it, greedy; the median step) with a KV cache.
+ * and decode (`newTokens` single-token steps after it, greedy; the median step) with a KV cache, in wall and CPU time.
  */
 export function measureSpeed(req: BenchRequest): BenchRow {
   const { ckpt, model } = openModel(req.model);
@@ -49,17 +55,21 @@ export function measureSpeed(req: BenchRequest): BenchRow {
     warmUp(m);
     const cache = m.newCache(need);
     let prefill = Number.POSITIVE_INFINITY;
+    let prefillCpu = Number.POSITIVE_INFINITY;
     let next = 0;
     for (let r = 0; r < PREFILL_REPEATS; r++) {
       cache.reset();
-      const { seconds, id } = forwardCachedTimed(m, prompt, cache);
+      const { seconds, cpuSeconds, id } = forwardCachedTimed(m, prompt, cache);
       prefill = Math.min(prefill, seconds);
+      prefillCpu = Math.min(prefillCpu, cpuSeconds);
       next = id;
     }
     const steps: number[] = [];
+    const cpuSteps: number[] = [];
     for (let t = 0; t < req.newTokens; t++) {
-      const { seconds, id } = forwardCachedTimed(m, Int32Array.of(next), cache);
+      const { seconds, cpuSeconds, id } = forwardCachedTimed(m, Int32Array.of(next), cache);
       steps.push(seconds);
+      cpuSteps.push(cpuSeconds);
       next = id;
     }
     return {
@@ -67,6 +77,8 @@ export function measureSpeed(req: BenchRequest): BenchRow {
       weights: req.weights,
       prefill_tokens_per_s: req.promptTokens / prefill,
       decode_tokens_per_s: 1 / median(steps),
+      prefill_tokens_per_cpu_s: req.promptTokens / prefillCpu,
+      decode_tokens_per_cpu_s: 1 / median(cpuSteps),
       rss_mb: process.resourceUsage().maxRSS / 1024,
     };
   } finally {

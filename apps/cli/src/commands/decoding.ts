@@ -45,13 +45,16 @@ export function fmtSpeed(v: number | null): string {
   return v === null ? '-' : `${v.toFixed(1)} tokens/s`;
 }
 
-/** One cached forward step and its greedy next token, timed. */
+/** One cached forward step and its greedy next token, timed: wall seconds and CPU seconds of the process. */
 export function forwardCachedTimed(
   model: CachedDecoder,
   ids: Int32Array,
   cache: KvCache,
-): { seconds: number; id: number } {
+): { seconds: number; cpuSeconds: number; id: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const id = argmax(forwardCached(model, ids, cache, true).values());
-  return { seconds: (performance.now() - t0) / 1000, id };
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { seconds, cpuSeconds: (c.user + c.system) / 1e6, id };
 }
