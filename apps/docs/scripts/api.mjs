@@ -1,5 +1,5 @@
 // @ts-check
-/** The API reference: typedoc over the public entry points of the three packages. */
+/** The API reference: typedoc over the public entry points of the packages. */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
@@ -24,7 +24,7 @@ function linkHome(/** @type {string} */ out) {
 export async function buildApi(/** @type {string} */ repo, /** @type {string} */ out, /** @type {string} */ favicon) {
   const td = await import('typedoc');
   const app = await td.Application.bootstrapWithPlugins({
-    entryPoints: ['tensor', 'transformer', 'prune'].map((p) => join(repo, 'packages', p, 'src/index.ts')),
+    entryPoints: ['tensor', 'transformer', 'prune', 'eval'].map((p) => join(repo, 'packages', p, 'src/index.ts')),
     tsconfig: join(repo, 'apps/docs/tsconfig.api.json'),
     name: 'stade API reference',
     readme: 'none',
@@ -40,7 +40,7 @@ export async function buildApi(/** @type {string} */ repo, /** @type {string} */
   // Name the modules after the packages (typedoc would call them "tensor/src", ...).
   app.converter.on(td.Converter.EVENT_RESOLVE_BEGIN, (context) => {
     for (const m of context.project.children ?? []) {
-      const pkg = /^(tensor|transformer|prune)\b/.exec(m.name);
+      const pkg = /^(tensor|transformer|prune|eval)\b/.exec(m.name);
       if (pkg) m.name = `@stade/${pkg[1]}`;
     }
   });

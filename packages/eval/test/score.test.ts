@@ -1,6 +1,7 @@
 // logLikelihoods' shared forward passes and left truncation against a naive re-computation (one forward per
 // request, every logit row, float64 log-softmax), on the tiny random OPT and Llama fixtures.
 import { fileURLToPath } from 'node:url';
+import { getThreads, setThreads } from '@stade/tensor';
 import { loadModel } from '@stade/transformer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -78,3 +79,26 @@ for (const name of ['opt-pre', 'llama-gqa']) {
     });
   });
 }
+
+describe('threads', () => {
+  it('1 and 2 threads give the same log-likelihoods', () => {
+    const model = loadModel(fixture('opt-pre'));
+    const reqs = [
+      [5, 6, 7],
+      [8, 9],
+      [10, 11, 12, 13],
+    ].map((c) => ({
+      context: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+      continuation: Int32Array.from(c),
+    }));
+    const before = getThreads();
+    try {
+      setThreads(1);
+      const one = logLikelihoods(model, reqs);
+      setThreads(2);
+      expect(logLikelihoods(model, reqs)).toEqual(one);
+    } finally {
+      setThreads(before);
+    }
+  });
+});
