@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Tensor } from '@stade/tensor';
-import { writeSafetensors } from '@stade/transformer';
+import { type Checkpoint, type FloatDtype, SafetensorsWriter } from '@stade/transformer';
 import { CliError } from './errors.js';
 import type { Io } from './io.js';
 import { tempPrefix } from './temp.js';
@@ -22,7 +22,8 @@ export interface SavableModel {
   modelType: string;
   numBlocks: number;
   linearNames(i: number): string[];
-  tensors(): Iterable<{ name: string; tensor: Tensor }>;
+  linearInfo(name: string): { out: number; in: number; bias: boolean };
+  tensorKeys(): { name: string; key: string }[];
 }
 
 /** The dtypes a pruned model is written in. */
@@ -87,34 +88,29 @@ const BIAS_FLAGS: Record<string, { flag: string; suffixes: string[] }[]> = {
 };
 
 /**
- * Adds the tensors and config flags a Hugging Face loader needs for biases that pruning created (STADE's
- * bias correction gives bias-free layers a bias): when any layer of a group has a bias, the group's flag
- * is set to true and every layer of the group without a bias gets a zero bias. Returns warnings for
- * architectures that cannot declare such biases.
+ * Declares biases that pruning creates (STADE's bias correction gives bias-free layers a bias) the way a Hugging
+ * Face loader needs: when any layer of a group is in `withBias`, the group's config flag is set to true and every
+ * layer of the group is added to `withBias` (they get zero biases). Returns warnings for architectures that cannot
+ * declare such biases.
  */
 export function declareBiases(
-  model: SavableModel,
+  model: Pick<SavableModel, 'modelType' | 'numBlocks' | 'linearNames'>,
   config: Record<string, unknown>,
-  tensors: Map<string, Tensor>,
+  withBias: Set<string>,
+  stored: ReadonlySet<string> = new Set(),
 ): string[] {
   const warnings: string[] = [];
   const linears: string[] = [];
   for (let i = 0; i < model.numBlocks; i++) linears.push(...model.linearNames(i));
-  const groups = BIAS_FLAGS[model.modelType];
   const covered = new Set<string>();
-  for (const g of groups ?? []) {
+  for (const g of BIAS_FLAGS[model.modelType] ?? []) {
     const members = linears.filter((n) => g.suffixes.some((s) => n.endsWith(`.${s}`)));
     for (const n of members) covered.add(n);
-    if (!members.some((n) => tensors.has(`${n}.bias`))) continue;
+    if (!members.some((n) => withBias.has(n))) continue;
     if (config[g.flag] !== true) config[g.flag] = true;
-    for (const n of members) {
-      if (tensors.has(`${n}.bias`)) continue;
-      const w = tensors.get(`${n}.weight`);
-      if (!w) throw new CliError(`cannot save: tensor ${n}.weight is missing from the model`);
-      tensors.set(`${n}.bias`, Tensor.zeros([w.shape[0]!]));
-    }
+    for (const n of members) withBias.add(n);
   }
-  const undeclared = linears.filter((n) => !covered.has(n) && tensors.has(`${n}.bias`));
+  const undeclared = linears.filter((n) => !covered.has(n) && withBias.has(n) && !stored.has(n));
   if (undeclared.length > 0 && model.modelType !== 'qwen2') {
     warnings.push(
       `${model.modelType} has no config flag for linear biases; transformers may ignore ${undeclared[0]}.bias and ${undeclared.length - 1} more`,
@@ -147,100 +143,221 @@ export function planShards(sizes: readonly { name: string; bytes: number }[], ma
   return shards;
 }
 
-/** Options of `saveModel`. */
+/** The part of SafetensorsWriter the saver uses (tests inject failing ones). */
+export interface TensorWriter {
+  write(name: string, data: Float32Array | Tensor): void;
+  copyFrom(name: string, src: ReturnType<Checkpoint['file']>, srcName: string): void;
+  commit(): void;
+  abort(): void;
+}
+
+/** Creates the writer of one shard file (default: `SafetensorsWriter.create`). */
+export type WriterFactory = (
+  path: string,
+  specs: readonly { name: string; dtype: FloatDtype; shape: readonly number[] }[],
+) => TensorWriter;
+
+/** Options of `ModelSaver.begin`. */
 export interface SaveOptions {
-  /** The folder the model was loaded from (config and tokenizer files are copied from it). */
-  sourceDir: string;
+  /** The checkpoint the model was loaded from (untouched tensors are copied from it; config and tokenizer too). */
+  ckpt: Checkpoint;
   out: string;
   dtype: SaveDtype;
   /** Shard size limit in bytes. */
   maxShardBytes: number;
-  /** The model card (README.md). */
-  card: string;
   overwrite: boolean;
+  /** Linear layers that will carry a bias in the output (they have one, or pruning will add one). */
+  biases: ReadonlySet<string>;
+  createWriter?: WriterFactory;
+}
+
+/** A pruned linear layer handed to `writeLayer` (float32). */
+export interface SavedLayer {
+  name: string;
+  weight: Tensor;
+  bias: Tensor | null;
 }
 
 /**
- * Writes `model` as a Hugging Face folder, atomically: everything goes to a temporary folder beside `out`
- * that is renamed into place at the end; on any error the temporary folder is removed. Returns warnings.
+ * Writes a pruned model as a Hugging Face folder while it is being pruned: `begin` plans every tensor and shard
+ * up front in a temporary folder beside `out` and copies the untouched tensors (embeddings, norms, lm_head) byte
+ * for byte; `writeLayer` writes each pruned linear layer as soon as its block is done; `finish` completes the
+ * files (the folder can then be loaded from `dir`); `publish` renames it to `out`. `abort` (also on any error)
+ * removes the temporary folder, so a failed run leaves no output. A run killed outright leaves only the
+ * temporary folder, which the next run on the same `out` removes (`removeStaleTemps`).
  */
-export function saveModel(model: SavableModel, opts: SaveOptions, io: Io): string[] {
-  const out = resolve(opts.out);
-  checkOutput(out, opts.overwrite);
-  const tmp = mkdtempSync(join(dirname(out), `${tempPrefix(out)}-`));
-  io.tempCreated(tmp);
-  try {
-    chmodSync(tmp, 0o755); // mkdtemp creates 0700; the saved model is an ordinary folder
-    const warnings = writeFolder(model, opts, tmp);
-    if (existsSync(out)) {
-      const old = `${tmp}-old`;
-      renameSync(out, old);
-      renameSync(tmp, out);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, out);
+export class ModelSaver {
+  private readonly writers = new Map<string, TensorWriter>(); // shard file -> writer
+  private readonly shardOf = new Map<string, string>(); // tensor name -> shard file
+  private readonly fromSource = new Map<string, string>(); // linear bias name -> source key (stored, unannounced)
+  private readonly linears = new Set<string>();
+  /** Output tensors in order: name, source key (null for a new zero-or-pruned bias), shape, pruned layer or not. */
+  private readonly entries: { name: string; key: string | null; shape: readonly number[]; linear: boolean }[] = [];
+  private readonly config: Record<string, unknown>;
+  private done = false;
+  readonly warnings: string[];
+
+  private constructor(
+    private readonly opts: SaveOptions,
+    readonly dir: string,
+    private readonly io: Io,
+    private readonly model: SavableModel,
+  ) {
+    const configPath = join(opts.ckpt.dir, 'config.json');
+    try {
+      this.config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new CliError(`cannot copy ${configPath}: ${(e as Error).message}`);
     }
-    return warnings;
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  } finally {
-    io.tempDone(tmp);
+    const withBias = new Set(opts.biases);
+    const stored = new Set<string>();
+    for (let i = 0; i < model.numBlocks; i++) {
+      for (const n of model.linearNames(i)) {
+        this.linears.add(n);
+        if (model.linearInfo(n).bias) stored.add(n);
+      }
+    }
+    this.warnings = declareBiases(model, this.config, withBias, stored);
+    this.plan(withBias);
   }
-}
 
-function writeFolder(model: SavableModel, opts: SaveOptions, dir: string): string[] {
-  const configPath = join(opts.sourceDir, 'config.json');
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new CliError(`cannot copy ${configPath}: ${(e as Error).message}`);
+  /** Checks `out`, creates the temporary folder and the shard files, and copies the untouched tensors. */
+  static begin(model: SavableModel, opts: SaveOptions, io: Io): ModelSaver {
+    const out = resolve(opts.out);
+    checkOutput(out, opts.overwrite);
+    const tmp = mkdtempSync(join(dirname(out), `${tempPrefix(out)}-`));
+    io.tempCreated(tmp);
+    let saver: ModelSaver | null = null;
+    try {
+      chmodSync(tmp, 0o755); // mkdtemp creates 0700; the saved model is an ordinary folder
+      saver = new ModelSaver({ ...opts, out }, tmp, io, model);
+      saver.copyUntouched();
+      return saver;
+    } catch (e) {
+      if (saver) saver.abort();
+      else {
+        rmSync(tmp, { recursive: true, force: true });
+        io.tempDone(tmp);
+      }
+      throw e;
+    }
   }
-  const tensors = new Map<string, Tensor>();
-  for (const { name, tensor } of model.tensors()) tensors.set(name, tensor);
-  const warnings = declareBiases(model, config, tensors);
 
-  const names = [...tensors.keys()];
-  const bytesOf = (n: string) => tensors.get(n)!.size * DTYPE_BYTES[opts.dtype];
-  const shards = planShards(
-    names.map((name) => ({ name, bytes: bytesOf(name) })),
-    opts.maxShardBytes,
-  );
-  const write = (file: string, shard: string[]) =>
-    writeSafetensors(
-      join(dir, file),
-      shard.map((name) => {
-        const t = tensors.get(name)!;
-        return { name, dtype: opts.dtype, shape: t.shape, data: t };
-      }),
-    );
-  if (shards.length === 1) {
-    write('model.safetensors', shards[0]!);
-  } else {
+  private plan(withBias: ReadonlySet<string>): void {
+    const { ckpt } = this.opts;
+    for (const { name, key } of this.model.tensorKeys()) {
+      const base = name.replace(/\.(weight|bias)$/, '');
+      const isLinear = this.linears.has(base);
+      if (isLinear && name.endsWith('.bias')) this.fromSource.set(base, key);
+      this.entries.push({ name, key, shape: ckpt.info(key).shape, linear: isLinear });
+      if (isLinear && name.endsWith('.weight') && withBias.has(base) && !ckpt.has(`${key.slice(0, -7)}.bias`)) {
+        this.entries.push({ name: `${base}.bias`, key: null, shape: [this.model.linearInfo(base).out], linear: true });
+      }
+    }
+    const bytes = DTYPE_BYTES[this.opts.dtype];
+    const sizes = this.entries.map((e) => ({ name: e.name, bytes: e.shape.reduce((a, d) => a * d, 1) * bytes }));
+    const shards = planShards(sizes, this.opts.maxShardBytes);
+    const byName = new Map(this.entries.map((e) => [e.name, e]));
+    const create = this.opts.createWriter ?? ((p, specs) => SafetensorsWriter.create(p, specs));
     const n = shards.length;
-    const weightMap: Record<string, string> = {};
     shards.forEach((shard, k) => {
-      const file = `model-${String(k + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
-      write(file, shard);
-      for (const name of shard) weightMap[name] = file;
+      const file =
+        n === 1
+          ? 'model.safetensors'
+          : `model-${String(k + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+      const specs = shard.map((name) => ({ name, dtype: this.opts.dtype, shape: byName.get(name)!.shape }));
+      this.writers.set(file, create(join(this.dir, file), specs));
+      for (const name of shard) this.shardOf.set(name, file);
     });
-    const sorted = Object.fromEntries(
-      Object.keys(weightMap)
-        .sort()
-        .map((k) => [k, weightMap[k]!]),
-    );
-    const total = names.reduce((a, nm) => a + bytesOf(nm), 0);
-    writeFileSync(
-      join(dir, 'model.safetensors.index.json'),
-      `${JSON.stringify({ metadata: { total_size: total }, weight_map: sorted }, null, 2)}\n`,
-    );
   }
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  for (const f of COPIED_FILES) {
-    const src = join(opts.sourceDir, f);
-    if (existsSync(src)) copyFileSync(src, join(dir, f));
+
+  private writer(name: string): TensorWriter {
+    const file = this.shardOf.get(name);
+    if (!file) throw new CliError(`cannot save: tensor ${name} is not in the planned output`);
+    return this.writers.get(file)!;
   }
-  writeFileSync(join(dir, 'README.md'), opts.card);
-  return warnings;
+
+  private copyUntouched(): void {
+    const { ckpt } = this.opts;
+    for (const e of this.entries) if (!e.linear) this.writer(e.name).copyFrom(e.name, ckpt.file(e.key!), e.key!);
+  }
+
+  /** Writes one pruned linear layer (weight and, as planned, its bias: the given one, the stored one, or zeros). */
+  writeLayer(layer: SavedLayer): void {
+    const { name, weight, bias } = layer;
+    this.writer(`${name}.weight`).write(`${name}.weight`, weight);
+    const b = `${name}.bias`;
+    if (!this.shardOf.has(b)) {
+      if (bias) throw new CliError(`cannot save: ${name} gained a bias the output did not plan for`);
+      return;
+    }
+    const key = this.fromSource.get(name);
+    if (bias) this.writer(b).write(b, bias);
+    else if (key !== undefined) this.writer(b).copyFrom(b, this.opts.ckpt.file(key), key);
+    else this.writer(b).write(b, Tensor.zeros([weight.shape[0]!]));
+  }
+
+  /**
+   * Completes the folder: commits every shard (each must be fully written), writes the index, config.json (with
+   * the bias flags), the tokenizer files and the model card. The folder `dir` is then a loadable model.
+   */
+  finish(card: string): void {
+    for (const w of this.writers.values()) w.commit();
+    if (this.writers.size > 1) {
+      const weightMap: Record<string, string> = {};
+      for (const name of [...this.shardOf.keys()].sort()) weightMap[name] = this.shardOf.get(name)!;
+      const total =
+        this.entries.reduce((a, e) => a + e.shape.reduce((x, d) => x * d, 1), 0) * DTYPE_BYTES[this.opts.dtype];
+      writeFileSync(
+        join(this.dir, 'model.safetensors.index.json'),
+        `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
+      );
+    }
+    writeFileSync(join(this.dir, 'config.json'), `${JSON.stringify(this.config, null, 2)}\n`);
+    for (const f of COPIED_FILES) {
+      const src = join(this.opts.ckpt.dir, f);
+      if (existsSync(src)) copyFileSync(src, join(this.dir, f));
+    }
+    this.card(card);
+  }
+
+  /** (Re)writes the model card. */
+  card(text: string): void {
+    writeFileSync(join(this.dir, 'README.md'), text);
+  }
+
+  /** Renames the finished folder to `out` (replacing an old one when overwriting). */
+  publish(): void {
+    const out = this.opts.out;
+    try {
+      if (existsSync(out)) {
+        const old = `${this.dir}-old`;
+        renameSync(out, old);
+        renameSync(this.dir, out);
+        rmSync(old, { recursive: true, force: true });
+      } else {
+        renameSync(this.dir, out);
+      }
+    } catch (e) {
+      this.abort();
+      throw new CliError(`cannot move the saved model to ${out}: ${(e as Error).message}`);
+    }
+    this.done = true;
+    this.io.tempDone(this.dir);
+  }
+
+  /** Removes the temporary folder and everything in it (safe after publish or twice). */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const w of this.writers.values()) {
+      try {
+        w.abort();
+      } catch {
+        // the folder goes anyway
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    this.io.tempDone(this.dir);
+  }
 }

@@ -2,6 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randn } from '@stade/tensor/testing';
+import { CheckpointError, type FloatDtype, SafetensorsWriter, writeSafetensors } from '@stade/transformer';
+import type { WriterFactory } from '../src/save.js';
 
 /** Repository root and paths used by the end-to-end tests. */
 export const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -102,4 +105,83 @@ export function runCliAsync(
     });
     p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/**
+ * A random Llama big enough that pruning takes a few seconds (default 4 blocks, hidden 192, F32), with a
+ * word-level tokenizer.
+ */
+export function bigLlama(dir: string, o: { blocks?: number; hidden?: number; dtype?: FloatDtype } = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const H = o.hidden ?? 192;
+  const I = Math.round((H * 8) / 3);
+  const V = 197;
+  const KV = H / 2;
+  const blocks = o.blocks ?? 4;
+  const dtype = o.dtype ?? 'F32';
+  const config = {
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    hidden_size: H,
+    intermediate_size: I,
+    num_hidden_layers: blocks,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    vocab_size: V,
+    max_position_embeddings: 256,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+    hidden_act: 'silu',
+    torch_dtype: 'float32',
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  let seed = 1;
+  const t = (name: string, shape: number[], scale = 0.05) => {
+    const r = randn(shape, seed++);
+    const data = r.values().map((x) => x * scale);
+    return { name, dtype, shape, data };
+  };
+  const ones = (name: string, n: number) => ({
+    name,
+    dtype,
+    shape: [n],
+    data: new Float32Array(n).fill(1),
+  });
+  const entries = [t('model.embed_tokens.weight', [V, H], 1), ones('model.norm.weight', H)];
+  for (let i = 0; i < blocks; i++) {
+    const p = `model.layers.${i}.`;
+    entries.push(
+      t(`${p}self_attn.q_proj.weight`, [H, H]),
+      t(`${p}self_attn.k_proj.weight`, [KV, H]),
+      t(`${p}self_attn.v_proj.weight`, [KV, H]),
+      t(`${p}self_attn.o_proj.weight`, [H, H]),
+      t(`${p}mlp.gate_proj.weight`, [I, H]),
+      t(`${p}mlp.up_proj.weight`, [I, H]),
+      t(`${p}mlp.down_proj.weight`, [H, I]),
+      ones(`${p}input_layernorm.weight`, H),
+      ones(`${p}post_attention_layernorm.weight`, H),
+    );
+  }
+  writeSafetensors(join(dir, 'model.safetensors'), entries);
+  writeTokenizer(dir, V - 1);
+}
+
+/** Shard writers that fail like a full disk (ENOSPC, as the real writer reports it) on the `failAt`-th tensor write. */
+export function enospcWriters(failAt: number): WriterFactory {
+  let writes = 0;
+  return (path, specs) => {
+    const w = SafetensorsWriter.create(path, specs);
+    return {
+      copyFrom: (n, src, k) => w.copyFrom(n, src, k),
+      write: (n, d) => {
+        if (++writes === failAt) {
+          throw new CheckpointError(`${path}: cannot write (ENOSPC): no space left on device`, { file: path });
+        }
+        w.write(n, d);
+      },
+      commit: () => w.commit(),
+      abort: () => w.abort(),
+    };
+  };
 }

@@ -2,7 +2,7 @@ import type { Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkSparsity, parsePattern, resolveSparsity } from './mask.js';
 import { ErrorMeter, LayerErrorTap } from './metrics.js';
-import type { PrunableModel } from './model.js';
+import type { BlockSink, PrunableModel } from './model.js';
 import { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
 import { checkMethod, type LayerPruneOptions, methodNeeds, pruneLinear } from './prune-layer.js';
 import { type LayerStats, StatsCollector } from './stats.js';
@@ -22,6 +22,12 @@ export interface PruneOptions extends LayerPruneOptions {
   /** Windows on which each layer's own output error is measured (default 2; 0 = none). */
   layerMetricWindows?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /**
+   * Sequential mode: each finished block's pruned layers go to this sink and the block is then dropped from the
+   * model (`dropBlock`), so only one block of weights is held. Without a sink the pruned weights stay in the
+   * model (`setLinear` replacements).
+   */
+  sink?: BlockSink;
 }
 
 export interface LayerReport {
@@ -115,7 +121,10 @@ function validate(model: PrunableModel, opts: PruneOptions): number {
 
 function blockParams(model: PrunableModel, i: number): number {
   let n = 0;
-  for (const name of model.linearNames(i)) n += model.getLinear(name).weight.size;
+  for (const name of model.linearNames(i)) {
+    const s = model.linearInfo?.(name);
+    n += s ? s.out * s.in : model.getLinear(name).weight.size;
+  }
   return n;
 }
 
@@ -216,6 +225,7 @@ function owlRatiosDense(
         o.m ?? 5,
       ),
     );
+    model.releaseBlock?.(i);
   }
   return ratios;
 }
@@ -277,7 +287,11 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
         l.cosine = e.cosine;
       }
     }
-    model.releaseBlock?.(i);
+    if (opts.sink) {
+      opts.sink({ index: i, layers: model.linearNames(i).map((n) => model.getLinear(n)) });
+      if (model.dropBlock) model.dropBlock(i);
+      else model.releaseBlock?.(i);
+    } else model.releaseBlock?.(i);
     const sp = lr.length ? lr[0]!.sparsity : 0;
     blocks.push({
       index: i,
@@ -317,6 +331,7 @@ export function collectDenseStats(
     opts.onProgress?.({ phase: 'stats', block: i, blocks: model.numBlocks });
     const c = new StatsCollector({ hessian: opts.hessian ?? false });
     hs = hs.map((h) => model.block(i, h, { tap: c.tap }));
+    model.releaseBlock?.(i);
     blocks.push(c);
   }
   return { blocks, nsamples: windows.length, hessian: opts.hessian ?? false };

@@ -28,7 +28,14 @@ export {
   selectMask,
 } from './mask.js';
 export { ErrorMeter, LayerErrorTap, type LinearSource } from './metrics.js';
-export { type LinearLayer, type PrunableModel, restoreLinears, snapshotLinears } from './model.js';
+export {
+  type BlockSink,
+  type FinishedBlock,
+  type LinearLayer,
+  type PrunableModel,
+  restoreLinears,
+  snapshotLinears,
+} from './model.js';
 export { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
 export {
   checkMethod,

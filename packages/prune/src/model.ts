@@ -19,8 +19,25 @@ export interface PrunableModel {
   linearNames(i: number): string[];
   getLinear(name: string): LinearLayer;
   setLinear(name: string, weight: Tensor, bias: Tensor | null): void;
+  /** Shape of a linear layer without reading it (when the model can tell). */
+  linearInfo?(name: string): { out: number; in: number };
+  /** Forgets block i's cached weights (replacements stay). */
   releaseBlock?(i: number): void;
+  /** Forgets block i entirely, replacements included (after a `BlockSink` took its pruned layers). */
+  dropBlock?(i: number): void;
 }
+
+/** A pruned block's linear layers, handed to a `BlockSink` (float32; valid during the call only). */
+export interface FinishedBlock {
+  index: number;
+  layers: readonly LinearLayer[];
+}
+
+/**
+ * Receives each block as soon as it is pruned (e.g. to write it out). After the call the driver drops the block
+ * from the model (`dropBlock`), so the pipeline holds one block of weights at a time.
+ */
+export type BlockSink = (block: FinishedBlock) => void;
 
 /** The current weight and bias of every prunable linear (references; pruning never mutates them in place). */
 export function snapshotLinears(model: PrunableModel): Map<string, { weight: Tensor; bias: Tensor | null }> {

@@ -32,12 +32,15 @@ export {
   type CausalLM,
   type LinearLayer,
   MemorySource,
+  type StoredLinear,
+  type StoredTensor,
   type Tap,
   type TensorShapeInfo,
   type TensorSource,
 } from './model.js';
 export { ARCHITECTURES, loadModel, modelFromCheckpoint, modelFromSource } from './models/registry.js';
 export { OptModel } from './models/opt.js';
+export type { LinearForm } from './models/weights.js';
 export { LlamaModel } from './models/llama.js';
 export { type AttentionSpec, causalAttention, causalAttentionInto } from './layers/attention.js';
 export { Workspace } from './layers/workspace.js';

@@ -1,4 +1,4 @@
-import type { Tensor } from '@stade/tensor';
+import { type HalfTensor, type LinearWeight, Tensor } from '@stade/tensor';
 
 /** Receives the input `x` (`[tokens, in]`) of a linear layer under its Hugging Face name, before it is applied. Do not modify `x`. */
 export type Tap = (name: string, x: Tensor /* [tokens, in] */) => void;
@@ -8,6 +8,13 @@ export interface LinearLayer {
   /** Hugging Face name without `.weight`, e.g. `model.layers.3.mlp.down_proj`. */
   name: string;
   weight: Tensor; // [out, in]
+  bias: Tensor | null; // [out]
+}
+
+/** A linear layer in the form the forward pass uses: the weight as stored (16-bit for F16/BF16 checkpoints). */
+export interface StoredLinear {
+  name: string;
+  weight: LinearWeight; // [out, in]
   bias: Tensor | null; // [out]
 }
 
@@ -44,13 +51,26 @@ export interface CausalLM {
   forward(ids: Int32Array): Tensor;
   /** Hugging Face names of block i's prunable linear layers, in the order they run. */
   linearNames(i: number): string[];
+  /**
+   * A prunable linear layer in float32 (a replacement, or the checkpoint's weight converted on demand and cached
+   * until `releaseBlock` of its block: do not keep it past that).
+   */
   getLinear(name: string): LinearLayer;
+  /** Shape of a prunable linear layer and whether it has a bias now (nothing is read). */
+  linearInfo(name: string): { out: number; in: number; bias: boolean };
   /** Replaces a prunable linear layer's weight and bias (e.g. after pruning); kept until the model is dropped. */
   setLinear(name: string, weight: Tensor, bias: Tensor | null): void;
   /** Drops the cached checkpoint weights of block i (replacements from `setLinear` are kept). */
   releaseBlock(i: number): void;
+  /**
+   * Hands block i off for good: drops its cached weights and its replacements. A streaming pipeline calls this
+   * once the block's pruned layers are written elsewhere; running or reading the block afterwards throws.
+   */
+  dropBlock(i: number): void;
   /** Every tensor as it is now (replacements included), under checkpoint names, for saving. */
   tensors(): Iterable<{ name: string; tensor: Tensor }>;
+  /** Every tensor the source stores, in its order: the canonical (Hugging Face) name and the source's own key. */
+  tensorKeys(): { name: string; key: string }[];
 }
 
 /** Shape information of a stored tensor. */
@@ -58,9 +78,13 @@ export interface TensorShapeInfo {
   shape: readonly number[];
 }
 
+/** A tensor in its stored form: 16-bit for F16/BF16, else float32. */
+export type StoredTensor = Tensor | HalfTensor;
+
 /**
  * Where a model's weights come from: a `Checkpoint` (io/checkpoint.ts) or an in-memory map (`MemorySource`).
- * `get` returns a float32 tensor.
+ * `get` returns a float32 tensor; `getStored` (optional) the stored form, reading into `reuse` (a buffer of
+ * exactly the tensor's element count and the stored form's array type) when one is given.
  */
 export interface TensorSource {
   /** Where the weights live, for error messages (the model folder or a label). */
@@ -70,15 +94,18 @@ export interface TensorSource {
   has(name: string): boolean;
   info(name: string): TensorShapeInfo;
   get(name: string): Tensor;
+  getStored?(name: string, reuse?: Float32Array | Uint16Array): StoredTensor;
+  /** True when every read returns memory the caller owns (a fresh buffer or `reuse`), so it may be recycled. */
+  readonly freshReads?: boolean;
 }
 
-/** A TensorSource over tensors held in memory (tests, benchmarks, models built in code). */
+/** A TensorSource over tensors held in memory (tests, benchmarks, models built in code); 16-bit ones stay so. */
 export class MemorySource implements TensorSource {
   readonly dir: string;
   readonly config: Record<string, unknown>;
-  private readonly map: Map<string, Tensor>;
+  private readonly map: Map<string, StoredTensor>;
 
-  constructor(config: Record<string, unknown>, tensors: Iterable<[string, Tensor]>, dir = '<memory>') {
+  constructor(config: Record<string, unknown>, tensors: Iterable<[string, StoredTensor]>, dir = '<memory>') {
     this.config = config;
     this.map = new Map(tensors);
     this.dir = dir;
@@ -99,6 +126,11 @@ export class MemorySource implements TensorSource {
   }
 
   get(name: string): Tensor {
+    const t = this.getStored(name);
+    return t instanceof Tensor ? t : t.toFloat32();
+  }
+
+  getStored(name: string): StoredTensor {
     const t = this.map.get(name);
     if (!t) throw new Error(`${this.dir}: no tensor ${name}`);
     return t;

@@ -118,3 +118,24 @@ export function calibOptions(v: Values, seqlen: number): CalibOptions {
 
 /** Seconds since `t0` (from performance.now()). */
 export const since = (t0: number): number => (performance.now() - t0) / 1000;
+
+/**
+ * Peak resident memory of this process so far, in MB: `process.resourceUsage().maxRSS` (Node, Bun; kilobytes),
+ * else the current RSS from `process.memoryUsage()`, else null (runtimes without either).
+ */
+export function peakRssMb(): number | null {
+  const proc = (globalThis as { process?: Partial<NodeJS.Process> }).process;
+  try {
+    const kb = proc?.resourceUsage?.().maxRSS;
+    if (typeof kb === 'number' && kb > 0) return Math.round(kb / 1024);
+  } catch {
+    // not implemented here
+  }
+  try {
+    const rss = proc?.memoryUsage?.().rss;
+    if (typeof rss === 'number' && rss > 0) return Math.round(rss / 2 ** 20);
+  } catch {
+    // not implemented here
+  }
+  return null;
+}

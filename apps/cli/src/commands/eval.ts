@@ -5,7 +5,7 @@ import { embedded } from '../paths.js';
 import { Progress } from '../report/progress.js';
 import { fmtPpl } from '../report/table.js';
 import { loadTokenizer } from '../text.js';
-import { evalIds, limitWindows, openModel, resolveModelDir, resolveSeqlen, since } from './common.js';
+import { evalIds, limitWindows, openModel, peakRssMb, resolveModelDir, resolveSeqlen, since } from './common.js';
 
 /** `stade eval --json` output. */
 export interface EvalResult {
@@ -18,6 +18,8 @@ export interface EvalResult {
   seconds: number;
   /** How the windows went through the model: 'window' or 'block' (see --eval-mode). */
   mode: 'window' | 'block';
+  /** Peak resident memory of the process in MB (null where the runtime cannot tell). */
+  peakRssMb: number | null;
 }
 
 /** `stade eval`: perplexity of a model on a text (SPEC 9). */
@@ -47,6 +49,7 @@ export async function evalCommand(v: Values, io: Io): Promise<EvalResult> {
     data,
     seconds: since(t0),
     mode: r.mode,
+    peakRssMb: peakRssMb(),
   };
   if (bool(v, 'json')) io.out(`${JSON.stringify(result)}\n`);
   else {

@@ -1,7 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type Method, type PruneReport, pruneModel } from '@stade/prune';
-import { perplexity } from '@stade/transformer';
+import {
+  effectiveMethod,
+  type Method,
+  type PruneReport,
+  pruneModel,
+  SCORE_METHODS,
+  type ScoreMethod,
+} from '@stade/prune';
+import { type CausalLM, type Checkpoint, perplexity, perplexitySteps, resolveEvalMode } from '@stade/transformer';
 import { bool, num, str, type Values } from '../args.js';
 import { modelCard } from '../card.js';
 import { CliError, UsageError } from '../errors.js';
@@ -12,14 +19,17 @@ import { pruneHtml, writeFileAtomic } from '../report/html.js';
 import { log, Progress } from '../report/progress.js';
 import { fmtPct, fmtPpl, fmtSci, renderTable } from '../report/table.js';
 import type { PruneResult } from '../report/types.js';
-import { checkOutput, type SaveDtype, saveModel } from '../save.js';
+import { checkOutput, ModelSaver, type SaveDtype, type WriterFactory } from '../save.js';
+import { removeStaleTemps } from '../temp.js';
 import { loadTokenizer } from '../text.js';
 import {
+  type CalibOptions,
   calibOptions,
   calibrationWindows,
   evalIds,
   limitWindows,
   openModel,
+  peakRssMb,
   resolveModelDir,
   resolveSeqlen,
   since,
@@ -98,8 +108,61 @@ export function driverProgress(io: Io, label: string, blocks: number) {
   };
 }
 
-/** `stade prune`: prune a model, optionally measure perplexity before and after, save it. */
-export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]): Promise<PruneResult> {
+/** Perplexity with a progress bar, window by window or block by block as `perplexity` chooses ('auto'). */
+function evalPerplexity(io: Io, label: string, model: CausalLM, ids: Int32Array, seqlen: number) {
+  const mode = resolveEvalMode(model, 'auto');
+  const bar = new Progress(
+    io,
+    `${label} (${mode} mode)`,
+    perplexitySteps(model, Math.floor(ids.length / seqlen), mode, seqlen),
+  );
+  const r = perplexity(model, ids, { seqlen, mode, onProgress: (d) => bar.update(d) });
+  bar.finish();
+  return r;
+}
+
+/** Linear layers that will carry a bias after pruning: those that have one, and those STADE's correction gives one. */
+export function plannedBiases(model: CausalLM, recipe: Recipe): Set<string> {
+  const out = new Set<string>();
+  const scores = (SCORE_METHODS as readonly string[]).includes(recipe.method);
+  const prunes = recipe.pattern !== 'unstructured' || recipe.sparsity > 0;
+  for (let i = 0; i < model.numBlocks; i++) {
+    for (const n of model.linearNames(i)) {
+      const corrects = scores && effectiveMethod(recipe.method as ScoreMethod, n) === 'stade';
+      if (model.linearInfo(n).bias || (recipe.biasCorrection && prunes && corrects)) out.add(n);
+    }
+  }
+  return out;
+}
+
+/** The dtype of the saved weights: --dtype, or the checkpoint's own. */
+function saveDtype(v: Values, ckpt: Checkpoint, dir: string): SaveDtype {
+  const flag = str(v, 'dtype') ?? 'auto';
+  if (flag !== 'auto') return flag.toUpperCase() as SaveDtype;
+  const d = ckpt.dtype;
+  if (d !== 'F32' && d !== 'F16' && d !== 'BF16') {
+    throw new CliError(`${dir}: cannot save weights of dtype ${d} (F32, F16 or BF16; choose one with --dtype)`);
+  }
+  return d;
+}
+
+/** Test hooks of `pruneCommand`. */
+export interface PruneDeps {
+  /** Creates each shard's writer (tests inject failing ones). */
+  createWriter?: WriterFactory;
+}
+
+/**
+ * `stade prune`: prune a model block by block, writing each finished block at once into a temporary folder beside
+ * --out (one block of weights in memory); with --eval, measure perplexity before pruning and on the saved folder
+ * after; then rename the folder into place.
+ */
+export async function pruneCommand(
+  v: Values,
+  io: Io,
+  argv?: readonly string[],
+  deps: PruneDeps = {},
+): Promise<PruneResult> {
   const t0 = performance.now();
   const recipe = readRecipe(v);
   const out = str(v, 'out')!;
@@ -109,32 +172,100 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
   checkReportPath(html);
   const zsDir = str(v, 'zeroshot');
   const zsTasks = zsDir ? await tasksInFolder(zsDir, num(v, 'zeroshot-limit')) : null;
+  for (const p of removeStaleTemps(out)) log(io, `removed ${p}, left by an earlier run that was killed`);
   const dir = resolveModelDir(v);
   const calibPath = str(v, 'calib') ?? embedded.calib();
   // On the embedded model, perplexity is measured on the embedded text unless another is given.
   const evalPath = str(v, 'eval') ?? (str(v, 'model') === undefined ? embedded.eval() : undefined);
   const { ckpt, model } = openModel(dir);
-  const dtype = ckpt.dtype;
-  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {
-    throw new CliError(`${dir}: cannot save weights of dtype ${dtype} (F32, F16 or BF16)`);
+  try {
+    const dtype = saveDtype(v, ckpt, dir);
+    const seqlen = resolveSeqlen(v, model, dir);
+    const tok = loadTokenizer(dir);
+    const calib = calibOptions(v, seqlen);
+    const { windows, tokens } = calibrationWindows(tok, calibPath, model, calib);
+    const evalTokens = evalPath
+      ? limitWindows(evalIds(tok, evalPath, model, seqlen), seqlen, num(v, 'max-windows'))
+      : null;
+    let dense: number | undefined;
+    if (evalTokens) {
+      dense = evalPerplexity(io, 'eval dense', model, evalTokens, seqlen).ppl;
+    }
+    const zsDense = zsTasks ? quietZeroshot(model, tok, zsTasks, io, 'zeroshot dense') : null;
+    const saver = ModelSaver.begin(
+      model,
+      {
+        ckpt,
+        out,
+        dtype,
+        maxShardBytes: num(v, 'max-shard-mb')! * 1024 * 1024,
+        overwrite,
+        biases: plannedBiases(model, recipe),
+        ...(deps.createWriter ? { createWriter: deps.createWriter } : {}),
+      },
+      io,
+    );
+    try {
+      return await pruneInto(
+        saver,
+        { v, io, argv, t0, recipe, dir, ckpt, model, dtype, seqlen, windows, tokens },
+        {
+          calibPath,
+          calib,
+          evalTokens,
+          evalPath,
+          dense,
+          html,
+          zeroshot: zsTasks && zsDense ? { dir: zsDir!, tasks: zsTasks, dense: zsDense, tok } : null,
+        },
+      );
+    } catch (e) {
+      saver.abort();
+      throw e;
+    }
+  } finally {
+    ckpt.close();
   }
-  const seqlen = resolveSeqlen(v, model, dir);
-  const tok = loadTokenizer(dir);
-  const calib = calibOptions(v, seqlen);
-  const { windows, tokens } = calibrationWindows(tok, calibPath, model, calib);
-  const evalTokens = evalPath
-    ? limitWindows(evalIds(tok, evalPath, model, seqlen), seqlen, num(v, 'max-windows'))
-    : null;
-  let dense: number | undefined;
-  if (evalTokens) {
-    const bar = new Progress(io, 'eval dense', Math.floor(evalTokens.length / seqlen));
-    dense = perplexity(model, evalTokens, { seqlen, onProgress: (d) => bar.update(d) }).ppl;
-    bar.finish();
-  }
-  const zsDense = zsTasks ? quietZeroshot(model, tok, zsTasks, io, 'zeroshot dense') : null;
+}
+
+interface RunState {
+  v: Values;
+  io: Io;
+  argv: readonly string[] | undefined;
+  t0: number;
+  recipe: Recipe;
+  dir: string;
+  ckpt: Checkpoint;
+  model: CausalLM;
+  dtype: SaveDtype;
+  seqlen: number;
+  windows: Int32Array[];
+  tokens: number;
+}
+
+/** Prunes with the saver as the driver's sink, evaluates the saved folder, publishes it and reports. */
+async function pruneInto(
+  saver: ModelSaver,
+  s: RunState,
+  e: {
+    calibPath: string;
+    calib: CalibOptions;
+    evalTokens: Int32Array | null;
+    evalPath: string | undefined;
+    dense: number | undefined;
+    html: string | undefined;
+    zeroshot: {
+      dir: string;
+      tasks: Awaited<ReturnType<typeof tasksInFolder>>;
+      dense: ReturnType<typeof quietZeroshot>;
+      tok: ReturnType<typeof loadTokenizer>;
+    } | null;
+  },
+): Promise<PruneResult> {
+  const { v, io, recipe, model, seqlen, windows } = s;
   log(
     io,
-    `pruning ${dir} with ${recipe.method} at ${patternName(recipe.pattern) === 'unstructured' ? fmtPct(recipe.sparsity) : patternName(recipe.pattern)} (${windows.length} calibration windows of ${seqlen} tokens)`,
+    `pruning ${s.dir} with ${recipe.method} at ${patternName(recipe.pattern) === 'unstructured' ? fmtPct(recipe.sparsity) : patternName(recipe.pattern)} (${windows.length} calibration windows of ${seqlen} tokens), writing ${saver.dir}`,
   );
   const progress = driverProgress(io, 'prune', model.numBlocks);
   const report: PruneReport = pruneModel(model, windows, {
@@ -146,37 +277,48 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
     seed: recipe.seed,
     owl: recipe.owl,
     onProgress: progress.onProgress,
+    sink: (b) => {
+      for (const l of b.layers) saver.writeLayer(l);
+    },
   });
   progress.finish();
+  saver.finish('');
   let ppl: PruneResult['ppl'];
-  if (evalTokens && dense !== undefined) {
-    const bar = new Progress(io, 'eval pruned', Math.floor(evalTokens.length / seqlen));
-    const r = perplexity(model, evalTokens, { seqlen, onProgress: (d) => bar.update(d) });
-    bar.finish();
-    ppl = { dense, pruned: r.ppl, windows: r.windows, seqlen, data: evalPath! };
-  }
   let zeroshot: ZeroshotComparison | undefined;
-  if (zsTasks && zsDense) {
-    const pruned = quietZeroshot(model, tok, zsTasks, io, 'zeroshot pruned');
-    zeroshot = {
-      data: zsDir!,
-      dense: zsDense.tasks,
-      pruned: pruned.tasks,
-      dense_mean_acc: zsDense.mean_acc,
-      pruned_mean_acc: pruned.mean_acc,
-    };
+  if ((e.evalTokens && e.dense !== undefined) || e.zeroshot) {
+    // the saved weights, read back from the folder about to be published
+    const saved = openModel(saver.dir);
+    try {
+      if (e.evalTokens && e.dense !== undefined) {
+        const r = evalPerplexity(io, 'eval pruned', saved.model, e.evalTokens, seqlen);
+        ppl = { dense: e.dense, pruned: r.ppl, windows: r.windows, seqlen, data: e.evalPath! };
+      }
+      if (e.zeroshot) {
+        const z = e.zeroshot;
+        const pruned = quietZeroshot(saved.model, z.tok, z.tasks, io, 'zeroshot pruned');
+        zeroshot = {
+          data: z.dir,
+          dense: z.dense.tasks,
+          pruned: pruned.tasks,
+          dense_mean_acc: z.dense.mean_acc,
+          pruned_mean_acc: pruned.mean_acc,
+        };
+      }
+    } finally {
+      saved.ckpt.close();
+    }
   }
   const result: PruneResult = {
-    model: dir,
-    out,
+    model: s.dir,
+    out: str(v, 'out')!,
     method: recipe.method,
     sparsity: recipe.sparsity,
     pattern: patternName(recipe.pattern),
     group: recipe.group,
     owl: recipe.owl,
     biasCorrection: recipe.biasCorrection,
-    calibration: { source: calibPath, ...calib, tokens },
-    dtype,
+    calibration: { source: e.calibPath, ...e.calib, tokens: s.tokens },
+    dtype: s.dtype,
     zeros: report.zeros,
     seconds: 0,
     blocks: report.blocks.map((b) => ({
@@ -193,28 +335,17 @@ export async function pruneCommand(v: Values, io: Io, argv?: readonly string[]):
       cosine: l.cosine,
       seconds: l.seconds,
     })),
-    warnings: [],
+    warnings: saver.warnings,
     ...(report.owl ? { owlAllocation: report.owl } : {}),
     ...(ppl ? { ppl } : {}),
     ...(zeroshot ? { zeroshot } : {}),
   };
-  log(io, `saving ${out}`);
-  result.warnings = saveModel(
-    model,
-    {
-      sourceDir: dir,
-      out,
-      dtype: dtype as SaveDtype,
-      maxShardBytes: num(v, 'max-shard-mb')! * 1024 * 1024,
-      card: modelCard(result, commandLine(argv, v)),
-      overwrite,
-    },
-    io,
-  );
-  ckpt.close();
+  saver.card(modelCard(result, commandLine(s.argv, v)));
+  saver.publish();
   for (const w of result.warnings) log(io, `stade: warning: ${w}`);
-  result.seconds = since(t0);
-  if (html) writeFileAtomic(io, html, pruneHtml(result));
+  result.seconds = since(s.t0);
+  result.peakRssMb = peakRssMb();
+  if (e.html) writeFileAtomic(io, e.html, pruneHtml(result));
   if (bool(v, 'json')) io.out(`${JSON.stringify(result)}\n`);
   else io.out(pruneText(result));
   return result;

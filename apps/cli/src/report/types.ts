@@ -46,6 +46,8 @@ export interface PruneResult {
   ppl?: { dense: number; pruned: number; windows: number; seqlen: number; data: string };
   /** Zero-shot accuracy before and after (`--zeroshot DIR`). */
   zeroshot?: ZeroshotComparison;
+  /** Peak resident memory of the process in MB (null where the runtime cannot tell). */
+  peakRssMb?: number | null;
 }
 
 /** One combination of a sweep. */

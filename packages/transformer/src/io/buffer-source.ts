@@ -3,7 +3,7 @@
  * bundle, or read by the caller). No file system: code that must run in a browser loads models with this
  * and `modelFromSource`. The bytes are validated exactly like `SafetensorsFile.open` (header.ts).
  */
-import { allocF32, Tensor } from '@stade/tensor';
+import { allocF32, allocU16, HalfTensor, Tensor } from '@stade/tensor';
 import { normalizeConfig } from '../config.js';
 import { CheckpointError, fmtValue } from '../errors.js';
 import type { TensorShapeInfo, TensorSource } from '../model.js';
@@ -101,6 +101,21 @@ export class SafetensorsBuffer implements TensorSource {
       decodeToF32(t.dtype, raw, out);
     }
     return Tensor.from(out, [...t.shape], false);
+  }
+
+  /** Every read returns a buffer the caller owns. */
+  readonly freshReads = true;
+
+  /** The tensor in its stored form: a HalfTensor (copied bytes) for F16/BF16, else float32 as `get`. */
+  getStored(name: string, reuse?: Float32Array | Uint16Array): Tensor | HalfTensor {
+    const { info: t, bytes, dataStart } = this.entry(name);
+    if (t.dtype !== 'F16' && t.dtype !== 'BF16') return this.get(name);
+    const n = t.shape.reduce((a, d) => a * d, 1);
+    const out = reuse instanceof Uint16Array && reuse.length === n ? reuse : allocU16(n);
+    const start = bytes.byteOffset + dataStart + t.begin;
+    new Uint8Array(out.buffer, out.byteOffset, n * 2).set(new Uint8Array(bytes.buffer, start, n * 2));
+    if (!LITTLE_ENDIAN) for (let i = 0; i < n; i++) out[i] = ((out[i]! & 0xff) << 8) | (out[i]! >>> 8);
+    return new HalfTensor(t.dtype === 'F16' ? 'f16' : 'bf16', out, t.shape);
   }
 
   private entry(name: string): Entry {

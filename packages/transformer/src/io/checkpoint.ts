@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { fmtShape, type Tensor } from '@stade/tensor';
+import { fmtShape, type HalfTensor, type Tensor } from '@stade/tensor';
 import { type ModelConfig, normalizeConfig } from '../config.js';
 import { CheckpointError, ConfigError, fmtValue } from '../errors.js';
 import type { SafetensorsDtype } from './dtypes.js';
@@ -235,6 +235,19 @@ export class Checkpoint {
   get(name: string): Tensor {
     return this.fileOf(name).read(name);
   }
+
+  /** The safetensors file holding a tensor (for raw byte access). */
+  file(name: string): SafetensorsFile {
+    return this.fileOf(name);
+  }
+
+  /** The tensor in its stored form (HalfTensor for F16/BF16, else float32), read into `reuse` when given. */
+  getStored(name: string, reuse?: Float32Array | Uint16Array): Tensor | HalfTensor {
+    return this.fileOf(name).readStored(name, reuse);
+  }
+
+  /** Every read returns a buffer the caller owns. */
+  readonly freshReads = true;
 
   /** Like `get`, but first checks the stored shape equals `shape`, naming the key and both shapes otherwise. */
   require(name: string, shape: readonly number[]): Tensor {

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
-import { allocF32, Tensor } from '@stade/tensor';
+import { allocF32, allocU16, HalfTensor, Tensor } from '@stade/tensor';
 import { CheckpointError, fmtValue } from '../errors.js';
 import { canReadAsF32, DTYPE_SIZE, decodeToF32, LITTLE_ENDIAN } from './dtypes.js';
 import { MAX_HEADER_BYTES, parseHeader, type TensorInfo } from './header.js';
@@ -158,8 +158,11 @@ export class SafetensorsFile {
     return out;
   }
 
-  /** The tensor as a contiguous float32 Tensor (F16/BF16 and the integer types converted; F8 refused). */
-  read(name: string): Tensor {
+  /**
+   * The tensor as a contiguous float32 Tensor (F16/BF16 and the integer types converted; F8 refused), read into
+   * `reuse` when given (exactly the element count).
+   */
+  read(name: string, reuse?: Float32Array): Tensor {
     const t = this.info(name);
     if (!canReadAsF32(t.dtype)) {
       throw new CheckpointError(`${this.path}: tensor ${fmtValue(name)}: dtype ${t.dtype} cannot be read as float32`, {
@@ -168,26 +171,9 @@ export class SafetensorsFile {
       });
     }
     const n = t.shape.reduce((a, d) => a * d, 1);
-    let out: Float32Array;
-    try {
-      if (n * 4 > MAX_BYTES) throw new RangeError(`more than ${MAX_BYTES} bytes`);
-      out = allocF32(n);
-    } catch (e) {
-      throw new CheckpointError(
-        `${this.path}: tensor ${fmtValue(name)}: cannot allocate ${n} float32 values (${e instanceof Error ? e.message : String(e)})`,
-        { file: this.path, key: name },
-        { cause: e },
-      );
-    }
+    const out = reuse && reuse.length === n ? reuse : this.alloc(name, n, 'float32', allocF32);
     if (t.dtype === 'F32' && LITTLE_ENDIAN) {
-      readExact(
-        this.descriptor(),
-        new Uint8Array(out.buffer, out.byteOffset, n * 4),
-        0,
-        n * 4,
-        this.dataStart + t.begin,
-        this.path,
-      );
+      this.readBytes(t, new Uint8Array(out.buffer, out.byteOffset, n * 4));
     } else {
       // Convert chunk by chunk through a small scratch buffer: no second full-size copy of the stored bytes.
       const size = DTYPE_SIZE[t.dtype];
@@ -201,6 +187,50 @@ export class SafetensorsFile {
       }
     }
     return new Tensor(out, t.shape);
+  }
+
+  /**
+   * The tensor in its stored form: a HalfTensor of the raw 16-bit values for F16/BF16 (nothing converted), else
+   * float32 as `read`. `reuse` (exactly the element count, Uint16Array for F16/BF16) receives the data when given.
+   */
+  readStored(name: string, reuse?: Float32Array | Uint16Array): Tensor | HalfTensor {
+    const t = this.info(name);
+    if (t.dtype !== 'F16' && t.dtype !== 'BF16')
+      return this.read(name, reuse instanceof Float32Array ? reuse : undefined);
+    const n = t.shape.reduce((a, d) => a * d, 1);
+    const out = reuse instanceof Uint16Array && reuse.length === n ? reuse : this.alloc(name, n, '16-bit', allocU16);
+    this.readBytes(t, new Uint8Array(out.buffer, out.byteOffset, n * 2));
+    if (!LITTLE_ENDIAN) for (let i = 0; i < n; i++) out[i] = ((out[i]! & 0xff) << 8) | (out[i]! >>> 8);
+    return new HalfTensor(t.dtype === 'F16' ? 'f16' : 'bf16', out, t.shape);
+  }
+
+  /** Copies `length` bytes of the tensor's stored data from byte `from` (of the tensor) into `dst`. */
+  readRange(name: string, from: number, dst: Uint8Array): void {
+    const t = this.info(name);
+    if (from < 0 || from + dst.length > t.end - t.begin) {
+      throw new CheckpointError(`${this.path}: tensor ${fmtValue(name)}: byte range outside the tensor`, {
+        file: this.path,
+        key: name,
+      });
+    }
+    readExact(this.descriptor(), dst, 0, dst.length, this.dataStart + t.begin + from, this.path);
+  }
+
+  private readBytes(t: TensorInfo, dst: Uint8Array): void {
+    readExact(this.descriptor(), dst, 0, dst.length, this.dataStart + t.begin, this.path);
+  }
+
+  private alloc<A>(name: string, n: number, kind: 'float32' | '16-bit', alloc: (n: number) => A): A {
+    try {
+      if (n * (kind === 'float32' ? 4 : 2) > MAX_BYTES) throw new RangeError(`more than ${MAX_BYTES} bytes`);
+      return alloc(n);
+    } catch (e) {
+      throw new CheckpointError(
+        `${this.path}: tensor ${fmtValue(name)}: cannot allocate ${n} ${kind} values (${e instanceof Error ? e.message : String(e)})`,
+        { file: this.path, key: name },
+        { cause: e },
+      );
+    }
   }
 
   /** Releases the file descriptor (safe to call twice). */

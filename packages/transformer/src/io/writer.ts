@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fmtShape, Tensor } from '@stade/tensor';
 import { CheckpointError, fmtValue } from '../errors.js';
-import { encodeFromF32, type FloatDtype, isFloatDtype } from './dtypes.js';
+import { DTYPE_SIZE, decodeToF32, encodeFromF32, type FloatDtype, isFloatDtype } from './dtypes.js';
 import { planHeader, type TensorInfo } from './header.js';
-import { fsError } from './safetensors.js';
+import { fsError, type SafetensorsFile } from './safetensors.js';
 
 /** A tensor to write: float32 values (row-major) or a Tensor, stored as `dtype`. */
 export interface TensorEntry {
@@ -18,6 +18,8 @@ export interface TensorEntry {
 export const DEFAULT_METADATA: Readonly<Record<string, string>> = Object.freeze({ format: 'pt' });
 
 const WRITE_CHUNK = 1 << 30;
+/** Values encoded per write (4 M floats: 8 to 16 MB of scratch). */
+const ENCODE_CHUNK = 1 << 22;
 let tmpCounter = 0;
 
 /** Flushes a folder's entries (so a rename survives a crash); best effort, some systems refuse it. */
@@ -55,6 +57,7 @@ export class SafetensorsWriter {
   private readonly tmp: string;
   private readonly dataStart: number;
   private readonly written = new Set<string>();
+  private readonly partial = new Map<string, number>();
   private fd: number | null;
 
   private constructor(path: string, tmp: string, fd: number, dataStart: number, tensors: Map<string, TensorInfo>) {
@@ -107,24 +110,85 @@ export class SafetensorsWriter {
   /** Writes one tensor's values (float32, row-major, or a Tensor of the planned shape) at its offset. */
   write(name: string, data: Float32Array | Tensor): void {
     const fd = this.open();
-    const fail = (msg: string): never => {
-      throw new CheckpointError(`${this.path}: tensor ${fmtValue(name)}: ${msg}`, { file: this.path, key: name });
-    };
-    const t = this.tensors.get(name) ?? fail('not in the planned header');
-    if (this.written.has(name)) fail('written twice');
+    const t = this.planned(name);
+    if (this.written.has(name)) this.fail(name, 'written twice');
     let values: Float32Array;
     if (data instanceof Tensor) {
       if (data.shape.length !== t.shape.length || data.shape.some((d, i) => d !== t.shape[i])) {
-        fail(`shape ${fmtShape(data.shape)} does not match the planned ${fmtShape(t.shape)}`);
+        this.fail(name, `shape ${fmtShape(data.shape)} does not match the planned ${fmtShape(t.shape)}`);
       }
       values = data.values();
     } else {
       values = data;
     }
     const n = t.shape.reduce((a, d) => a * d, 1);
-    if (values.length !== n) fail(`${values.length} values do not fill shape ${fmtShape(t.shape)}`);
-    writeAll(fd, encodeFromF32(t.dtype as FloatDtype, values), this.dataStart + t.begin, this.tmp);
+    if (values.length !== n) this.fail(name, `${values.length} values do not fill shape ${fmtShape(t.shape)}`);
+    const size = (t.end - t.begin) / Math.max(1, n);
+    // encode a few MB at a time: no full-size copy in the target dtype
+    for (let i = 0; i < n; i += ENCODE_CHUNK) {
+      const part = values.subarray(i, Math.min(n, i + ENCODE_CHUNK));
+      writeAll(fd, encodeFromF32(t.dtype as FloatDtype, part), this.dataStart + t.begin + i * size, this.tmp);
+    }
     this.written.add(name);
+  }
+
+  /**
+   * Writes raw stored bytes of a tensor (already in its planned dtype, little-endian) starting at byte `at` of
+   * the tensor; the tensor counts as written once all its bytes are (for copying a tensor piece by piece).
+   */
+  writeBytes(name: string, bytes: Uint8Array, at = 0): void {
+    const fd = this.open();
+    const t = this.planned(name);
+    if (this.written.has(name)) this.fail(name, 'written twice');
+    const len = t.end - t.begin;
+    if (at < 0 || at + bytes.length > len)
+      this.fail(name, `bytes ${at}..${at + bytes.length} outside its ${len} bytes`);
+    writeAll(fd, bytes, this.dataStart + t.begin + at, this.tmp);
+    const done = (this.partial.get(name) ?? 0) + bytes.length;
+    if (done >= len) {
+      this.partial.delete(name);
+      this.written.add(name);
+    } else this.partial.set(name, done);
+  }
+
+  /**
+   * Copies tensor `srcName` of `src` into planned tensor `name` a few MB at a time: byte for byte when the dtypes
+   * agree, else through float32 (F16/BF16 round to nearest even). Shapes must agree.
+   */
+  copyFrom(name: string, src: SafetensorsFile, srcName: string): void {
+    const t = this.planned(name);
+    const s = src.info(srcName);
+    if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
+      this.fail(name, `shape ${fmtShape(s.shape)} of ${src.path} does not match the planned ${fmtShape(t.shape)}`);
+    }
+    const n = t.shape.reduce((a, d) => a * d, 1);
+    if (n === 0) {
+      this.writeBytes(name, new Uint8Array(0));
+      return;
+    }
+    const inSize = DTYPE_SIZE[s.dtype];
+    const outSize = DTYPE_SIZE[t.dtype];
+    const chunk = Math.min(n, ENCODE_CHUNK);
+    const raw = new Uint8Array(chunk * inSize);
+    const f32 = s.dtype === t.dtype ? null : new Float32Array(chunk);
+    for (let i = 0; i < n; i += chunk) {
+      const m = Math.min(chunk, n - i);
+      const part = raw.subarray(0, m * inSize);
+      src.readRange(srcName, i * inSize, part);
+      if (!f32) this.writeBytes(name, part, i * outSize);
+      else {
+        decodeToF32(s.dtype, part, f32.subarray(0, m));
+        this.writeBytes(name, encodeFromF32(t.dtype as FloatDtype, f32.subarray(0, m)), i * outSize);
+      }
+    }
+  }
+
+  private planned(name: string): TensorInfo {
+    return this.tensors.get(name) ?? this.fail(name, 'not in the planned header');
+  }
+
+  private fail(name: string, msg: string): never {
+    throw new CheckpointError(`${this.path}: tensor ${fmtValue(name)}: ${msg}`, { file: this.path, key: name });
   }
 
   /** Checks every tensor was written, flushes and atomically renames the file into place. */

@@ -1,11 +1,11 @@
 import { linearInto, type Tensor } from '@stade/tensor';
-import type { LinearLayer, Tap } from '../model.js';
+import type { StoredLinear, Tap } from '../model.js';
 
 /**
  * Runs a linear layer on `x` (`[T, in]` -> `[T, out]`), first showing `x` to the tap under the layer's name;
  * writes into `out` when given (contiguous `[T, out]`, not sharing storage with x).
  */
-export function runLinear(layer: LinearLayer, x: Tensor /* [T, in] */, tap?: Tap, out?: Tensor): Tensor {
+export function runLinear(layer: StoredLinear, x: Tensor /* [T, in] */, tap?: Tap, out?: Tensor): Tensor {
   tap?.(layer.name, x);
   return linearInto(x, layer.weight, layer.bias ?? undefined, out);
 }

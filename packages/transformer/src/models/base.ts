@@ -1,7 +1,7 @@
 import { fmtShape, type Tensor } from '@stade/tensor';
 import { StadeError } from '../errors.js';
-import type { BlockOptions, CausalLM, LinearLayer, TensorSource } from '../model.js';
-import type { ExpectedTensor, WeightStore } from './weights.js';
+import type { BlockOptions, CausalLM, LinearLayer, StoredLinear, TensorSource } from '../model.js';
+import type { ExpectedTensor, LinearForm, WeightStore } from './weights.js';
 
 /** What an architecture knows about one of its linear layers. */
 export interface LinearSpec {
@@ -77,6 +77,24 @@ export abstract class DecoderModel implements CausalLM {
     };
   }
 
+  linearInfo(name: string): { out: number; in: number; bias: boolean } {
+    const s = this.spec(name);
+    return { out: s.out, in: s.in, bias: s.bias || this.weights.isSet(`${name}.bias`) };
+  }
+
+  /**
+   * Chooses, at load time, the form of every linear weight the forward pass uses (`null`: the stored form).
+   * Takes effect for weights read from now on; call `releaseBlock` on loaded blocks to apply it to them.
+   */
+  setLinearForm(form: LinearForm | null): void {
+    this.weights.linearForm = form;
+  }
+
+  /** Bytes of weights the model holds now (cached reads, float32 copies, replacements, reusable buffers). */
+  residentBytes(): number {
+    return this.weights.residentBytes();
+  }
+
   setLinear(name: string, weight: Tensor, bias: Tensor | null): void {
     const s = this.spec(name);
     if (weight.shape.length !== 2 || weight.shape[0] !== s.out || weight.shape[1] !== s.in) {
@@ -104,16 +122,35 @@ export abstract class DecoderModel implements CausalLM {
     this.weights.release(this.blockPrefix(i));
   }
 
+  dropBlock(i: number): void {
+    this.checkBlock(i);
+    this.weights.drop(this.blockPrefix(i));
+  }
+
   tensors(): Iterable<{ name: string; tensor: Tensor }> {
     return this.weights.all();
+  }
+
+  tensorKeys(): { name: string; key: string }[] {
+    return this.weights.keysInSourceOrder();
   }
 
   /** Name prefix of block i's tensors, ending with a dot. */
   protected abstract blockPrefix(i: number): string;
 
-  /** The linear layer of block i called `name` (a suffix such as `self_attn.q_proj`). */
-  protected linear(i: number, suffix: string): LinearLayer {
-    return this.getLinear(this.blockPrefix(i) + suffix);
+  /**
+   * The linear layer of block i called `suffix` (e.g. `self_attn.q_proj`) in the form the forward pass uses: the
+   * weight as stored (16-bit for F16/BF16 checkpoints, unless `setLinearForm` chose otherwise) or its replacement.
+   */
+  protected linear(i: number, suffix: string): StoredLinear {
+    const name = this.blockPrefix(i) + suffix;
+    const s = this.spec(name);
+    const b = `${name}.bias`;
+    return {
+      name,
+      weight: this.weights.stored(`${name}.weight`, true),
+      bias: s.bias || this.weights.isSet(b) ? this.weights.get(b) : null,
+    };
   }
 
   protected checkBlock(i: number): void {

@@ -4,18 +4,7 @@
 // qwen2 (models/qwen2/modeling_qwen2.py: biases on q/k/v, none on o_proj).
 // RMSNorm in float32, rotary embeddings (rotate_half; default, linear, llama3 scaling), grouped-query attention,
 // SiLU-gated MLP, optional attention_bias / mlp_bias, head_dim from config, tie_word_embeddings.
-import {
-  add,
-  addInto,
-  embeddingInto,
-  linearInto,
-  mul,
-  mulInto,
-  rmsNormInto,
-  silu,
-  siluInto,
-  Tensor,
-} from '@stade/tensor';
+import { add, addInto, linearInto, mul, mulInto, rmsNormInto, silu, siluInto, Tensor } from '@stade/tensor';
 import { type LlamaConfig, slidingWindowFor } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { causalAttentionInto } from '../layers/attention.js';
@@ -117,7 +106,7 @@ export class LlamaModel extends DecoderModel {
   embed(ids: Int32Array, out?: Tensor): Tensor {
     this.checkIds(ids);
     const x = out ?? Tensor.zeros([ids.length, this.hiddenSize]); // [T, hidden]
-    return embeddingInto(this.weights.get('model.embed_tokens.weight'), ids, x);
+    return this.weights.rows('model.embed_tokens.weight', ids, x);
   }
 
   block(i: number, h: Tensor, opts: BlockOptions = {}): Tensor {
@@ -162,7 +151,7 @@ export class LlamaModel extends DecoderModel {
       this.ws.get('head.x', [h.shape[0]!, this.hiddenSize]),
     );
     // tie_word_embeddings: transformers ties lm_head to embed_tokens whatever is stored
-    const w = this.weights.get(this.tied ? 'model.embed_tokens.weight' : 'lm_head.weight');
+    const w = this.weights.stored(this.tied ? 'model.embed_tokens.weight' : 'lm_head.weight');
     return linearInto(x, w, null, out); // [T, vocab]
   }
 

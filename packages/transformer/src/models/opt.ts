@@ -5,8 +5,6 @@
 import {
   add,
   addInto,
-  embedding,
-  embeddingInto,
   geluInto,
   layerNorm,
   layerNormInto,
@@ -128,15 +126,15 @@ export class OptModel extends DecoderModel {
     const T = ids.length;
     const h = this.hiddenSize;
     const x = out ?? Tensor.zeros([T, h]); // [T, hidden]
-    const table = this.weights.get('model.decoder.embed_tokens.weight');
+    const table = 'model.decoder.embed_tokens.weight';
     if (this.projDim !== h) {
-      const e = embeddingInto(table, ids, this.ws.get('embed.tokens', [T, this.projDim])); // [T, proj]
+      const e = this.weights.rows(table, ids, this.ws.get('embed.tokens', [T, this.projDim])); // [T, proj]
       linearInto(e, this.weights.get('model.decoder.project_in.weight'), null, x);
-    } else embeddingInto(table, ids, x);
+    } else this.weights.rows(table, ids, x);
     const pos = new Int32Array(T);
     for (let t = 0; t < T; t++) pos[t] = t + POSITION_OFFSET;
     const pe = this.ws.get('embed.positions', [T, h]);
-    embeddingInto(this.weights.get('model.decoder.embed_positions.weight'), pos, pe);
+    this.weights.rows('model.decoder.embed_positions.weight', pos, pe);
     return addInto(x, pe, x);
   }
 
@@ -180,7 +178,7 @@ export class OptModel extends DecoderModel {
         null,
         this.ws.get('head.proj', [T, this.projDim]),
       ); // [T, proj]
-    return linearInto(x, this.weights.get(this.lmHead), null, out); // [T, vocab]
+    return linearInto(x, this.weights.stored(this.lmHead), null, out); // [T, vocab]
   }
 
   // --- generation with a KV cache (generate/decoder.ts) ---
@@ -195,11 +193,11 @@ export class OptModel extends DecoderModel {
   embedAt(ids: Int32Array, start: number): Tensor {
     checkPositions(ids.length, start, this.maxPositions);
     this.checkIds(ids);
-    let x = embedding(this.weights.get('model.decoder.embed_tokens.weight'), ids); // [T, proj]
+    let x = this.weights.rows('model.decoder.embed_tokens.weight', ids); // [T, proj]
     if (this.projDim !== this.hiddenSize) x = linear(x, this.weights.get('model.decoder.project_in.weight')); // [T, hidden]
     const pos = new Int32Array(ids.length);
     for (let t = 0; t < ids.length; t++) pos[t] = start + t + POSITION_OFFSET;
-    return add(x, embedding(this.weights.get('model.decoder.embed_positions.weight'), pos)); // [T, hidden]
+    return add(x, this.weights.rows('model.decoder.embed_positions.weight', pos)); // [T, hidden]
   }
 
   /** Block i on new tokens `h` (`[T, hidden]`) at positions `cache.length ..`, appending their keys and values. */

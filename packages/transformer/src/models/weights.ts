@@ -1,6 +1,6 @@
-import { fmtShape, type Tensor } from '@stade/tensor';
-import { CheckpointError } from '../errors.js';
-import type { TensorSource } from '../model.js';
+import { allocF32, decodeBf16, decodeF16, fmtShape, HalfTensor, type LinearWeight, Tensor } from '@stade/tensor';
+import { CheckpointError, StadeError } from '../errors.js';
+import type { StoredTensor, TensorSource } from '../model.js';
 
 /** One tensor the architecture expects: its Hugging Face name and shape. */
 export interface ExpectedTensor {
@@ -9,15 +9,41 @@ export interface ExpectedTensor {
 }
 
 /**
+ * Chooses the form a linear layer's weight takes in the forward pass, once per load (cached until its block is
+ * released): e.g. keep it 16-bit, widen it, or pack it. Receives the stored form; returning it unchanged is the
+ * default. A returned new object owns no store buffer: the store recycles the stored one at once.
+ */
+export type LinearForm = (name: string, stored: StoredTensor) => LinearWeight;
+
+/** A cached stored-form tensor; `owned` when its buffer belongs to the store and may be recycled. */
+interface Stored {
+  t: StoredTensor | LinearWeight;
+  owned: boolean;
+}
+
+type Buffer = Float32Array | Uint16Array;
+
+/**
  * The weights of a model, addressed by Hugging Face names. Validates presence and shape of every expected tensor
  * up front (from headers only), loads tensors lazily, caches them until released, and keeps replacements.
  * Older OPT checkpoints store `decoder.*` without the `model.` prefix; both spellings are accepted.
+ *
+ * Two caches: `stored(name)` keeps the checkpoint's own dtype (16-bit data for F16/BF16) for the forward pass;
+ * `get(name)` gives float32 (converted on demand). Memory has an owner: buffers read for `stored` only are the
+ * store's and are reused by the next block's reads of the same size after `release`, so a pass over the blocks
+ * holds one block of weights without relying on the garbage collector. Float32 tensors given out by `get` are
+ * never reused (callers may keep them; the contract is only that the store forgets them on `release`).
  */
 export class WeightStore {
+  /** Optional load-time choice of the forward's linear weight form (see `LinearForm`). */
+  linearForm: LinearForm | null = null;
   private readonly expected = new Map<string, readonly number[]>();
-  private readonly stored = new Map<string, string>(); // canonical name -> name in the source
-  private readonly cache = new Map<string, Tensor>();
+  private readonly keys = new Map<string, string>(); // canonical name -> name in the source
+  private readonly storedCache = new Map<string, Stored>();
+  private readonly f32 = new Map<string, Tensor>();
   private readonly replaced = new Map<string, Tensor>();
+  private readonly pool = new Map<string, Buffer[]>();
+  private readonly dropped = new Set<string>();
 
   constructor(
     readonly source: TensorSource,
@@ -39,7 +65,7 @@ export class WeightStore {
           { file: source.dir, key },
         );
       }
-      this.stored.set(e.name, key);
+      this.keys.set(e.name, key);
     }
   }
 
@@ -50,31 +76,128 @@ export class WeightStore {
     return undefined;
   }
 
-  /** True when the tensor exists (stored or set). */
-  has(name: string): boolean {
-    return this.replaced.has(name) || this.stored.has(name) || this.resolve(name) !== undefined;
-  }
-
-  /** The tensor as it is now: a replacement, the cached copy, or a fresh read (then cached). */
-  get(name: string): Tensor {
-    const r = this.replaced.get(name) ?? this.cache.get(name);
-    if (r) return r;
-    const key = this.stored.get(name) ?? this.resolve(name);
+  private key(name: string): string {
+    this.checkDropped(name);
+    const key = this.keys.get(name) ?? this.resolve(name);
     if (key === undefined)
       throw new CheckpointError(`${this.source.dir}: missing tensor ${name}`, { file: this.source.dir, key: name });
-    const t = this.source.get(key);
+    return key;
+  }
+
+  private checkDropped(name: string): void {
+    for (const p of this.dropped) {
+      if (name.startsWith(p)) {
+        throw new StadeError(`${name}: its block was handed off (dropBlock); load the saved model to use it again`, {
+          key: name,
+        });
+      }
+    }
+  }
+
+  private checkShape(name: string, key: string, shape: readonly number[]): void {
     const want = this.expected.get(name);
-    if (want && !sameShape(t.shape, want)) {
+    if (want && !sameShape(shape, want)) {
       throw new CheckpointError(
-        `${this.source.dir}: tensor ${key} has shape ${fmtShape(t.shape)}, expected ${fmtShape(want)}`,
-        {
-          file: this.source.dir,
-          key,
-        },
+        `${this.source.dir}: tensor ${key} has shape ${fmtShape(shape)}, expected ${fmtShape(want)}`,
+        { file: this.source.dir, key },
       );
     }
-    this.cache.set(name, t);
+  }
+
+  /** True when the tensor exists (stored or set). */
+  has(name: string): boolean {
+    return this.replaced.has(name) || this.keys.has(name) || this.resolve(name) !== undefined;
+  }
+
+  /** Shape of a tensor (a replacement's, else the stored one's), from the headers. */
+  shape(name: string): readonly number[] {
+    const r = this.replaced.get(name);
+    return r ? r.shape : this.source.info(this.key(name)).shape;
+  }
+
+  /** The tensor as float32 now: a replacement, the cached copy, or a conversion / fresh read (then cached). */
+  get(name: string): Tensor {
+    const r = this.replaced.get(name) ?? this.f32.get(name);
+    if (r) return r;
+    const key = this.key(name);
+    const s = this.storedCache.get(name);
+    let t: Tensor;
+    if (s && s.t instanceof Tensor) {
+      s.owned = false; // given out: never recycled
+      t = s.t;
+    } else if (s && s.t instanceof HalfTensor) {
+      t = s.t.toFloat32();
+    } else {
+      t = this.source.get(key);
+      this.checkShape(name, key, t.shape);
+    }
+    this.f32.set(name, t);
     return t;
+  }
+
+  /**
+   * The tensor in its stored form for the forward pass (HalfTensor for F16/BF16 checkpoints; replacements and
+   * float32 copies already made are used as they are). With `linear`, the `linearForm` hook chooses the form.
+   * Valid until `release` of its prefix: do not keep it.
+   */
+  stored(name: string, linear = false): LinearWeight {
+    const r = this.replaced.get(name) ?? this.f32.get(name);
+    if (r) return r;
+    const c = this.storedCache.get(name);
+    if (c) return c.t;
+    const key = this.key(name);
+    const src = this.source;
+    let t: StoredTensor;
+    let owned = false;
+    if (src.getStored) {
+      const info = src.info(key) as { shape: readonly number[]; dtype?: string };
+      const n = info.shape.reduce((a, d) => a * d, 1);
+      const kind = info.dtype === 'F16' || info.dtype === 'BF16' ? 'u16' : info.dtype === 'F32' ? 'f32' : null;
+      const reuse = kind ? this.pool.get(`${kind}:${n}`)?.pop() : undefined;
+      t = src.getStored(key, reuse);
+      owned = src.freshReads === true;
+    } else {
+      t = src.get(key);
+    }
+    this.checkShape(name, key, t.shape);
+    let entry: Stored = { t, owned };
+    if (linear && this.linearForm) {
+      const f = this.linearForm(name, t);
+      if (f !== t) {
+        if (owned) this.recycle(t);
+        entry = { t: f, owned: false };
+      }
+    }
+    this.storedCache.set(name, entry);
+    return entry.t;
+  }
+
+  /**
+   * Rows `ids` of a `[rows, width]` table (an embedding) as float32 `[ids.length, width]`, widening only those
+   * rows; into `into` (contiguous, that shape) when given.
+   */
+  rows(name: string, ids: Int32Array, into?: Tensor): Tensor {
+    const t = this.replaced.get(name) ?? this.f32.get(name) ?? this.stored(name);
+    const [rows, width] = t.shape as [number, number];
+    if (into && (!into.contiguous || into.size !== ids.length * width)) {
+      throw new StadeError(`${name}: rows need a contiguous [${ids.length}, ${width}] output`, { key: name });
+    }
+    const out = into ? into.data.subarray(into.offset, into.offset + into.size) : allocF32(ids.length * width); // [T, width]
+    for (let r = 0; r < ids.length; r++) {
+      const id = ids[r]!;
+      if (!(id >= 0 && id < rows)) throw new StadeError(`${name}: row ${id} outside [0, ${rows})`, { key: name });
+      const dst = out.subarray(r * width, (r + 1) * width);
+      if (t instanceof HalfTensor) {
+        const src = t.data.subarray(id * width, (id + 1) * width);
+        if (t.dtype === 'bf16') decodeBf16(src, dst);
+        else decodeF16(src, dst);
+      } else if (t instanceof Tensor) {
+        dst.set(t.values().subarray(id * width, (id + 1) * width));
+      } else {
+        throw new StadeError(`${name}: cannot read rows of this weight form`, { key: name });
+      }
+    }
+    return into ?? Tensor.from(out, [ids.length, width], false);
   }
 
   /** True when `name` was replaced or added with `set`. */
@@ -84,24 +207,64 @@ export class WeightStore {
 
   /** Replaces (or adds) a tensor; replacements survive `release`. */
   set(name: string, t: Tensor): void {
+    this.checkDropped(name);
     this.replaced.set(name, t);
-    this.cache.delete(name);
+    this.f32.delete(name);
+    this.forgetStored(name);
   }
 
-  /** Drops cached reads of every tensor whose name starts with `prefix`. */
+  /** Drops cached reads of every tensor whose name starts with `prefix` (store-owned buffers are reused). */
   release(prefix: string): void {
-    for (const k of [...this.cache.keys()]) if (k.startsWith(prefix)) this.cache.delete(k);
+    for (const k of [...this.storedCache.keys()]) if (k.startsWith(prefix)) this.forgetStored(k);
+    for (const k of [...this.f32.keys()]) if (k.startsWith(prefix)) this.f32.delete(k);
+  }
+
+  /** `release(prefix)`, then forgets replacements too; any later use of those names throws. */
+  drop(prefix: string): void {
+    this.release(prefix);
+    for (const k of [...this.replaced.keys()]) if (k.startsWith(prefix)) this.replaced.delete(k);
+    this.dropped.add(prefix);
+  }
+
+  /** Bytes the store holds now: cached reads, float32 copies, replacements and buffers kept for reuse. */
+  residentBytes(): number {
+    let n = 0;
+    const bytes = (t: Tensor | HalfTensor) => t.size * (t instanceof HalfTensor ? 2 : 4);
+    for (const s of this.storedCache.values()) if (s.t instanceof Tensor || s.t instanceof HalfTensor) n += bytes(s.t);
+    for (const t of this.f32.values()) n += bytes(t);
+    for (const t of this.replaced.values()) n += bytes(t);
+    for (const list of this.pool.values()) for (const b of list) n += b.byteLength;
+    return n;
+  }
+
+  private forgetStored(name: string): void {
+    const s = this.storedCache.get(name);
+    if (!s) return;
+    this.storedCache.delete(name);
+    if (s.owned && (s.t instanceof Tensor || s.t instanceof HalfTensor)) this.recycle(s.t);
+  }
+
+  private recycle(t: StoredTensor): void {
+    const buf: Buffer = t.data;
+    const k = `${buf instanceof Uint16Array ? 'u16' : 'f32'}:${buf.length}`;
+    const list = this.pool.get(k);
+    if (list) list.push(buf);
+    else this.pool.set(k, [buf]);
+  }
+
+  /** The source's tensors in its order: canonical name and the source's key. */
+  keysInSourceOrder(): { name: string; key: string }[] {
+    const canonical = new Map<string, string>();
+    for (const [c, k] of this.keys) canonical.set(k, c);
+    return [...this.source.names()].map((key) => ({ name: canonical.get(key) ?? key, key }));
   }
 
   /** Every tensor as it is now under canonical names: stored ones in source order, then added ones. */
   *all(): Iterable<{ name: string; tensor: Tensor }> {
     const seen = new Set<string>();
-    const canonical = new Map<string, string>();
-    for (const [c, k] of this.stored) canonical.set(k, c);
-    for (const key of this.source.names()) {
-      const name = canonical.get(key) ?? key;
+    for (const { name, key } of this.keysInSourceOrder()) {
       seen.add(name);
-      yield { name, tensor: this.replaced.get(name) ?? this.cache.get(name) ?? this.source.get(key) };
+      yield { name, tensor: this.replaced.get(name) ?? this.f32.get(name) ?? this.source.get(key) };
     }
     for (const [name, tensor] of this.replaced) if (!seen.has(name)) yield { name, tensor };
   }
