@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { enospcWriters } from '../test/helpers.js';
 import { errorLine } from './errors.js';
 import { captureIo } from './io.js';
-import { checkOutput, declareBiases, ModelSaver, planShards, type SavableModel, } from './save.js';
+import { checkOutput, declareBiases, ModelSaver, planShards, type SavableModel } from './save.js';
 import { removeStaleTemps, tempPrefix } from './temp.js';
 
 const root = mkdtempSync(join(tmpdir(), 'stade-save-'));

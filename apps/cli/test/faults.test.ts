@@ -12,7 +12,7 @@ import { openModel } from '../src/commands/common.js';
 import { pruneCommand } from '../src/commands/prune.js';
 import { errorLine } from '../src/errors.js';
 import { captureIo } from '../src/io.js';
-import { ModelSaver, } from '../src/save.js';
+import { ModelSaver } from '../src/save.js';
 import { bigLlama, enospcWriters, makeText, runCli, runCliAsync } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'stade-faults-'));
