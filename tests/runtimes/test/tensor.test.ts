@@ -5,7 +5,7 @@ import { RUNTIMES, repo, runOn, versionOf } from './runtimes.js';
 interface ProbeResult {
   simd: boolean;
   relaxed: boolean;
-  pool: { readyWorkers: number; parallelCalls: number };
+  pool: { readyWorkers: number; parallelCalls: number; platform: string };
   digest: string;
   results: { name: string; ok: boolean; error?: string }[];
 }
@@ -24,6 +24,16 @@ describe.each(RUNTIMES)('tensor properties on $name', (rt) => {
     expect(out.results.filter((x) => !x.ok)).toEqual([]);
     expect(out.results.length).toBeGreaterThanOrEqual(10);
     expect(out.pool.readyWorkers).toBeGreaterThanOrEqual(1);
+  });
+
+  it('exits on its own after using the worker pool (no shutdownPool call)', () => {
+    const r = runOn(rt, join(repo, 'tests/runtimes/probes/exit.mjs'), [], { timeout: 60_000 });
+    expect(r.code, `${versionOf(rt)}\n${r.stderr}`).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { y0: number; pool: { parallelCalls: number; platform: string } };
+    expect(out.y0).toBe(64);
+    expect(out.pool.parallelCalls).toBe(1);
+    // Deno runs the pool on Web Workers (its node:worker_threads ports are slow with shared buffers).
+    expect(out.pool.platform).toBe(rt.name === 'deno' ? 'deno' : 'node');
   });
 });
 

@@ -34,7 +34,7 @@ interface WebWorker {
   addEventListener(type: 'error', listener: (ev: unknown) => void): void;
 }
 type WorkerCtor = new (url: URL, options: { type: 'module'; name?: string }) => WebWorker;
-type BrowserGlobals = { Worker?: WorkerCtor; crossOriginIsolated?: boolean; document?: unknown };
+type BrowserGlobals = { Worker?: WorkerCtor; crossOriginIsolated?: boolean; document?: unknown; Deno?: unknown };
 // The global Web Worker constructor (checked with typeof before use). Written as the literal
 // `new Worker(new URL(...), ...)` below so that bundlers recognise the worker entry and bundle it.
 declare const Worker: WorkerCtor;
@@ -67,7 +67,9 @@ let nextTag = 1;
 /** The browser platform, or null where the pool cannot run (see the module comment). */
 export function browserPlatform(): Platform | null {
   const g = globalThis as BrowserGlobals;
-  if (typeof g.Worker !== 'function' || g.crossOriginIsolated !== true || g.document !== undefined) return null;
+  // Deno: Web Workers share memory and the caller may block (no isolation headers there).
+  const isolated = g.crossOriginIsolated === true || g.Deno !== undefined;
+  if (typeof g.Worker !== 'function' || !isolated || g.document !== undefined) return null;
   if (typeof SharedArrayBuffer !== 'function') return null;
   return {
     name: 'browser',

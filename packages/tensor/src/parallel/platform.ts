@@ -29,6 +29,8 @@ export interface PlatformPort {
 
 export interface Platform {
   readonly name: string;
+  /** Its workers keep the process alive (Deno's Web Workers have no unref): the pool stops them when idle. */
+  readonly keepsProcessAlive?: boolean;
   /** Throws a clear error when the worker script cannot be loaded (e.g. dist/ not built). */
   checkScript(url: URL): void;
   /**
@@ -123,9 +125,13 @@ let platform: Platform | null = null;
 
 function detect(): void {
   const proc = (globalThis as { process?: Proc }).process;
-  if (!proc?.versions?.node) {
+  if (!proc?.versions?.node || (globalThis as { Deno?: unknown }).Deno !== undefined) {
     // Not Node: the browser backend (browser.ts) when cross-origin isolated and on a worker thread, else null.
-    platform = browserPlatform();
+    // Deno too: its node:worker_threads ports take seconds to deliver a message that carries a large
+    // SharedArrayBuffer (the pool's job arguments), so its caller ran every chunk itself; its Web Workers
+    // share the buffers at once.
+    const web = browserPlatform();
+    platform = web && proc?.versions?.node ? { ...web, name: 'deno', keepsProcessAlive: true } : web;
     return;
   }
   const gbm = proc.getBuiltinModule;

@@ -83,6 +83,27 @@ onThreadsChange((n) => {
   if (!busy && slots.length > n - 1) void shrink(Math.max(0, n - 1));
 });
 
+type Timers = {
+  setTimeout(f: () => void, ms: number): unknown;
+  clearTimeout(t: unknown): void;
+  Deno?: { unrefTimer?(t: unknown): void };
+};
+let idleTimer: unknown = null;
+
+/**
+ * Where workers keep the process alive (Deno), stops them after a second without parallel work, on a timer
+ * that itself does not keep the process alive, so a program exits without calling shutdownPool().
+ */
+function stopWhenIdle(): void {
+  const g = globalThis as unknown as Timers;
+  if (idleTimer !== null) g.clearTimeout(idleTimer);
+  idleTimer = g.setTimeout(() => {
+    idleTimer = null;
+    if (!busy) void shrink(0);
+  }, 1000);
+  g.Deno?.unrefTimer?.(idleTimer);
+}
+
 /** Terminates every worker (they are started again lazily by the next parallel call). */
 export function shutdownPool(): Promise<void> {
   return shrink(0);
@@ -101,6 +122,7 @@ export async function warmPool(timeoutMs = 30_000): Promise<void> {
     if (Date.now() > deadline) throw new Error(`warmPool: workers not ready after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 2));
   }
+  if (platform.keepsProcessAlive) stopWhenIdle();
 }
 
 /**
@@ -159,6 +181,7 @@ export function parallelFor<K extends KernelName>(
   } finally {
     busy = false;
     prepared.copyBack();
+    if (platform!.keepsProcessAlive) stopWhenIdle();
   }
 }
 
