@@ -13,6 +13,17 @@ const bin = (name) => join(enginesDir, 'node_modules', '.bin', process.platform 
 /** The runtimes' launchers in engines/node_modules/.bin. */
 export const engineBins = { node: bin('node'), bun: bin('bun'), deno: bin('deno') };
 
+/**
+ * The runtimes the tests and `npm run bench` use, as `cmd ...pre script`: Node 20 (the running Node), the
+ * current Node LTS, Bun and Deno.
+ */
+export const runtimeCommands = () => [
+  { name: 'node', cmd: process.execPath, pre: [] },
+  { name: 'node-lts', cmd: engineBins.node, pre: [] },
+  { name: 'bun', cmd: engineBins.bun, pre: [] },
+  { name: 'deno', cmd: engineBins.deno, pre: ['run', '-A', '--quiet'] },
+];
+
 /** Installs engines/ from its lockfile when any launcher is missing. */
 export function installEngines() {
   if (Object.values(engineBins).every((b) => existsSync(b))) return;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: plain .mjs helper without type declarations
-import { engineBins } from '../install.mjs';
+import { runtimeCommands } from '../install.mjs';
 
 /** A JavaScript runtime the tests spawn: `cmd ...pre script ...args`. */
 export interface Runtime {
@@ -10,15 +10,8 @@ export interface Runtime {
   pre: string[];
 }
 
-const bins = engineBins as { node: string; bun: string; deno: string };
-
 /** Node 20 (the machine's, the one running vitest), the current Node LTS, Bun and Deno (tests/runtimes/engines). */
-export const RUNTIMES: Runtime[] = [
-  { name: 'node', cmd: process.execPath, pre: [] },
-  { name: 'node-lts', cmd: bins.node, pre: [] },
-  { name: 'bun', cmd: bins.bun, pre: [] },
-  { name: 'deno', cmd: bins.deno, pre: ['run', '-A', '--quiet'] },
-];
+export const RUNTIMES: Runtime[] = runtimeCommands() as Runtime[];
 
 export const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
