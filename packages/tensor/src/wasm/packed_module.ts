@@ -131,49 +131,61 @@ function storeTile(c: Code, ct: number, r: number, accs: number[]): void {
 function emitDots24(kind: ValueKind): Fn {
   const [x6, vp, mp, iters, rows, out, ldv, ldm] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [r, it, xr, vr, mr] = [8, 9, 10, 11, 12];
-  const [acc0, acc1, g] = [13, 14, 15];
-  const wl = 16;
+  const [acc0, acc1, acc2, acc3, g] = [13, 14, 15, 16, 17];
+  const wl = 18;
   const c = new Code();
+  // Four groups (16 inputs) at group offset q0 from the pointers, into accumulators a and b.
+  const step = (q0: number, a: number, b: number) => {
+    for (const [half, acc] of [
+      [0, a],
+      [1, b],
+    ] as const) {
+      const g0 = q0 + 2 * half;
+      c.get(xr)
+        .get(mr)
+        .i32Load8U(g0)
+        .add()
+        .v128Load64Zero(g0 * X6_GROUP)
+        .set(g);
+      c.get(xr)
+        .get(mr)
+        .i32Load8U(g0 + 1)
+        .add()
+        .get(g)
+        .v128Load64Lane((g0 + 1) * X6_GROUP, 1)
+        .set(g);
+      c.get(acc).get(g);
+      loadValues(c, kind, vr, wl, 2 * g0);
+      c.f32x4Mul().f32x4Add().set(acc);
+    }
+  };
+  const advance = (groups: number) =>
+    c
+      .inc(xr, groups * X6_GROUP)
+      .inc(mr, groups)
+      .inc(vr, 2 * groups * wBytes(kind));
   emitWidenInit(c, kind as WeightKind, wl);
   forRows(c, r, rows, () => {
     c.get(x6).set(xr);
     c.get(vp).get(r).get(ldv).mul().add().set(vr);
     c.get(mp).get(r).get(ldm).mul().add().set(mr);
-    c.v128Zero().set(acc0).v128Zero().set(acc1);
-    c.get(iters).set(it);
+    for (const a of [acc0, acc1, acc2, acc3]) c.v128Zero().set(a);
+    // two steps per pass (fewer loop instructions), then the odd step
+    c.get(iters).i32(1).shrU().set(it);
     countdown(c, it, () => {
-      for (const [half, acc] of [
-        [0, acc0],
-        [1, acc1],
-      ] as const) {
-        const g0 = 2 * half;
-        c.get(xr)
-          .get(mr)
-          .i32Load8U(g0)
-          .add()
-          .v128Load64Zero(g0 * X6_GROUP)
-          .set(g);
-        c.get(xr)
-          .get(mr)
-          .i32Load8U(g0 + 1)
-          .add()
-          .get(g)
-          .v128Load64Lane((g0 + 1) * X6_GROUP, 1)
-          .set(g);
-        c.get(acc).get(g);
-        loadValues(c, kind, vr, wl, 4 * half);
-        c.f32x4Mul().f32x4Add().set(acc);
-      }
-      c.inc(xr, 4 * X6_GROUP)
-        .inc(mr, 4)
-        .inc(vr, 8 * wBytes(kind));
+      step(0, acc0, acc1);
+      step(4, acc2, acc3);
+      advance(8);
     });
-    c.get(acc0).get(acc1).f32x4Add().set(acc0);
+    c.get(iters).i32(1).and().if();
+    step(0, acc0, acc1);
+    c.end();
+    c.get(acc0).get(acc1).f32x4Add().get(acc2).get(acc3).f32x4Add().f32x4Add().set(acc0);
     storeSum(c, acc0, out, r);
   });
   return {
     params: new Array(8).fill(I32),
-    locals: [...new Array(5).fill(I32), V128, V128, V128, ...widenLocals(kind as WeightKind)],
+    locals: [...new Array(5).fill(I32), ...new Array(5).fill(V128), ...widenLocals(kind as WeightKind)],
     code: c,
   };
 }
