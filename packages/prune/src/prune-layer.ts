@@ -65,7 +65,7 @@ export function pruneLinear(
   const [out, inp] = weight.shape as [number, number];
   if (method === 'sparsegpt' || method === 'sparsegpt-noupdate') {
     if (!stats?.hasHessian) throw new PruneError(`${name}: ${method} needs the Hessian of the layer's inputs`);
-    const r = sparsegpt(weight, stats.hessian(), {
+    const r = sparsegpt(weight, stats.finalHessian(), {
       sparsity: opts.sparsity,
       pattern: opts.pattern,
       blocksize: opts.blocksize,

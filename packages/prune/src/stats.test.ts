@@ -133,6 +133,21 @@ describe('LayerStats', () => {
     expect(two).toEqual(one);
   });
 
+  it('finalHessian gives the same H in place (narrow and wide layers), shared by later calls; then no more updates', () => {
+    for (const cols of [5, HESSIAN_GEMM_MIN_COLS + 3]) {
+      const st = new LayerStats(cols, { hessian: true });
+      st.update(randn([20, cols], 1));
+      st.update(randn([9, cols], 2));
+      const copy = st.hessian();
+      const fin = st.finalHessian();
+      expect(Array.from(fin)).toEqual(Array.from(copy));
+      expect(st.finalHessian()).toBe(fin);
+      expect(Array.from(st.hessian())).toEqual(Array.from(copy));
+      expect(() => st.update(randn([2, cols], 3))).toThrow(/finalised in place/);
+      expect(() => new LayerStats(cols, { hessian: true }).merge(st)).toThrow(/finalised in place/);
+    }
+  });
+
   it('keeps the variance accurate for a large offset (stable merge)', () => {
     const st = new LayerStats(1);
     for (let s = 0; s < 50; s++) st.update(Tensor.from([16e6 + 1, 16e6 - 1, 16e6 + 1, 16e6 - 1], [4, 1]));

@@ -49,7 +49,7 @@ for (const t of threads) {
       const t0 = performance.now();
       const st = new LayerStats(cols, { hessian: true });
       for (const x of xs) st.update(x);
-      const h = st.hessian();
+      const h = st.finalHessian();
       const t1 = performance.now();
       sparsegpt(w, h, { sparsity: 0.5, precision });
       const t2 = performance.now();
