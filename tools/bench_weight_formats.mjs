@@ -6,7 +6,7 @@
 // (packages/transformer/src/generate/weight-format.ts, AUTO_SPARSE_MIN) rests on.
 //
 //   npm run build && node tools/bench_weight_formats.mjs [--threads 2] [--rounds 15] [--json]
-import { encodeBf16, HalfTensor, linear, packWeight, setThreads, shutdownPool } from '@stade/tensor';
+import { allocU16, encodeBf16, HalfTensor, linear, packWeight, setThreads, shutdownPool } from '@stade/tensor';
 import { randn } from '@stade/tensor/testing';
 
 const args = process.argv.slice(2);
@@ -20,7 +20,7 @@ const json = args.includes('--json');
 setThreads(threads);
 
 // [in, out]
-const SHAPES = [
+const SHAPES = (process.env.SHAPES ? JSON.parse(process.env.SHAPES) : null) ?? [
   [768, 768],
   [768, 3072],
   [3072, 768],
@@ -65,7 +65,7 @@ function prune(w, s, seed) {
 
 const bf16 = (w) => {
   const src = w.values();
-  return new HalfTensor('bf16', encodeBf16(src, new Uint16Array(src.length)), w.shape);
+  return new HalfTensor('bf16', encodeBf16(src, allocU16(src.length)), w.shape); // shared memory, as the model store
 };
 
 function median(xs) {

@@ -64,11 +64,13 @@ export { argmax, Sampler, type SamplerOptions, seededRandom } from './generate/s
 export {
   AUTO_SPARSE_MIN,
   AUTO_SPARSE_MIN_INPUTS,
+  applyWeightFormat,
   chooseFormat,
   convertWeight,
   type LayerChoice,
   type LayerFormat,
   measureWeight,
+  summarizeChoices,
   WEIGHT_FORMATS,
   type WeightFormat,
   weightFormHook,

@@ -6,12 +6,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   AUTO_SPARSE_MIN,
+  applyWeightFormat,
+  Checkpoint,
   chooseFormat,
   convertWeight,
   type LayerChoice,
+  MemorySource,
   measureWeight,
+  modelFromSource,
+  summarizeChoices,
   weightFormHook,
 } from '../src/index.js';
+import { loadFixture, relMaxError } from './fixtures.js';
 
 /** A weight `[n, k]` with the given zero pattern: 'none', '2:4' (2 of every 4 zero), or a fraction at random. */
 function pruned(n: number, k: number, pattern: 'none' | '2:4' | number, seed: number): Tensor {
@@ -121,5 +127,49 @@ describe('weight formats', () => {
     expect(seen).toEqual([{ name: 'model.layers.0.mlp.up_proj', format: '2:4', sparsity: 0.5, is24: true }]);
     expect(out).not.toBe(w);
     expect(() => chooseFormat('fast' as never, w, measureWeight(w))).toThrow(/unknown weight format 'fast'/);
+  });
+});
+
+describe('applyWeightFormat on a model', () => {
+  /** The llama-gqa fixture with every block linear weight 2:4-pruned (2 smallest |w| of each 4), in memory. */
+  function pruned24(): ReturnType<typeof modelFromSource> {
+    const ckpt = Checkpoint.open(loadFixture('llama-gqa').dir);
+    const probe = modelFromSource(ckpt);
+    const linears = new Set<string>();
+    for (let i = 0; i < probe.numBlocks; i++) for (const n of probe.linearNames(i)) linears.add(`${n}.weight`);
+    const tensors: [string, Tensor][] = [];
+    for (const name of ckpt.names()) {
+      const t = ckpt.get(name).clone();
+      if (linears.has(name)) {
+        const d = t.values();
+        for (let g = 0; g < d.length; g += 4) {
+          const o = [0, 1, 2, 3].sort((a, b) => Math.abs(d[g + a]!) - Math.abs(d[g + b]!) || a - b);
+          d[g + o[0]!] = 0;
+          d[g + o[1]!] = 0;
+        }
+      }
+      tensors.push([name, t]);
+    }
+    const src = new MemorySource(ckpt.config, tensors, ckpt.dir);
+    ckpt.close();
+    return modelFromSource(src);
+  }
+
+  it('every format gives the dense logits (1e-5) and the choices name every layer', () => {
+    const fx = loadFixture('llama-gqa');
+    const want = pruned24().forward(fx.ids).values();
+    for (const [format, expected] of [
+      ['sparse', '2:4'],
+      ['auto', '2:4'],
+      ['dense', 'f32'],
+    ] as const) {
+      const model = pruned24();
+      const choices = applyWeightFormat(model, format);
+      const got = model.forward(fx.ids).values();
+      expect(relMaxError(got, want)).toBeLessThan(1e-5);
+      expect(choices.length).toBe(model.numBlocks * 7);
+      expect(new Set(choices.map((c) => c.format))).toEqual(new Set([expected]));
+      expect(summarizeChoices(choices)).toBe(`${model.numBlocks * 7} ${expected}`);
+    }
   });
 });

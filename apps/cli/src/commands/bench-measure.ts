@@ -1,4 +1,4 @@
-import { seededRandom } from '@stade/transformer';
+import { applyWeightFormat, seededRandom, type WeightFormat } from '@stade/transformer';
 import { CliError } from '../errors.js';
 import { openModel } from './common.js';
 import { decoderOf, forwardCachedTimed, warmUp } from './decoding.js';
@@ -6,7 +6,7 @@ import { decoderOf, forwardCachedTimed, warmUp } from './decoding.js';
 /** What one benchmark process measures. */
 export interface BenchRequest {
   model: string;
-  weights: string;
+  weights: WeightFormat;
   promptTokens: number;
   newTokens: number;
 }
@@ -14,6 +14,7 @@ export interface BenchRequest {
 /** One row of `stade bench --json`. */
 export interface BenchRow {
   model: string;
+  /** The `--weights` format it ran with. */
   weights: string;
   prefill_tokens_per_s: number;
   decode_tokens_per_s: number;
@@ -44,6 +45,7 @@ export function measureSpeed(req: BenchRequest): BenchRow {
   const { ckpt, model } = openModel(req.model);
   try {
     const m = decoderOf(model, req.model);
+    applyWeightFormat(m, req.weights);
     const need = req.promptTokens + req.newTokens;
     if (need > m.maxPositions) {
       throw new CliError(

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { bool, num, str, type Values } from '../args.js';
+import type { WeightFormat } from '@stade/transformer';
+import { bool, list, num, str, type Values } from '../args.js';
 import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
 import { renderTable } from '../report/table.js';
@@ -64,8 +65,8 @@ export function benchTable(rows: readonly BenchRow[]): string {
 }
 
 /**
- * `stade bench`: prefill and decode speed and peak resident memory of a model (and of --compare), each model
- * measured in its own process, one after the other (issue 11).
+ * `stade bench`: prefill and decode speed and peak resident memory of a model (and of --compare), each model and
+ * weight format measured in its own process, one after the other (issue 11).
  */
 export async function benchCommand(v: Values, io: Io): Promise<BenchJson> {
   const dirs = [resolveModelDir(v)];
@@ -75,8 +76,10 @@ export async function benchCommand(v: Values, io: Io): Promise<BenchJson> {
   const newTokens = num(v, 'new-tokens')!;
   const rows: BenchRow[] = [];
   for (const model of dirs) {
-    io.err(`bench: ${model}\n`);
-    rows.push(benchInProcess({ model, weights: 'stored', promptTokens, newTokens }));
+    for (const weights of list(v, 'weights') as WeightFormat[]) {
+      io.err(`bench: ${model} (--weights ${weights})\n`);
+      rows.push(benchInProcess({ model, weights, promptTokens, newTokens }));
+    }
   }
   if (bool(v, 'json')) io.out(`${JSON.stringify({ models: rows })}\n`);
   else {

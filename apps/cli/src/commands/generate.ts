@@ -1,4 +1,4 @@
-import { generate } from '@stade/transformer';
+import { applyWeightFormat, generate, summarizeChoices, type WeightFormat } from '@stade/transformer';
 import { bool, num, str, type Values } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
@@ -27,6 +27,7 @@ export async function generateCommand(v: Values, io: Io): Promise<GenerateJson> 
   const { ckpt, model } = openModel(dir);
   try {
     const m = decoderOf(model, dir);
+    const choices = applyWeightFormat(m, str(v, 'weights') as WeightFormat);
     const tok = loadTokenizer(dir);
     const ids = tok.encode(prompt);
     if (ids.length === 0) throw new UsageError('--prompt gives no tokens');
@@ -37,6 +38,7 @@ export async function generateCommand(v: Values, io: Io): Promise<GenerateJson> 
       );
     }
     warmUp(m);
+    if (!json) io.err(`weights: ${summarizeChoices(choices)} (--weights ${str(v, 'weights')})\n`);
     const decode = (out: number[]) => tok.tokenizer.decode(out, { skip_special_tokens: true });
     const produced: number[] = [];
     let shown = 0;

@@ -50,6 +50,11 @@ export const METHODS = [
 ] as const;
 export type Method = (typeof METHODS)[number];
 
+/** Load-time formats of the linear layers' weights (`auto` picks per layer; @stade/transformer WEIGHT_FORMATS). */
+export const WEIGHT_FORMATS = ['auto', 'dense', 'f16', 'sparse'] as const;
+const weightsHelp =
+  'linear weights: auto (per layer: 2:4 or sparse when pruned so, else as stored), dense (float32), f16 (16-bit), sparse (2:4 or unstructured packed)';
+
 /** Upper bounds that protect against typos (a window count of a million is never meant). */
 export const MAX_NSAMPLES = 65_536;
 export const MAX_SEQLEN = 1_048_576;
@@ -395,6 +400,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'sample among the most likely tokens whose probability reaches P, in (0, 1] (1: all)',
       },
       { ...seed, help: 'seed of the sampling' },
+      { name: 'weights', type: 'string', metavar: 'F', choices: WEIGHT_FORMATS, default: 'auto', help: weightsHelp },
     ],
     examples: [
       'stade generate --prompt "Call me Ishmael."',
@@ -453,13 +459,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'bench',
     summary: 'prefill and decode speed and memory of a model, or of two side by side',
     description:
-      'Measures, in a fresh process per model, the prefill speed (a prompt of --prompt-tokens ' +
+      'Measures, in a fresh process per model and weight format, the prefill speed (a prompt of --prompt-tokens ' +
       'seeded random tokens, fastest of 3), the decode speed (the median of --new-tokens single-token steps with a ' +
       'KV cache after that prompt) and the peak resident memory, and prints them as a table with the speedups ' +
       'over the first row.',
     flags: [
       model,
       { name: 'compare', type: 'string', metavar: 'DIR', help: 'a second model folder measured the same way' },
+      {
+        name: 'weights',
+        type: 'list',
+        metavar: 'LIST',
+        choices: WEIGHT_FORMATS,
+        default: ['auto'],
+        help: `${weightsHelp}; a list measures each in turn`,
+      },
       {
         name: 'prompt-tokens',
         type: 'int',
@@ -481,7 +495,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     examples: [
       'stade bench --model ./opt-125m --compare ./opt-125m-2-4',
-      'stade bench --model ./opt-125m --prompt-tokens 128 --new-tokens 64 --json',
+      'stade bench --model ./opt-125m --weights dense,f16 --prompt-tokens 128 --new-tokens 64 --json',
     ],
   },
   {

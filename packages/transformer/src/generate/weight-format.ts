@@ -117,3 +117,31 @@ export function weightFormHook(
     return convertWeight(stored, f);
   };
 }
+
+/** A model whose weight store takes a load-time hook for its linear weights (DecoderModel: every architecture). */
+interface LinearFormSettable {
+  setLinearForm(form: ((name: string, stored: Tensor | HalfTensor) => LinearWeight) | null): void;
+  releaseBlock(i: number): void;
+  numBlocks: number;
+}
+
+/**
+ * Puts every linear layer of `model` in `format` as it is loaded (blocks already loaded are released first, so
+ * the format applies to them when they are read again). Returns the list of choices, filled as layers load.
+ */
+export function applyWeightFormat(model: object, format: WeightFormat): LayerChoice[] {
+  const m = model as Partial<LinearFormSettable>;
+  if (typeof m.setLinearForm !== 'function' || typeof m.releaseBlock !== 'function' || m.numBlocks === undefined)
+    throw new StadeError('this model has no load-time hook for its linear weights (setLinearForm)');
+  const choices: LayerChoice[] = [];
+  m.setLinearForm(weightFormHook(format, (c) => choices.push(c)));
+  for (let i = 0; i < m.numBlocks; i++) m.releaseBlock(i);
+  return choices;
+}
+
+/** Counts of the formats chosen, e.g. `72 2:4, 12 bf16`. */
+export function summarizeChoices(choices: readonly LayerChoice[]): string {
+  const counts = new Map<LayerFormat, number>();
+  for (const c of choices) counts.set(c.format, (counts.get(c.format) ?? 0) + 1);
+  return [...counts].map(([f, n]) => `${n} ${f}`).join(', ');
+}

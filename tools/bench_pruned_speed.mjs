@@ -1,0 +1,259 @@
+#!/usr/bin/env node
+// How much faster a pruned model runs: `stade bench` rows for one random-weight checkpoint at a real shape
+// (tools/make_scale_checkpoint.mjs), dense float32 vs dense bf16 vs 2:4 vs 50% / 70% unstructured (magnitude per
+// row, pruned here), plus PyTorch's dense decode on the same checkpoint (tools/bench_decode_torch.py). Every row
+// runs in its own process; the set of rows runs --rounds times, interleaved, and each figure is the median of its
+// rounds (a loaded machine slows every row alike). Prints a table with the ratios against the targets of issue
+// 11; with --write-docs also writes docs/speed.md (table and an SVG plot).
+//
+//   npm run build && node tools/bench_pruned_speed.mjs [--shape opt-125m] [--rounds 3] [--threads 2] [--write-docs]
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  AUTO_SPARSE_MIN,
+  AUTO_SPARSE_MIN_INPUTS,
+  Checkpoint,
+  modelFromCheckpoint,
+  writeSafetensors,
+} from '@stade/transformer';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const argv = process.argv.slice(2);
+const flag = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : argv[i + 1];
+};
+const shape = flag('shape', 'opt-125m');
+const rounds = Number(flag('rounds', '3'));
+const threads = flag('threads', '2');
+const promptTokens = flag('prompt-tokens', '128');
+const newTokens = flag('new-tokens', '32');
+const work = resolve(flag('dir', `/tmp/stade-speed-${shape}`));
+mkdirSync(work, { recursive: true });
+
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+function checkpoint(dtype) {
+  const dir = join(work, `${shape}-${dtype}`);
+  if (!existsSync(join(dir, 'config.json')))
+    run(process.execPath, [
+      'tools/make_scale_checkpoint.mjs',
+      '--shape',
+      shape,
+      '--dtype',
+      dtype,
+      '--out',
+      dir,
+      '--force',
+    ]);
+  return dir;
+}
+
+/** Magnitude pruning per output row: the `s` smallest |w| of each row, or the 2 smallest of every 4 ('2:4'). */
+function pruneRows(d, n, k, s) {
+  const idx = new Int32Array(k);
+  for (let r = 0; r < n; r++) {
+    const row = d.subarray(r * k, (r + 1) * k);
+    if (s === '2:4') {
+      for (let g = 0; g + 4 <= k; g += 4) {
+        const o = [0, 1, 2, 3].sort((a, b) => Math.abs(row[g + a]) - Math.abs(row[g + b]) || a - b);
+        row[g + o[0]] = 0;
+        row[g + o[1]] = 0;
+      }
+      continue;
+    }
+    for (let j = 0; j < k; j++) idx[j] = j;
+    idx.sort((a, b) => Math.abs(row[a]) - Math.abs(row[b]) || a - b);
+    for (let j = 0; j < Math.floor(s * k); j++) row[idx[j]] = 0;
+  }
+}
+
+/** A pruned copy of the bf16 checkpoint (every block linear layer), saved as one BF16 safetensors file. */
+function prunedCheckpoint(base, s) {
+  const dir = join(work, `${shape}-bf16-${s === '2:4' ? '2-4' : `${Math.round(s * 100)}pct`}`);
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const ckpt = Checkpoint.open(base);
+  const model = modelFromCheckpoint(ckpt);
+  const linears = new Set();
+  for (let i = 0; i < model.numBlocks; i++) for (const n of model.linearNames(i)) linears.add(`${n}.weight`);
+  const entries = [];
+  for (const name of ckpt.names()) {
+    const t = ckpt.get(name);
+    const data = Float32Array.from(t.values());
+    if (linears.has(name)) pruneRows(data, t.shape[0], t.shape[1], s);
+    entries.push({ name, dtype: 'BF16', shape: t.shape, data });
+  }
+  ckpt.close();
+  writeSafetensors(join(dir, 'model.safetensors'), entries);
+  for (const f of readdirSync(base))
+    if (!f.endsWith('.safetensors') && !f.endsWith('.index.json')) cpSync(join(base, f), join(dir, f));
+  return dir;
+}
+
+const f32 = checkpoint('f32');
+const bf16 = checkpoint('bf16');
+const rows = [
+  { key: 'dense f32', model: f32, weights: 'dense' },
+  { key: 'dense bf16', model: bf16, weights: 'f16' },
+  { key: '2:4', model: prunedCheckpoint(bf16, '2:4'), weights: 'sparse' },
+  { key: '50% unstructured', model: prunedCheckpoint(bf16, 0.5), weights: 'sparse' },
+  { key: '70% unstructured', model: prunedCheckpoint(bf16, 0.7), weights: 'sparse' },
+  { key: 'PyTorch dense f32', model: f32, torch: true },
+];
+const cli = join(ROOT, 'apps/cli/dist/main.js');
+const results = new Map(rows.map((r) => [r.key, []]));
+for (let round = 0; round < rounds; round++) {
+  for (const r of rows) {
+    process.stderr.write(`round ${round + 1}/${rounds}: ${r.key}\n`);
+    const out = r.torch
+      ? run(
+          '/usr/bin/python3',
+          [
+            'tools/bench_decode_torch.py',
+            '--model',
+            r.model,
+            '--threads',
+            threads,
+            '--prompt-tokens',
+            promptTokens,
+            '--new-tokens',
+            newTokens,
+          ],
+          { OMP_WAIT_POLICY: 'PASSIVE' },
+        )
+      : run(
+          process.execPath,
+          [
+            cli,
+            'bench',
+            '--model',
+            r.model,
+            '--weights',
+            r.weights,
+            '--prompt-tokens',
+            promptTokens,
+            '--new-tokens',
+            newTokens,
+            '--json',
+          ],
+          { STADE_THREADS: threads },
+        );
+    const row = JSON.parse(out.trim().split('\n').pop());
+    results.get(r.key).push(row.models ? row.models[0] : row);
+  }
+}
+const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const summary = rows.map((r) => {
+  const xs = results.get(r.key);
+  return {
+    key: r.key,
+    weights: r.torch ? 'torch' : r.weights,
+    prefill: med(xs.map((x) => x.prefill_tokens_per_s)),
+    decode: med(xs.map((x) => x.decode_tokens_per_s)),
+    prefillCpu: med(xs.map((x) => x.prefill_tokens_per_cpu_s)),
+    decodeCpu: med(xs.map((x) => x.decode_tokens_per_cpu_s)),
+    rss: med(xs.map((x) => x.rss_mb)),
+  };
+});
+const by = Object.fromEntries(summary.map((s) => [s.key, s]));
+const TARGETS = [
+  ['dense bf16 / dense f32, decode', 'dense bf16', 'dense f32', 'decode', 1.6],
+  ['2:4 / dense f32, decode', '2:4', 'dense f32', 'decode', 2.5],
+  ['2:4 / dense bf16, decode', '2:4', 'dense bf16', 'decode', 1.4],
+  ['50% / dense bf16, decode', '50% unstructured', 'dense bf16', 'decode', 1.3],
+  ['70% / dense bf16, decode', '70% unstructured', 'dense bf16', 'decode', 1.8],
+  ['2:4 / dense f32, prefill', '2:4', 'dense f32', 'prefill', 1.2],
+  ['dense f32 / PyTorch f32, decode', 'dense f32', 'PyTorch dense f32', 'decode', null],
+  ['2:4 / PyTorch f32, decode', '2:4', 'PyTorch dense f32', 'decode', null],
+];
+const targets = TARGETS.map(([k, a, b, what, t]) => [
+  k,
+  by[a][what] / by[b][what],
+  by[a][`${what}Cpu`] / by[b][`${what}Cpu`],
+  t,
+]);
+const load = run('cat', ['/proc/loadavg']).split(' ').slice(0, 3).join(' ');
+const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+const table = [
+  '| weights | `--weights` | prefill tokens/s | decode tokens/s | prefill tokens/CPU-s | decode tokens/CPU-s | decode vs dense f32 (wall / CPU) | peak RSS MB |',
+  '|---|---|---:|---:|---:|---:|---:|---:|',
+  ...summary.map(
+    (s) =>
+      `| ${s.key} | ${s.weights} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(2)} | ${s.prefillCpu.toFixed(1)} | ${s.decodeCpu.toFixed(2)} | ${(s.decode / by['dense f32'].decode).toFixed(2)}x / ${(s.decodeCpu / by['dense f32'].decodeCpu).toFixed(2)}x | ${s.rss.toFixed(0)} |`,
+  ),
+].join('\n');
+const targetTable = [
+  '| ratio | measured | target |',
+  '|---|---:|---:|',
+  ...targets.map(
+    ([k, v, t]) => `| ${k} | ${v.toFixed(2)}x | ${t === null ? '-' : `${t}x ${v >= t ? '(met)' : '(missed)'}`} |`,
+  ),
+].join('\n');
+
+/** A horizontal bar chart of decode tokens/s. */
+function svg() {
+  const W = 640;
+  const bar = 26;
+  const left = 170;
+  const max = Math.max(...summary.map((s) => s.decode));
+  const h = summary.length * (bar + 8) + 30;
+  const bars = summary
+    .map((s, i) => {
+      const y = 10 + i * (bar + 8);
+      const w = ((W - left - 90) * s.decode) / max;
+      return `<text x="${left - 8}" y="${y + bar / 2 + 5}" text-anchor="end" font-size="13">${s.key}</text><rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${s.weights === 'torch' ? '#999' : '#3a6ea5'}"/><text x="${left + w + 6}" y="${y + bar / 2 + 5}" font-size="13">${s.decode.toFixed(1)}</text>`;
+    })
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" width="${W}" role="img" aria-label="decode tokens per second"><g font-family="sans-serif">${bars}<text x="${left}" y="${h - 6}" font-size="12">decode tokens/s (batch 1, after a ${promptTokens}-token prompt; higher is better)</text></g></svg>`;
+}
+
+const conditions = `${shape} shape, random weights (tools/make_scale_checkpoint.mjs), ${threads} threads, prompt ${promptTokens} tokens, decode median of ${newTokens} steps, median of ${rounds} interleaved rounds; measured ${when} UTC, load average ${load}`;
+process.stdout.write(`${conditions}\n\n${table}\n\n${targetTable}\n`);
+if (argv.includes('--write-docs')) {
+  writeFileSync(
+    join(ROOT, 'docs/speed.md'),
+    `# Speed of pruned models
+
+Pruning is meant to make a model cheaper to run. \`stade bench\` and \`stade generate\` show it on the same machine:
+the weights of every linear layer are put, at load time, in the format that runs fastest (\`--weights auto\`, or
+forced with \`--weights dense|f16|sparse\`):
+
+- **dense float32** (\`dense\`);
+- **dense 16-bit** (\`f16\`): F16/BF16 checkpoints stay 16-bit and are widened inside the kernels (half the memory
+  traffic, which is what limits decode); a float32 checkpoint is rounded to f16;
+- **2:4** (\`sparse\` or \`auto\` on a 2:4-pruned layer): the two kept values of every group of four plus their
+  positions;
+- **unstructured sparse** (\`sparse\`, or \`auto\` from ${AUTO_SPARSE_MIN * 100}% zeros on): kept values plus a position
+  byte each, per block of 256 inputs.
+
+\`auto\` measures every layer as it is loaded: 2:4 when every group of four holds at most two nonzeros, the sparse
+format when at least ${AUTO_SPARSE_MIN * 100}% of the weights are zero and the layer has at least ${AUTO_SPARSE_MIN_INPUTS} inputs (below that the dense kernel
+is as fast: tools/bench_weight_formats.mjs), else the stored dtype unchanged. The language-model head and the
+embeddings keep the checkpoint's dtype.
+
+## Measured
+
+${conditions}. Made with \`node tools/bench_pruned_speed.mjs --shape ${shape} --rounds ${rounds} --threads ${threads} --write-docs\`.
+The machine was shared with other jobs: compare rows, not absolute figures.
+
+${svg()}
+
+${table}
+
+Ratios against issue 11's targets (decode at batch 1 after a ${promptTokens}-token prompt):
+
+${targetTable}
+
+Reproduce one row with \`stade bench --model DIR --weights sparse --json\`, or two models side by side with
+\`stade bench --model DENSE --compare PRUNED\`.
+`,
+  );
+  process.stderr.write('wrote docs/speed.md\n');
+}
