@@ -9,6 +9,7 @@ import { repo, runCli } from './helpers.js';
 
 let dir = '';
 let pruned = '';
+let benchOfPrune: { models: { model: string; weights: string; decode_tokens_per_s: number }[] } | undefined;
 const prompt = 'Call me Ishmael. Some years ago, the whale';
 
 beforeAll(() => {
@@ -28,12 +29,23 @@ beforeAll(() => {
     '32',
     '--out',
     pruned,
+    '--bench',
+    '--json',
   ]);
   expect(r.code, r.stderr).toBe(0);
+  benchOfPrune = JSON.parse(r.stdout).bench;
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('--weights', () => {
+  it('prune --bench measures the original and the saved model with --weights auto', () => {
+    expect(benchOfPrune?.models.map((m) => [m.model, m.weights])).toEqual([
+      [join(repo, 'models/stade-opt-tiny'), 'auto'],
+      [pruned, 'auto'],
+    ]);
+    for (const m of benchOfPrune!.models) expect(m.decode_tokens_per_s).toBeGreaterThan(0);
+  });
+
   it('generate: dense, f16, sparse and auto give the same greedy tokens; auto picks 2:4 everywhere', () => {
     const ids = (w: string) => {
       const r = runCli([

@@ -91,3 +91,17 @@ export async function benchCommand(v: Values, io: Io): Promise<BenchJson> {
   }
   return { models: rows };
 }
+
+/**
+ * `stade prune --bench`: the original and the saved model, each with `--weights auto` in its own process (128-token
+ * prompt and 32 decode steps, shortened to fit max_position_embeddings); the speedup goes to the prune report.
+ */
+export function benchSaved(io: Io, original: string, saved: string, maxPositions: number): BenchJson {
+  const promptTokens = Math.max(1, Math.min(128, maxPositions - 32));
+  const newTokens = Math.max(1, Math.min(32, maxPositions - promptTokens));
+  const models = [original, saved].map((model) => {
+    io.err(`bench: ${model} (--weights auto)\n`);
+    return benchInProcess({ model, weights: 'auto', promptTokens, newTokens });
+  });
+  return { models };
+}

@@ -22,6 +22,7 @@ import type { PruneResult } from '../report/types.js';
 import { checkOutput, ModelSaver, type SaveDtype, type WriterFactory } from '../save.js';
 import { removeStaleTemps } from '../temp.js';
 import { loadTokenizer } from '../text.js';
+import { benchSaved, speedupLines } from './bench.js';
 import {
   type CalibOptions,
   calibOptions,
@@ -342,6 +343,7 @@ async function pruneInto(
   };
   saver.card(modelCard(result, commandLine(s.argv, v)));
   saver.publish();
+  if (bool(v, 'bench')) result.bench = benchSaved(io, s.dir, result.out, s.model.maxPositions);
   for (const w of result.warnings) log(io, `stade: warning: ${w}`);
   result.seconds = since(s.t0);
   result.peakRssMb = peakRssMb();
@@ -377,6 +379,7 @@ export function pruneText(r: PruneResult): string {
       `perplexity ${fmtPpl(r.ppl.dense)} -> ${fmtPpl(r.ppl.pruned)} (${r.ppl.windows} windows of ${r.ppl.seqlen} tokens)`,
     );
   if (r.zeroshot) lines.push('', `zero-shot accuracy (${r.zeroshot.data})`, zeroshotCompareTable(r.zeroshot));
+  if (r.bench) lines.push(`speed (stade bench, --weights auto): ${speedupLines(r.bench.models)[0]}`);
   lines.push(`saved ${r.out}`, '');
   return lines.join('\n');
 }

@@ -274,6 +274,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'out', type: 'string', metavar: 'DIR', required: true, help: 'output folder (written atomically)' },
       { name: 'overwrite', type: 'boolean', default: false, help: 'replace an existing --out folder' },
       {
+        name: 'bench',
+        type: 'boolean',
+        default: false,
+        help: 'after saving, measure prefill and decode speed of the original and the saved model (stade bench, --weights auto) and print the speedup',
+      },
+      {
         name: 'max-shard-mb',
         type: 'number',
         metavar: 'MB',

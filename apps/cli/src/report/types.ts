@@ -1,4 +1,5 @@
 import type { TaskResult } from '@stade/eval';
+import type { BenchJson } from '../commands/bench.js';
 import type { ZeroshotComparison } from '../commands/zeroshot.js';
 /** Per-layer outcome of pruning (JSON field names are part of the CLI's contract). */
 export interface LayerResult {
@@ -48,6 +49,8 @@ export interface PruneResult {
   zeroshot?: ZeroshotComparison;
   /** Peak resident memory of the process in MB (null where the runtime cannot tell). */
   peakRssMb?: number | null;
+  /** `--bench`: `stade bench` rows of the original and the saved model (`--weights auto`). */
+  bench?: BenchJson;
 }
 
 /** One combination of a sweep. */
