@@ -5,7 +5,7 @@
 // so that a loaded machine slows every format alike. This is what `--weights auto`'s threshold
 // (packages/transformer/src/generate/weight-format.ts, AUTO_SPARSE_MIN) rests on.
 //
-//   npm run build && node tools/bench_weight_formats.mjs [--threads 2] [--rounds 15] [--json]
+//   npm run build && node tools/bench_weight_formats.mjs [--threads 2] [--rounds 15] [--shape INxOUT] [--json]
 import { allocU16, encodeBf16, HalfTensor, linear, packWeight, setThreads, shutdownPool } from '@stade/tensor';
 import { randn } from '@stade/tensor/testing';
 
@@ -20,14 +20,18 @@ const json = args.includes('--json');
 setThreads(threads);
 
 // [in, out]
-const SHAPES = (process.env.SHAPES ? JSON.parse(process.env.SHAPES) : null) ?? [
-  [768, 768],
-  [768, 3072],
-  [3072, 768],
-  [2048, 2048],
-  [2048, 5632],
-  [5632, 2048],
-];
+const only = args.indexOf('--shape'); // e.g. --shape 768x3072 (in x out)
+const SHAPES =
+  only >= 0
+    ? [args[only + 1].split('x').map(Number)]
+    : [
+        [768, 768],
+        [768, 3072],
+        [3072, 768],
+        [2048, 2048],
+        [2048, 5632],
+        [5632, 2048],
+      ];
 const SPARSITIES = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /** Zeros a random fraction `s` of every row (exactly round(s * in) per row), or 2 of every 4 for '2:4'. */
