@@ -81,6 +81,12 @@ export function prefillInto(model: CausalLM, ids: Int32Array, h: Tensor, logits:
   return model.head(h, logits);
 }
 
+/** CPU seconds (user + system, all threads of the process) since `since`. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
 /** The linear layers of one forward pass over T tokens: `[in, out, count]` per distinct shape (blocks and head). */
 function linearShapes(model: CausalLM): { w: Tensor; b: Tensor | null; count: number }[] {
   const out = model.linearNames(0).map((n) => {
@@ -124,27 +130,45 @@ export function benchPrefillRatio(
     prefillInto(model, ids, h, logits); // warm-up: loads weights, sizes the workspace, compiles kernels
     let prefill = Infinity;
     let kernel = Infinity;
+    let prefillCpu = Infinity;
+    let kernelCpu = Infinity;
     for (let r = 0; r < (opts.repeats ?? 2); r++) {
+      let c0 = process.cpuUsage();
       let t0 = performance.now();
       prefillInto(model, ids, h, logits);
       prefill = Math.min(prefill, (performance.now() - t0) / 1000);
+      prefillCpu = Math.min(prefillCpu, cpuSeconds(c0));
       // each distinct layer shape once, weighted by how often a forward pass runs it
       let k = 0;
+      let kc = 0;
       for (const s of shapes) {
+        c0 = process.cpuUsage();
         t0 = performance.now();
         linearInto(s.x, s.w, s.b, s.y);
         k += ((performance.now() - t0) / 1000) * s.count;
+        kc += cpuSeconds(c0) * s.count;
       }
       kernel = Math.min(kernel, k);
+      kernelCpu = Math.min(kernelCpu, kc);
     }
-    const gflops = prefillFlops(model, T) / prefill / 1e9;
+    const flops = prefillFlops(model, T);
+    const gflops = flops / prefill / 1e9;
     const kernelGflops = kernelFlops / kernel / 1e9;
+    // per CPU-second of the process (all threads): less sensitive to a loaded machine than wall time
+    const cpuRatio = flops / prefillCpu / (kernelFlops / kernelCpu);
     return {
       name: `prefill/kernel ${label} seqlen ${T}`,
       value: gflops / kernelGflops,
       unit: 'ratio',
       threads: opts.threads,
-      detail: { gflops, kernelGflops, seconds: prefill, tokensPerSecond: T / prefill },
+      detail: {
+        gflops,
+        kernelGflops,
+        cpuRatio,
+        seconds: prefill,
+        cpuSeconds: prefillCpu,
+        tokensPerSecond: T / prefill,
+      },
     };
   } finally {
     setThreads(before);
