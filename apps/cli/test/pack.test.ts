@@ -1,11 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error: plain .mjs helper without type declarations
+import { publicWorkspaces } from '../../../.ci/workspaces.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['packages/tensor', 'packages/transformer', 'packages/prune', 'packages/eval', 'apps/cli'];
+// Every published (non-private) workspace, e.g. 'packages/tensor', 'apps/cli'.
+const PACKAGES: string[] = (publicWorkspaces() as { dir: string }[]).map((w) => relative(root, w.dir));
 
 /** Every file path an `exports`/`bin`/`main`/`types` entry points at. */
 function targets(pkg: Record<string, unknown>): string[] {
