@@ -13,6 +13,7 @@ export const NAV = /** @type {NavItem[]} */ ([
   { slug: 'getting-started', title: 'Getting started' },
   { slug: 'demo', title: 'Live demo' },
   { slug: 'cli', title: 'CLI reference' },
+  { slug: 'speed', title: 'Speed of pruned models' },
   { slug: 'zeroshot', title: 'Zero-shot accuracy' },
   { slug: 'methods/magnitude', title: 'Magnitude', section: 'Methods' },
   { slug: 'methods/wanda', title: 'Wanda', section: 'Methods' },
