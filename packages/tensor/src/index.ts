@@ -1,25 +1,15 @@
 // @stade/tensor public API. Each module's exports are listed explicitly.
-export { TensorError, fmtShape, shapeMismatch } from './errors.js';
+
 export {
-  allocF32,
-  allocF64,
-  allocU16,
-  isShared,
-  setSharedGcThreshold,
-  sharedMemoryAvailable,
-  storageStats,
-} from './storage.js';
-export {
-  type Shape,
-  broadcastShapes,
-  broadcastStrides,
-  checkShape,
-  contiguousStrides,
-  isContiguous,
-  normAxis,
-  numel,
-} from './layout.js';
-export { Tensor, copyInto } from './tensor.js';
+  availableCores,
+  type Backend,
+  getBackend,
+  getThreads,
+  resolveBackend,
+  setBackend,
+  setThreads,
+  wasmSimdAvailable,
+} from './config.js';
 export {
   bf16ToF32,
   decodeBf16,
@@ -32,10 +22,21 @@ export {
   f32ToBf16,
   f32ToF16,
 } from './dtype.js';
-export { type LinearWeight, linear, linearInto, matmul, matmulInto } from './ops/matmul.js';
+export { fmtShape, shapeMismatch, TensorError } from './errors.js';
 export { type HalfDtype, HalfTensor } from './half.js';
-export { type PackFormat, type PackedDtype, PackedWeight, packWeight } from './packed.js';
-export { simdSupported, relaxedSimdSupported } from './wasm/runtime.js';
+export type { SubProductArgs } from './kernels/linalg_update.js';
+export { type Kernel, type KernelArgs, type KernelArgsOf, type KernelName, kernels } from './kernels/registry.js';
+export { quickselect } from './kernels/select.js';
+export {
+  broadcastShapes,
+  broadcastStrides,
+  checkShape,
+  contiguousStrides,
+  isContiguous,
+  normAxis,
+  numel,
+  type Shape,
+} from './layout.js';
 export {
   add,
   addInto,
@@ -58,8 +59,25 @@ export {
   subInto,
 } from './ops/elementwise.js';
 export {
-  type RotaryOptions,
-  type SoftmaxOptions,
+  cholesky,
+  choleskyInPlace,
+  choleskyInverse,
+  choleskyUpper,
+  lowerTriangularInverse,
+  type SolveOptions,
+  solveTriangular,
+  subtractProduct,
+} from './ops/linalg.js';
+export {
+  choleskyF32InPlace,
+  linalgF32Available,
+  reversedLowerInverseF32,
+  type SweepBlockOptions,
+  SweepWorkspace,
+  sweepBlock,
+} from './ops/linalg_f32.js';
+export { type LinearWeight, linear, linearInto, matmul, matmulInto } from './ops/matmul.js';
+export {
   applyRotary,
   applyRotaryInto,
   embedding,
@@ -68,44 +86,27 @@ export {
   layerNormInto,
   logSoftmax,
   logSoftmaxInto,
+  type RotaryOptions,
   rmsNorm,
   rmsNormInto,
+  type SoftmaxOptions,
   softmax,
   softmaxInto,
 } from './ops/nn.js';
-export {
-  type Backend,
-  availableCores,
-  getBackend,
-  getThreads,
-  resolveBackend,
-  setBackend,
-  setThreads,
-  wasmSimdAvailable,
-} from './config.js';
+export { max, mean, type ReduceOptions, sum, type VarianceOptions, variance } from './ops/reduce.js';
+export { argsortRows, kthSmallestPerRow } from './ops/select.js';
+export { accumulateXtX, ColumnStats } from './ops/stats.js';
+export { type PackedDtype, PackedWeight, type PackFormat, packWeight } from './packed.js';
 export { type ParallelOptions, parallelFor, poolInfo, shutdownPool, warmPool } from './parallel/pool.js';
 export { splitRows } from './parallel/split.js';
-export { type Kernel, type KernelArgs, type KernelArgsOf, type KernelName, kernels } from './kernels/registry.js';
-export { type ReduceOptions, type VarianceOptions, max, mean, sum, variance } from './ops/reduce.js';
-export { ColumnStats, accumulateXtX } from './ops/stats.js';
 export {
-  type SolveOptions,
-  cholesky,
-  choleskyInPlace,
-  choleskyInverse,
-  choleskyUpper,
-  lowerTriangularInverse,
-  solveTriangular,
-  subtractProduct,
-} from './ops/linalg.js';
-export type { SubProductArgs } from './kernels/linalg_update.js';
-export {
-  type SweepBlockOptions,
-  choleskyF32InPlace,
-  linalgF32Available,
-  reversedLowerInverseF32,
-  SweepWorkspace,
-  sweepBlock,
-} from './ops/linalg_f32.js';
-export { argsortRows, kthSmallestPerRow } from './ops/select.js';
-export { quickselect } from './kernels/select.js';
+  allocF32,
+  allocF64,
+  allocU16,
+  isShared,
+  setSharedGcThreshold,
+  sharedMemoryAvailable,
+  storageStats,
+} from './storage.js';
+export { copyInto, Tensor } from './tensor.js';
+export { relaxedSimdSupported, simdSupported } from './wasm/runtime.js';

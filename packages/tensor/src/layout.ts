@@ -1,4 +1,4 @@
-import { TensorError, fmtShape } from './errors.js';
+import { fmtShape, TensorError } from './errors.js';
 
 export type Shape = readonly number[];
 
@@ -40,7 +40,8 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
 /** Normalises a possibly negative axis. */
 export function normAxis(axis: number, ndim: number, op = 'axis'): number {
   const a = axis < 0 ? axis + ndim : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= ndim) throw new TensorError(`${op}: axis ${axis} out of range for ${ndim}-d tensor`);
+  if (!Number.isInteger(a) || a < 0 || a >= ndim)
+    throw new TensorError(`${op}: axis ${axis} out of range for ${ndim}-d tensor`);
   return a;
 }
 

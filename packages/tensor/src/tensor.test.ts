@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, TensorError, copyInto } from './index.js';
+import { copyInto, Tensor, TensorError } from './index.js';
 
 describe('Tensor views', () => {
-  const t = Tensor.from(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
+  const t = Tensor.from(
+    Array.from({ length: 24 }, (_, i) => i),
+    [2, 3, 4],
+  );
 
   it('transpose is a view that reads the swapped element', () => {
     const v = t.transpose(0, 2); // [4, 3, 2]

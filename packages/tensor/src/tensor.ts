@@ -1,5 +1,5 @@
-import { TensorError, fmtShape } from './errors.js';
-import { type Shape, checkShape, contiguousStrides, isContiguous, normAxis, numel } from './layout.js';
+import { fmtShape, TensorError } from './errors.js';
+import { checkShape, contiguousStrides, isContiguous, normAxis, numel, type Shape } from './layout.js';
 import { allocF32 } from './storage.js';
 
 /**
@@ -18,9 +18,12 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
-    if (this.strides.length !== this.shape.length) throw new TensorError(`tensor: strides ${fmtShape(this.strides)} do not match shape ${fmtShape(shape)}`);
+    if (this.strides.length !== this.shape.length)
+      throw new TensorError(`tensor: strides ${fmtShape(this.strides)} do not match shape ${fmtShape(shape)}`);
     if (!strides && offset + numel(shape) > data.length) {
-      throw new TensorError(`tensor: shape ${fmtShape(shape)} needs ${numel(shape)} elements, storage has ${data.length - offset}`);
+      throw new TensorError(
+        `tensor: shape ${fmtShape(shape)} needs ${numel(shape)} elements, storage has ${data.length - offset}`,
+      );
     }
   }
 
@@ -33,7 +36,8 @@ export class Tensor {
   /** A contiguous tensor over a copy of `values` (or over `values` itself when it is a Float32Array and `copy` is false). */
   static from(values: ArrayLike<number>, shape: Shape = [values.length], copy = true): Tensor {
     checkShape(shape, 'from');
-    if (numel(shape) !== values.length) throw new TensorError(`from: ${values.length} values do not fill shape ${fmtShape(shape)}`);
+    if (numel(shape) !== values.length)
+      throw new TensorError(`from: ${values.length} values do not fill shape ${fmtShape(shape)}`);
     if (!copy && values instanceof Float32Array) return new Tensor(values, shape);
     const d = allocF32(values.length);
     d.set(values);
@@ -66,7 +70,8 @@ export class Tensor {
     let o = this.offset;
     for (let i = 0; i < idx.length; i++) {
       const k = idx[i]!;
-      if (k < 0 || k >= this.shape[i]!) throw new TensorError(`index: ${k} out of range for axis ${i} of ${fmtShape(this.shape)}`);
+      if (k < 0 || k >= this.shape[i]!)
+        throw new TensorError(`index: ${k} out of range for axis ${i} of ${fmtShape(this.shape)}`);
       o += k * this.strides[i]!;
     }
     return o;
@@ -111,7 +116,8 @@ export class Tensor {
     const neg = s.indexOf(-1);
     if (neg >= 0) {
       const rest = numel(s.filter((_, i) => i !== neg));
-      if (rest === 0 || n % rest !== 0) throw new TensorError(`reshape: cannot reshape ${fmtShape(this.shape)} to ${fmtShape(shape)}`);
+      if (rest === 0 || n % rest !== 0)
+        throw new TensorError(`reshape: cannot reshape ${fmtShape(this.shape)} to ${fmtShape(shape)}`);
       s[neg] = n / rest;
     }
     checkShape(s, 'reshape');
@@ -137,14 +143,27 @@ export class Tensor {
       throw new TensorError(`permute: invalid order ${fmtShape(order)} for ${fmtShape(this.shape)}`);
     }
     const ax = order.map((a) => normAxis(a, this.ndim, 'permute'));
-    return new Tensor(this.data, ax.map((i) => this.shape[i]!), ax.map((i) => this.strides[i]!), this.offset);
+    return new Tensor(
+      this.data,
+      ax.map((i) => this.shape[i]!),
+      ax.map((i) => this.strides[i]!),
+      this.offset,
+    );
   }
 
   /** A view of `length` entries along `axis` starting at `start`. */
   narrow(axis: number, start: number, length: number): Tensor {
     const a = normAxis(axis, this.ndim, 'narrow');
-    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > this.shape[a]!) {
-      throw new TensorError(`narrow: range [${start}, ${start + length}) out of bounds for axis ${a} of ${fmtShape(this.shape)}`);
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(length) ||
+      start < 0 ||
+      length < 0 ||
+      start + length > this.shape[a]!
+    ) {
+      throw new TensorError(
+        `narrow: range [${start}, ${start + length}) out of bounds for axis ${a} of ${fmtShape(this.shape)}`,
+      );
     }
     const shape = [...this.shape];
     shape[a] = length;

@@ -6,7 +6,7 @@
 import { TensorError } from '../errors.js';
 import { type KernelName, kernels } from '../kernels/registry.js';
 import { parallelFor } from '../parallel/pool.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 
 export type RowKernel<A> = (args: A, rowStart: number, rowEnd: number) => void;
 
