@@ -139,3 +139,22 @@ for (const name of ['stade-llama-tiny', 'stade-opt-tiny']) {
     }, 300_000);
   });
 }
+
+describe('stade analyze --no-cross', () => {
+  it('gives the same JSON figures without the cross terms, and shows them as - in the table', async () => {
+    const dir = join(repo, 'models', 'stade-opt-tiny');
+    const base = ['analyze', '--model', dir, '--threads', '1', '--nsamples', '2', '--heldout', '1', '--seqlen', '32'];
+    const withCross = await runCliAsync([...base, '--json'], () => {});
+    const without = await runCliAsync([...base, '--json', '--no-cross'], () => {});
+    expect(withCross.code, withCross.stderr).toBe(0);
+    expect(without.code, without.stderr).toBe(0);
+    expect(JSON.parse(without.stdout)).toEqual(JSON.parse(withCross.stdout));
+    const text = await runCliAsync([...base, '--no-cross'], () => {});
+    expect(text.code, text.stderr).toBe(0);
+    const row = text.stdout.split('\n').find((l) => l.includes('layers.0.self_attn.q_proj'))!;
+    const cells = row.split(/\s+/).filter(Boolean);
+    // layer, noncentred, outliers, |mean|, pred wanda, pred stade, cross w, cross s, ...
+    expect(cells.slice(6, 8)).toEqual(['-', '-']);
+    expect(text.stdout).not.toContain('NaN');
+  }, 120_000);
+});

@@ -4,7 +4,7 @@ import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
 import { embedded } from '../paths.js';
 import { parsePattern, patternName, resolveSparsity } from '../recipe.js';
-import { analyzeHtml, layerCells, summaryLines } from '../report/analyze-html.js';
+import { analyzeHtml, layerCells, predTotal, summaryLines } from '../report/analyze-html.js';
 import { writeFileAtomic } from '../report/html.js';
 import { log } from '../report/progress.js';
 import { fmtPct, fmtSci, renderTable } from '../report/table.js';
@@ -85,6 +85,7 @@ export async function analyzeCommand(v: Values, io: Io): Promise<AnalyzeRun> {
       sparsity,
       pattern: patternName(pattern),
       group: str(v, 'group') as 'row' | 'layer',
+      cross: !bool(v, 'no-cross'),
       onProgress: progress.onProgress,
     });
     progress.finish();
@@ -108,7 +109,7 @@ export async function analyzeCommand(v: Values, io: Io): Promise<AnalyzeRun> {
 }
 
 const short = (name: string): string => name.replace(/^model\.(decoder\.)?/, '');
-const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(3) : '-');
+const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a / b) ? (a / b).toFixed(3) : '-');
 
 /** The terminal report: per-layer table, per-block table, summary and recommendation. */
 export function analyzeText(run: AnalyzeRun): string {
@@ -132,7 +133,7 @@ export function analyzeText(run: AnalyzeRun): string {
     r.layers.map((l) => [
       short(l.name),
       ...layerCells(l),
-      ratio(l.predicted.stade.diag + l.predicted.stade.cross, l.predicted.wanda.diag + l.predicted.wanda.cross),
+      ratio(predTotal(l.predicted.stade), predTotal(l.predicted.wanda)),
       l.measured ? ratio(l.measured.stade, l.measured.wanda) : '-',
       l.recommend,
     ]),
@@ -141,7 +142,7 @@ export function analyzeText(run: AnalyzeRun): string {
     `analysis of ${run.model}: ${r.pattern === 'unstructured' ? `unstructured ${fmtPct(r.sparsity)}` : r.pattern} (group ${r.group}); statistics from ${run.nsamples} windows of ${run.seqlen} tokens of ${run.calib} (${run.sampling}, seed ${run.seed}), measured on ${run.heldout} held-out windows`,
     '',
     'Per layer (errors: mean squared output error per output and token; pred = closed form over the method',
-    "pruned set, cross = the cross terms it drops; s/w = stade's error over wanda's, pred with cross terms):",
+    "pruned set, cross = the cross terms it drops; s/w = stade's error over wanda's, pred with cross terms unless --no-cross):",
     '',
     layerTable,
     '',

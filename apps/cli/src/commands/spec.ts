@@ -308,6 +308,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: 'unstructured, or N:M (e.g. 2:4)',
       },
       group,
+      {
+        name: 'no-cross',
+        type: 'boolean',
+        default: false,
+        help: "skip the exact cross terms (no [in, in] X^T X per layer: far less memory on wide layers; shown as '-')",
+      },
       html,
     ],
     examples: [

@@ -7,6 +7,13 @@ import { fmtPct, fmtSci } from './table.js';
 const short = (name: string): string =>
   name.replace(/^model\.(decoder\.)?layers\./, '').replace(/self_attn\.|mlp\./, '');
 
+/** A cross term, or '-' when they were skipped (`--no-cross`). */
+const fmtCross = (v: number): string => (Number.isFinite(v) ? fmtSci(v) : '-');
+
+/** Closed-form error of a mask: the independence part plus the cross terms when they were computed. */
+export const predTotal = (p: { diag: number; cross: number }): number =>
+  p.diag + (Number.isFinite(p.cross) ? p.cross : 0);
+
 /** The figures of one layer as table cells: noncentred .. measured stade (shared with the terminal table). */
 export function layerCells(l: AnalyzeReport['layers'][number]): string[] {
   return [
@@ -15,8 +22,8 @@ export function layerCells(l: AnalyzeReport['layers'][number]): string[] {
     fmtSci(l.meanNorm),
     fmtSci(l.predicted.wanda.diag),
     fmtSci(l.predicted.stade.diag),
-    fmtSci(l.predicted.wanda.cross),
-    fmtSci(l.predicted.stade.cross),
+    fmtCross(l.predicted.wanda.cross),
+    fmtCross(l.predicted.stade.cross),
     l.measured ? fmtSci(l.measured.wanda) : '-',
     l.measured ? fmtSci(l.measured.stade) : '-',
   ];
@@ -75,10 +82,10 @@ export function analyzePlots(r: AnalyzeReport, title: string): string[] {
         { name: 'independence', points: byLayer(r, (l) => l.predicted.stade.diag / l.predicted.wanda.diag) },
         {
           name: 'with cross terms',
-          points: byLayer(
-            r,
-            (l) =>
-              (l.predicted.stade.diag + l.predicted.stade.cross) / (l.predicted.wanda.diag + l.predicted.wanda.cross),
+          points: byLayer(r, (l) =>
+            Number.isFinite(l.predicted.stade.cross)
+              ? (l.predicted.stade.diag + l.predicted.stade.cross) / (l.predicted.wanda.diag + l.predicted.wanda.cross)
+              : null,
           ),
         },
         { name: 'measured', points: byLayer(r, (l) => (l.measured ? l.measured.stade / l.measured.wanda : null)) },
