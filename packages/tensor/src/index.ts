@@ -109,4 +109,13 @@ export {
   storageStats,
 } from './storage.js';
 export { copyInto, Tensor } from './tensor.js';
+export { arenaLiveBytes } from './wasm/arena.js';
+export {
+  decodeWeight,
+  enableResidentDecode,
+  isResident,
+  makeResident,
+  releaseResident,
+  releaseResidentDecode,
+} from './wasm/resident.js';
 export { relaxedSimdSupported, simdSupported } from './wasm/runtime.js';

@@ -54,6 +54,8 @@ export class PackedWeight {
     readonly rowStart: Float64Array,
     /** Nonzero weights. */
     readonly nnz: number,
+    /** sparse, resident copies only (wasm/resident.ts): `rowStart` as int32, for the in-place kernels. */
+    readonly rowPtr: Int32Array | null = null,
   ) {}
 
   get ndim(): number {
@@ -62,7 +64,8 @@ export class PackedWeight {
 
   /** Bytes held by the packed arrays. */
   get bytes(): number {
-    return this.values.byteLength + this.index.byteLength + this.quads.byteLength + this.rowStart.byteLength;
+    const ptr = this.rowPtr ? this.rowPtr.byteLength : 0;
+    return this.values.byteLength + this.index.byteLength + this.quads.byteLength + this.rowStart.byteLength + ptr;
   }
 
   /** Inputs per row after padding (2:4: a multiple of 16; sparse: of 256). */

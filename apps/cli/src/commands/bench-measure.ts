@@ -1,3 +1,4 @@
+import { releaseResidentDecode } from '@stade/tensor';
 import { applyWeightFormat, seededRandom, type WeightFormat } from '@stade/transformer';
 import { CliError } from '../errors.js';
 import { openModel } from './common.js';
@@ -84,6 +85,7 @@ export function measureSpeed(req: BenchRequest): BenchRow {
       rss_mb: process.resourceUsage().maxRSS / 1024,
     };
   } finally {
+    releaseResidentDecode();
     ckpt.close();
   }
 }

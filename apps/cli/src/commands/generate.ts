@@ -1,3 +1,4 @@
+import { releaseResidentDecode } from '@stade/tensor';
 import { applyWeightFormat, generate, summarizeChoices, type WeightFormat } from '@stade/transformer';
 import { bool, num, str, type Values } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -79,6 +80,7 @@ export async function generateCommand(v: Values, io: Io): Promise<GenerateJson> 
     }
     return result;
   } finally {
+    releaseResidentDecode();
     ckpt.close();
   }
 }

@@ -4,6 +4,7 @@
  * `[batch * m, n]` array. `linear` passes W `[out, in]` as B with kStride = 1, nStride = in (no copy).
  */
 import { decodeBf16, decodeF16 } from '../dtype.js';
+import type { SharedWasmMemory } from '../parallel/types.js';
 
 export interface MatmulArgs {
   readonly a: Float32Array;
@@ -22,6 +23,12 @@ export interface MatmulArgs {
    */
   readonly b16?: Uint16Array;
   readonly bHalf?: number;
+  /**
+   * The resident arena (wasm/arena.ts) and the byte offset of W's first element in it when W lives there
+   * (-1 or absent otherwise): the matvec kernel then reads W in place instead of copying it.
+   */
+  readonly arena?: SharedWasmMemory | null;
+  readonly bArena?: number;
   readonly c: Float32Array;
   /** Optional bias over n (length 0 when absent). */
   readonly bias: Float32Array;

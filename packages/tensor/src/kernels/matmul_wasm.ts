@@ -10,7 +10,9 @@
  * `matvecWasmKernel` (few rows, W rows contiguous as in `linear`) splits the n output columns instead:
  * it copies W rows into the module memory in chunks and takes SIMD dot products.
  */
+import { arenaScratch, arenaViews } from '../wasm/arena.js';
 import { MR, NR, STAGE_STRIDE } from '../wasm/matmul_module.js';
+import { residentWasm } from '../wasm/resident_runtime.js';
 import { type MatmulWasm, matmulWasm } from '../wasm/runtime.js';
 import { forEachBatchRows, type MatmulArgs, storeRow } from './matmul_args.js';
 
@@ -222,6 +224,10 @@ const W_CHUNK_BYTES = 192 << 10;
  * along k). Meant for few rows (decode): W is streamed once per call.
  */
 export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: number): void {
+  if ((args.bArena ?? -1) >= 0 && args.batch === 1 && args.k % 16 === 0 && args.bNStride === args.k) {
+    matvecResident(args, colStart, colEnd);
+    return;
+  }
   const w = matmulWasm();
   const { k, m, batch } = args;
   const half = args.bHalf ?? 0;
@@ -289,5 +295,54 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
         storeRow(args, r, j0, cnt, mem, OUT / 4 + r * chunk);
       }
     }
+  }
+}
+
+/** Stages x rows (float32, plus x * 2^112 for float16 W) at scratch byte `x`; false when some |x| >= 2^16. */
+function stageRows(args: MatmulArgs, f: Float32Array, x: number, xs: number): boolean {
+  const { k, m, a } = args;
+  let scaledOk = true;
+  for (let r = 0; r < m; r++) {
+    const src = args.aOff[0]! + r * args.aRowStride;
+    const d = x / 4 + r * k;
+    if (args.aKStride === 1) f.set(a.subarray(src, src + k), d);
+    else for (let kk = 0; kk < k; kk++) f[d + kk] = a[src + kk * args.aKStride]!;
+    if (args.bHalf === 2)
+      for (let kk = 0; kk < k; kk++) {
+        const v = f[d + kk]!;
+        if (!(Math.abs(v) < 65536)) scaledOk = false;
+        f[xs / 4 + r * k + kk] = v * 2 ** 112;
+      }
+  }
+  return scaledOk;
+}
+
+/**
+ * `matvecWasmKernel` for a resident W (rows contiguous, k a multiple of 16): the dots run over W in the arena,
+ * in place, with x and the outputs in this thread's scratch. Same kernels, same order: same bits.
+ */
+function matvecResident(args: MatmulArgs, colStart: number, colEnd: number): void {
+  const w = residentWasm(args.arena)!;
+  const { k, m } = args;
+  const half = args.bHalf ?? 0;
+  const wb = half ? 2 : 4;
+  const cnt = colEnd - colStart;
+  const xBytes = m * k * 4;
+  const base = arenaScratch(xBytes * (half === 2 ? 2 : 1) + m * cnt * 4);
+  const X = base;
+  const XS = X + xBytes;
+  const OUT = XS + (half === 2 ? xBytes : 0);
+  const scaledOk = stageRows(args, arenaViews().f32, X, XS);
+  const wp = args.bArena! + colStart * k * wb;
+  const dots = half === 0 ? w.dots : half === 1 ? w.dotsBf16 : w.dotsF16;
+  for (let i = 0; i < m; i++) {
+    const oo = OUT + i * cnt * 4;
+    const cheap =
+      half === 2 &&
+      (scaledOk
+        ? w.dotsF16Scaled!(XS + i * k * 4, wp, k, cnt, k * wb, oo)
+        : w.dotsF16Finite!(X + i * k * 4, wp, k, cnt, k * wb, oo)) === 0;
+    if (!cheap) dots!(X + i * k * 4, wp, k, cnt, k * wb, oo);
+    storeRow(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
   }
 }

@@ -3,6 +3,7 @@
  * output element is one float64 sum over the row's kept entries in order, rounded once to float32.
  */
 import { decodeBf16, decodeF16 } from '../dtype.js';
+import type { SharedWasmMemory } from '../parallel/types.js';
 
 export interface PackedArgs {
   /** x rows `[m, k]`: element (i, kk) at a[aOff + i*aRowStride + kk*aKStride]. */
@@ -29,6 +30,15 @@ export interface PackedArgs {
   readonly k: number;
   /** Padded inputs per row (2:4: multiple of 16; sparse: of 256). */
   readonly kp: number;
+  /**
+   * Decode only: the resident arena (wasm/arena.ts) and byte offsets of values / index / quads / int32 row
+   * pointers in it when W is resident (`vArena` -1 otherwise): the kernel reads W in place.
+   */
+  readonly arena?: SharedWasmMemory | null;
+  readonly vArena?: number;
+  readonly iArena?: number;
+  readonly qArena?: number;
+  readonly rArena?: number;
 }
 
 export const FORMAT_2_4 = 1;

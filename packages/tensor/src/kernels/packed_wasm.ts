@@ -4,8 +4,10 @@
  * Every output element is summed by one call in a fixed order, so any column split gives the same bits.
  */
 import { PAIRS_2_4, SPARSE_BLOCK } from '../packed.js';
+import { arenaScratch, arenaViews } from '../wasm/arena.js';
 import { TT, X6_GROUP } from '../wasm/packed_module.js';
 import { packedWasm } from '../wasm/packed_runtime.js';
+import { residentWasm } from '../wasm/resident_runtime.js';
 import { FORMAT_2_4, type PackedArgs } from './packed_js.js';
 
 /** Bytes of W copied per kernel call (stays in L2 while the x rows/tiles pass over it). */
@@ -85,8 +87,62 @@ function sparseChunkEnd(args: PackedArgs, j0: number, end: number): number {
   return j1;
 }
 
+let xsScratch = new Float32Array(0);
+
+/** x6 of every x row at byte `at` (row pitch `x6` bytes): for every group, x at each of its 6 position pairs. */
+function stageX6(args: PackedArgs, f: Float32Array, at: number, x6: number): void {
+  const { m, kp } = args;
+  const groups = kp / 4;
+  if (xsScratch.length < kp) xsScratch = new Float32Array(kp);
+  const xs = xsScratch;
+  for (let i = 0; i < m; i++) {
+    stageX(args, i, xs, 0);
+    const base = (at + i * x6) / 4;
+    for (let g = 0; g < groups; g++)
+      for (let c = 0; c < 6; c++) {
+        f[base + g * 12 + 2 * c] = xs[4 * g + PAIRS_2_4[c]![0]]!;
+        f[base + g * 12 + 2 * c + 1] = xs[4 * g + PAIRS_2_4[c]![1]]!;
+      }
+  }
+}
+
+/** The decode kernel over a resident W (read in place in the arena; x and outputs in this thread's scratch). */
+function packedMatvecResident(args: PackedArgs, colStart: number, colEnd: number): void {
+  const w = residentWasm(args.arena)!;
+  const { m, kp, half } = args;
+  const wb = half ? 2 : 4;
+  const cnt = colEnd - colStart;
+  if (args.format === FORMAT_2_4) {
+    const groups = kp / 4;
+    const x6 = align(groups * X6_GROUP);
+    const base = arenaScratch(m * x6 + m * cnt * 4);
+    const OUT = base + m * x6;
+    stageX6(args, arenaViews().f32, base, x6);
+    const vb = args.vArena! + colStart * (kp / 2) * wb;
+    const mb = args.iArena! + colStart * groups;
+    for (let i = 0; i < m; i++)
+      w.dots24[half]!(base + i * x6, vb, mb, groups / 4, cnt, OUT + i * cnt * 4, (kp / 2) * wb, groups);
+    for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
+    return;
+  }
+  const nb = kp / SPARSE_BLOCK;
+  const base = arenaScratch(m * kp * 4 + m * cnt * 4);
+  const OUT = base + m * kp * 4;
+  const f = arenaViews().f32;
+  for (let i = 0; i < m; i++) stageX(args, i, f, base / 4 + i * kp);
+  const qp = args.qArena! + colStart * nb;
+  const rp = args.rArena! + colStart * 4;
+  for (let i = 0; i < m; i++)
+    w.dotsSparse[half]!(base + i * kp * 4, args.vArena!, args.iArena!, qp, nb, cnt, OUT + i * cnt * 4, rp);
+  for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
+}
+
 /** Kernel: output columns [colStart, colEnd) for few x rows (decode). */
 export function packedMatvecWasmKernel(args: PackedArgs, colStart: number, colEnd: number): void {
+  if ((args.vArena ?? -1) >= 0) {
+    packedMatvecResident(args, colStart, colEnd);
+    return;
+  }
   const w = packedWasm();
   const { m, kp, half } = args;
   const wb = half ? 2 : 4;
@@ -98,18 +154,7 @@ export function packedMatvecWasmKernel(args: PackedArgs, colStart: number, colEn
     const MB = align(VB + chunk * (kp / 2) * wb);
     const OUT = align(MB + chunk * groups);
     w.ensure(OUT + m * chunk * 4);
-    // x6: for every group, x at each of the 6 position pairs (as 2 floats)
-    const f = w.view().f32;
-    const xs = new Float32Array(kp);
-    for (let i = 0; i < m; i++) {
-      stageX(args, i, xs, 0);
-      const base = (i * x6) / 4;
-      for (let g = 0; g < groups; g++)
-        for (let c = 0; c < 6; c++) {
-          f[base + g * 12 + 2 * c] = xs[4 * g + PAIRS_2_4[c]![0]]!;
-          f[base + g * 12 + 2 * c + 1] = xs[4 * g + PAIRS_2_4[c]![1]]!;
-        }
-    }
+    stageX6(args, w.view().f32, 0, x6);
     for (let j0 = colStart; j0 < colEnd; j0 += chunk) {
       const cnt = Math.min(chunk, colEnd - j0);
       copy24(args, j0, cnt, VB, MB);

@@ -8,7 +8,10 @@ import { broadcastShapes, broadcastStrides, numel } from '../layout.js';
 import { PackedWeight } from '../packed.js';
 import { allocF32, allocF64 } from '../storage.js';
 import { Tensor } from '../tensor.js';
-import { runGemm } from './matmul_dispatch.js';
+import type { WasmMemory } from '../wasm/api.js';
+import { arenaMemory, arenaOffset } from '../wasm/arena.js';
+import { decodeWeight } from '../wasm/resident.js';
+import { MATVEC_MAX_ROWS, runGemm } from './matmul_dispatch.js';
 import { packedLinear } from './packed_linear.js';
 
 const EMPTY = allocF32(0);
@@ -139,6 +142,16 @@ export function matmulInto(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   return c;
 }
 
+/** Where a decode-sized `linear` can read W in place from the resident arena: the arena and W's byte offset. */
+function residentArgs(b: Tensor | HalfTensor, wLayout: boolean, rows: number): { arena?: WasmMemory; bArena?: number } {
+  if (!wLayout || rows > MATVEC_MAX_ROWS) return {};
+  const off = arenaOffset(b.data);
+  if (off < 0) return {};
+  const contiguousRows = b instanceof HalfTensor || (b.strides[1] === 1 && b.strides[0] === b.shape[1]);
+  if (!contiguousRows) return {};
+  return { arena: arenaMemory()!, bArena: off + (b instanceof HalfTensor ? 0 : b.offset * 4) };
+}
+
 /** One `[rows, k] x B` gemm; `wLayout`: B is W `[n, k]` (linear; a HalfTensor W has contiguous rows), else `[k, n]`. */
 function gemm(
   a: Tensor,
@@ -170,6 +183,7 @@ function gemm(
           bNStride: wLayout ? b.strides[0]! : b.strides[b.ndim - 1]!,
         }),
     bOff,
+    ...residentArgs(b, wLayout, rows),
     c: dense(out),
     bias: bias ? bias.data : EMPTY,
     biasOff: bias ? bias.offset : 0,
@@ -214,5 +228,6 @@ export function linearInto(x: Tensor, w: LinearWeight, b?: Tensor | null, out?: 
     packedLinear(rv.t, rv.rows, rv.rowStride, w, b ?? null, dense(o));
     return o;
   }
-  return gemm(rv.t, rv.rows, rv.rowStride, w, o, inF, outF, b ?? null, true);
+  const wd = rv.rows <= MATVEC_MAX_ROWS ? decodeWeight(w) : w;
+  return gemm(rv.t, rv.rows, rv.rowStride, wd, o, inF, outF, b ?? null, true);
 }

@@ -9,13 +9,16 @@ import { parallelFor } from '../parallel/pool.js';
 
 /** At most this many C rows (batch * m) use the matvec kernels when B's k stride is 1 (W rows, as in linear). */
 export const MATVEC_MAX_ROWS = 4;
+/** Largest B (k * n elements) the plain axpy kernel takes (beyond, the SIMD gemm's packing pays off). */
+const AXPY_MAX = 1 << 19;
 
 export type MatmulKernelName =
   | 'matmul.wasm'
   | 'matmul.wasmCols'
   | 'matmul.js'
   | 'matmul.matvecWasm'
-  | 'matmul.matvecJs';
+  | 'matmul.matvecJs'
+  | 'matmul.axpy';
 
 /** The kernel `runGemm` would use for these arguments under the current backend. */
 export function pickMatmulKernel(args: MatmulArgs): MatmulKernelName {
@@ -23,8 +26,18 @@ export function pickMatmulKernel(args: MatmulArgs): MatmulKernelName {
   const matvec = args.batch * args.m <= MATVEC_MAX_ROWS && args.bKStride === 1;
   if (matvec) return wasm ? 'matmul.matvecWasm' : 'matmul.matvecJs';
   if (!wasm) return 'matmul.js';
+  // Few rows against a small float32 B read along its rows (attention's probabilities x cached values): axpy
+  // passes over B in place, instead of packing B for the gemm on every decode step.
+  if (args.m <= MATVEC_MAX_ROWS && args.bNStride === 1 && !args.bHalf && args.k * args.n <= AXPY_MAX)
+    return 'matmul.axpy';
   // One B and at least as many columns as rows: split columns, so that threads share the packing of B.
   return args.batch === 1 && args.n >= args.m ? 'matmul.wasmCols' : 'matmul.wasm';
+}
+
+/** A cost per output column that splits a matrix-vector product over a resident W across the threads. */
+export function residentCost(cost: number, args: { n: number; bArena?: number; vArena?: number }): number {
+  const resident = (args.bArena ?? -1) >= 0 || (args.vArena ?? -1) >= 0;
+  return resident && args.n >= 64 ? Math.max(cost, 1e6 / args.n) : cost;
 }
 
 /** Runs C = A B (+ bias) described by `args`; returns the number of threads used. */
@@ -42,7 +55,10 @@ export function runGemm(args: MatmulArgs): number {
       return parallelFor(name, args, rows, { costPerRow: flopsPerRow / 3, align: 3 });
     case 'matmul.matvecWasm':
       // memory-bound: one W row (4k bytes) per column at ~10 GB/s
-      return parallelFor(name, args, args.n, { costPerRow: (0.4 + rows / 15) * args.k, align: 16 });
+      // resident W: always split (the workers poll for work during decode, so a split costs a few µs)
+      return parallelFor(name, args, args.n, { costPerRow: residentCost((0.4 + rows / 15) * args.k, args), align: 16 });
+    case 'matmul.axpy':
+      return parallelFor(name, args, args.n, { costPerRow: 2 * rows * Math.max(args.k, 1), align: 16 });
     case 'matmul.matvecJs':
       return parallelFor(name, args, args.n, { costPerRow: 2 * args.k * rows });
   }

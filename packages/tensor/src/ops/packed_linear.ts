@@ -9,7 +9,8 @@ import type { PackedWeight } from '../packed.js';
 import { parallelFor } from '../parallel/pool.js';
 import { allocF32 } from '../storage.js';
 import type { Tensor } from '../tensor.js';
-import { MATVEC_MAX_ROWS } from './matmul_dispatch.js';
+import { arenaMemory, arenaOffset } from '../wasm/arena.js';
+import { MATVEC_MAX_ROWS, residentCost } from './matmul_dispatch.js';
 
 const EMPTY32 = allocF32(0);
 const EMPTY16 = new Uint16Array(0);
@@ -53,7 +54,19 @@ export function packedLinear(
     return;
   }
   if (rows <= MATVEC_MAX_ROWS) {
-    parallelFor('packed.matvecWasm', args, n, { costPerRow: (0.3 + rows / 10) * entries, align: 16 });
+    const vArena = arenaOffset(w.values);
+    const resident =
+      vArena < 0
+        ? {}
+        : {
+            arena: arenaMemory(),
+            vArena,
+            iArena: arenaOffset(w.index),
+            qArena: arenaOffset(w.quads),
+            rArena: w.rowPtr ? arenaOffset(w.rowPtr) : -1,
+          };
+    const all = { ...args, ...resident };
+    parallelFor('packed.matvecWasm', all, n, { costPerRow: residentCost((0.3 + rows / 10) * entries, all), align: 16 });
     return;
   }
   parallelFor('packed.gemmWasm', args, n, { costPerRow: (entries * rows) / 8, align: 16 });

@@ -7,6 +7,13 @@ import type { WorkerError } from './protocol.js';
 
 type Ctor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
 
+/** A WebAssembly.Memory created with `shared: true`. */
+function isSharedWasmMemory(v: unknown): boolean {
+  const M = (globalThis as { WebAssembly?: { Memory?: abstract new (...a: never[]) => { buffer: unknown } } })
+    .WebAssembly?.Memory;
+  return !!M && v instanceof M && v.buffer instanceof SharedArrayBuffer;
+}
+
 /** Validates the argument object; returns a version whose typed arrays all live on shared memory. */
 export function shareArgs(
   name: string,
@@ -18,6 +25,7 @@ export function shareArgs(
     const v = args[key];
     const t = typeof v;
     if (v === null || v === undefined || t === 'number' || t === 'string' || t === 'boolean') continue;
+    if (isSharedWasmMemory(v)) continue; // posted by reference, like a SharedArrayBuffer
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
       if (!share || v.buffer instanceof SharedArrayBuffer) continue;
       plain ??= new Map();
@@ -32,7 +40,7 @@ export function shareArgs(
     }
     const what = Array.isArray(v) ? 'an array' : t === 'object' ? ((v as object).constructor?.name ?? 'an object') : t;
     throw new TensorError(
-      `parallelFor(${name}): argument '${key}' is ${what}; kernels take numbers, strings, booleans and typed arrays`,
+      `parallelFor(${name}): argument '${key}' is ${what}; kernels take numbers, strings, booleans, typed arrays and shared wasm memories`,
     );
   }
   if (!plain) return { args, copyBack: () => {} };

@@ -17,8 +17,14 @@ export type TypedArray =
   | BigInt64Array
   | BigUint64Array;
 
-/** One value in a kernel's argument object: numbers, strings, flags, typed arrays. */
-export type KernelArg = number | string | boolean | null | undefined | TypedArray;
+/** A shared WebAssembly memory (the resident arena, wasm/arena.ts): passed to workers by reference. */
+export interface SharedWasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** One value in a kernel's argument object: numbers, strings, flags, typed arrays, a shared wasm memory. */
+export type KernelArg = number | string | boolean | null | undefined | TypedArray | SharedWasmMemory;
 
 /** A kernel's argument object (a flat record; nested objects are not allowed). */
 export type KernelArgs = { readonly [key: string]: KernelArg };

@@ -15,6 +15,7 @@ export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => unknown;
   Instance: new (module: unknown, imports?: Record<string, unknown>) => WasmInstance;
+  Memory?: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 
 /** The runtime's WebAssembly object, or null. */
@@ -24,8 +25,8 @@ export function wasmApi(): WasmApi | null {
 }
 
 /** Compiles and instantiates `bytes` synchronously (fine for the engine's small modules). */
-export function instantiateSync(bytes: Uint8Array): WasmInstance {
+export function instantiateSync(bytes: Uint8Array, imports: Record<string, unknown> = {}): WasmInstance {
   const w = wasmApi();
   if (!w) throw new Error('WebAssembly is not available in this runtime');
-  return new w.Instance(new w.Module(bytes), {});
+  return new w.Instance(new w.Module(bytes), imports);
 }

@@ -298,9 +298,21 @@ export class ModuleBuilder {
   private funcs: FuncDef[] = [];
   private exports: { name: string; kind: number; index: number }[] = [];
   private memory: { min: number } | null = null;
+  private imported: { module: string; field: string; min: number; max: number } | null = null;
+
+  /**
+   * Imports the module's memory as `module`.`field`: a shared memory (threads) of `min` to `max` 64 KiB pages,
+   * instead of declaring its own (exclusive with `addMemory`).
+   */
+  importSharedMemory(module: string, field: string, min: number, max: number): this {
+    if (this.memory) throw new Error('importSharedMemory: the module already declares a memory');
+    this.imported = { module, field, min, max };
+    return this;
+  }
 
   /** Declares the module's memory (in 64 KiB pages) and exports it as `name`. */
   addMemory(minPages: number, name = 'memory'): this {
+    if (this.imported) throw new Error('addMemory: the module already imports a memory');
     this.memory = { min: minPages };
     this.exports.push({ name, kind: 0x02, index: 0 });
     return this;
@@ -341,6 +353,16 @@ export class ModuleBuilder {
       return b;
     };
     section(1, vec(this.typeBytes));
+    if (this.imported) {
+      const { module, field, min, max } = this.imported;
+      const b: number[] = [];
+      utf8(b, module);
+      utf8(b, field);
+      b.push(0x02, 0x03); // memory, limits: min and max, shared
+      uleb(b, min);
+      uleb(b, max);
+      section(2, vec([b]));
+    }
     section(
       3,
       vec(

@@ -15,8 +15,8 @@ import { emitWidenInit, emitWidenLoad, type WeightKind, widenLocals } from './ha
 export const TT = 32;
 /** Bytes of one group's x pairs in `x6` (6 pairs of 2 floats). */
 export const X6_GROUP = 48;
-const KINDS = ['f32', 'bf16', 'f16'] as const;
-type ValueKind = (typeof KINDS)[number];
+export const KINDS = ['f32', 'bf16', 'f16'] as const;
+export type ValueKind = (typeof KINDS)[number];
 
 interface Fn {
   params: ValType[];
@@ -128,7 +128,7 @@ function storeTile(c: Code, ct: number, r: number, accs: number[]): void {
 }
 
 /** dots24(x6, vp, mp, iters, rows, out, ldv, ldm): 2:4 rows (iters = groups / 4; ldv, ldm in bytes). */
-function emitDots24(kind: ValueKind): Fn {
+export function emitDots24(kind: ValueKind): Fn {
   const [x6, vp, mp, iters, rows, out, ldv, ldm] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [r, it, xr, vr, mr] = [8, 9, 10, 11, 12];
   const [acc0, acc1, acc2, acc3, g] = [13, 14, 15, 16, 17];
@@ -194,7 +194,7 @@ function emitDots24(kind: ValueKind): Fn {
  * dotsSparse(x, vp, ip, qp, nb, rows, out, rowPtr): unstructured rows. x: nb blocks of 256 floats; rowPtr:
  * i32 entry offsets per row (relative to vp/ip); qp: [rows][nb] 4-entry group counts.
  */
-function emitDotsSparse(kind: ValueKind): Fn {
+export function emitDotsSparse(kind: ValueKind): Fn {
   const [x, vp, ip, qp, nb, rows, out, rowPtr] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [r, b, q, xb, vr, ir, qr, e] = [8, 9, 10, 11, 12, 13, 14, 15];
   const [acc, g] = [16, 17];

@@ -1,4 +1,16 @@
-import { allocU16, encodeBf16, encodeF16, HalfTensor, type LinearWeight, packWeight, type Tensor } from '@stade/tensor';
+import {
+  allocU16,
+  enableResidentDecode,
+  encodeBf16,
+  encodeF16,
+  HalfTensor,
+  isResident,
+  type LinearWeight,
+  makeResident,
+  packWeight,
+  releaseResident,
+  type Tensor,
+} from '@stade/tensor';
 import { StadeError } from '../errors.js';
 
 /** `--weights`: how every linear layer's weight is held for the forward pass, chosen once at load time. */
@@ -110,11 +122,17 @@ export function weightFormHook(
   format: WeightFormat,
   record?: (c: LayerChoice) => void,
 ): (name: string, stored: Tensor | HalfTensor) => LinearWeight {
+  // The resident copies this hook made, by layer: a layer read again (its block was released) replaces its copy.
+  const resident = new Map<string, LinearWeight>();
   return (name, stored) => {
     const m = measureWeight(stored);
     const f = chooseFormat(format, stored, m);
     record?.({ name, format: f, ...m });
-    return convertWeight(stored, f);
+    const old = resident.get(name);
+    if (old) releaseResident(old);
+    const w = makeResident(convertWeight(stored, f));
+    if (isResident(w)) resident.set(name, w);
+    return w;
   };
 }
 
@@ -126,8 +144,10 @@ interface LinearFormSettable {
 }
 
 /**
- * Puts every linear layer of `model` in `format` as it is loaded (blocks already loaded are released first, so
- * the format applies to them when they are read again). Returns the list of choices, filled as layers load.
+ * Puts every linear layer of `model` in `format` as it is loaded, held in the resident arena that the decode
+ * kernels read in place (`makeResident`), and turns on the tensor package's decode scope (`enableResidentDecode`;
+ * `releaseResidentDecode` frees it). Blocks already loaded are released first, so the format applies to them
+ * when they are read again. Returns the list of choices, filled as layers load.
  */
 export function applyWeightFormat(model: object, format: WeightFormat): LayerChoice[] {
   const m = model as Partial<LinearFormSettable>;
@@ -135,6 +155,7 @@ export function applyWeightFormat(model: object, format: WeightFormat): LayerCho
     throw new StadeError('this model has no load-time hook for its linear weights (setLinearForm)');
   const choices: LayerChoice[] = [];
   m.setLinearForm(weightFormHook(format, (c) => choices.push(c)));
+  enableResidentDecode(); // the head and other large weights the hook does not see: resident on first decode use
   for (let i = 0; i < m.numBlocks; i++) m.releaseBlock(i);
   return choices;
 }

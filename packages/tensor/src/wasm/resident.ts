@@ -1,0 +1,92 @@
+/**
+ * Resident weights: copies of linear weights in the shared arena (arena.ts), which the decode kernels read in
+ * place on every thread. The caller owns a resident weight: `releaseResident` returns its memory to the arena.
+ */
+import { HalfTensor } from '../half.js';
+import { PackedWeight } from '../packed.js';
+import { Tensor } from '../tensor.js';
+import { arenaCopy, arenaFree, arenaOffset } from './arena.js';
+
+/** A weight `linear` takes (same as ops/matmul.ts's LinearWeight). */
+type Weight = Tensor | HalfTensor | PackedWeight;
+
+/**
+ * A copy of `w` in the resident arena (same values, same format), or `w` itself when it is already resident
+ * or does not fit (wasm32: 4 GiB for all resident weights together) or the runtime has no shared wasm memory.
+ */
+export function makeResident(w: Weight): Weight {
+  if (isResident(w)) return w;
+  if (w instanceof HalfTensor) {
+    const d = arenaCopy(w.data);
+    return d ? new HalfTensor(w.dtype, d, w.shape) : w;
+  }
+  if (w instanceof Tensor) {
+    if (w.ndim !== 2) return w;
+    const d = arenaCopy(w.toContiguous().values());
+    return d ? new Tensor(d, w.shape) : w;
+  }
+  const parts = [w.values, w.index, w.quads] as const;
+  const copies = parts.map((p) => arenaCopy(p));
+  const ptr = w.format === 'sparse' ? arenaCopy(Int32Array.from(w.rowStart)) : null;
+  if (copies.some((c) => c === null) || (w.format === 'sparse' && ptr === null)) {
+    for (const c of [...copies, ptr]) if (c) arenaFree(c);
+    return w;
+  }
+  const [values, index, quads] = copies as [Float32Array | Uint16Array, Uint8Array, Uint8Array];
+  return new PackedWeight(w.format, w.shape, w.dtype, values, index, quads, w.rowStart, w.nnz, ptr);
+}
+
+/** True when `w`'s data lives in the resident arena. */
+export function isResident(w: Weight): boolean {
+  if (w instanceof PackedWeight) return arenaOffset(w.values) >= 0;
+  return arenaOffset(w.data) >= 0;
+}
+
+/** Returns a resident weight's memory to the arena (no-op for a weight that is not resident). */
+export function releaseResident(w: Weight): void {
+  if (!isResident(w)) return;
+  if (w instanceof PackedWeight) {
+    for (const a of [w.values, w.index, w.quads, w.rowPtr]) if (a) arenaFree(a);
+    return;
+  }
+  arenaFree(w.data);
+}
+
+/** Resident copies made by the decode scope, by source array (see `enableResidentDecode`). */
+let decodeCopies: Map<ArrayBufferView, Tensor | HalfTensor> | null = null;
+/** Weights below this size stay where they are in the decode scope (they mostly sit in the CPU caches). */
+const DECODE_MIN_BYTES = 1 << 20;
+
+/**
+ * Turns on the decode scope: from now on, a matrix-vector `linear` (at most a few rows) over a large weight that
+ * is not resident (e.g. a language-model head, which the load-time weight hook does not see) makes a resident
+ * copy of it once and reads that. The scope owns the copies (the source stays where it is: they cost its memory
+ * again) until `releaseResidentDecode`. For generation, where the same weights are read for every token.
+ */
+export function enableResidentDecode(): void {
+  decodeCopies ??= new Map();
+}
+
+/** Frees every copy of the decode scope and turns it off. */
+export function releaseResidentDecode(): void {
+  if (!decodeCopies) return;
+  for (const w of decodeCopies.values()) releaseResident(w);
+  decodeCopies = null;
+}
+
+/** The decode scope's resident copy of W (made on first use), or W itself. */
+export function decodeWeight<W extends Tensor | HalfTensor>(w: W): W {
+  if (!decodeCopies || w.ndim !== 2 || isResident(w)) return w;
+  // one weight per source array (a view into a larger buffer stays on the copying path)
+  if (w.data.length !== w.size || (w instanceof Tensor && (!w.contiguous || w.offset !== 0))) return w;
+  const bytes = w.size * (w instanceof HalfTensor ? 2 : 4);
+  if (bytes < DECODE_MIN_BYTES) return w;
+  const key = w.data;
+  let r = decodeCopies.get(key);
+  if (!r) {
+    r = makeResident(w) as W;
+    if (r === w) return w;
+    decodeCopies.set(key, r);
+  }
+  return r.shape[0] === w.shape[0] && r.shape[1] === w.shape[1] && r.constructor === w.constructor ? (r as W) : w;
+}

@@ -1,0 +1,76 @@
+/**
+ * The resident module: the decode (matrix-vector) kernels of the matmul and packed modules, compiled against
+ * the shared arena memory (arena.ts) instead of a memory of their own, so they read resident weights in place.
+ * Same emitters, same summation order: results are bit-identical to the copying kernels.
+ */
+
+import { instantiateSync, type WasmMemory } from './api.js';
+import { ARENA_MAX_PAGES, adoptArena, arenaMemory } from './arena.js';
+import { emitDots } from './dots_emit.js';
+import { ModuleBuilder } from './emitter.js';
+import { emitDots24, emitDotsSparse, KINDS } from './packed_module.js';
+import { relaxedSimdSupported } from './runtime.js';
+
+type F = (...args: number[]) => number;
+
+function buildResidentModule(fma: boolean): Uint8Array {
+  const m = new ModuleBuilder().importSharedMemory('env', 'memory', 1, ARENA_MAX_PAGES);
+  const o = { fma, reloadB: false };
+  for (const [name, kind] of [
+    ['dots', 'f32'],
+    ['dotsBf16', 'bf16'],
+    ['dotsF16', 'f16'],
+    ['dotsF16Finite', 'f16finite'],
+    ['dotsF16Scaled', 'f16scaled'],
+  ] as const) {
+    const d = emitDots(o, kind);
+    m.addFunction(name, d.params, d.results, d.locals, d.code);
+  }
+  for (const kind of KINDS) {
+    const s = kind === 'f32' ? 'F32' : kind === 'bf16' ? 'Bf16' : 'F16';
+    const d24 = emitDots24(kind);
+    m.addFunction(`dots24${s}`, d24.params, [], d24.locals, d24.code);
+    const ds = emitDotsSparse(kind);
+    m.addFunction(`dotsSparse${s}`, ds.params, [], ds.locals, ds.code);
+  }
+  return m.build();
+}
+
+/** One thread's instance of the resident module. */
+export interface ResidentWasm {
+  /** Dense dots (see dots_emit.ts): f32, bf16, f16, f16 finite-only, f16 for x scaled by 2^112. */
+  dots: F;
+  dotsBf16: F;
+  dotsF16: F;
+  dotsF16Finite: F;
+  dotsF16Scaled: F;
+  /** Packed kernels by value kind (0 float32, 1 bfloat16, 2 float16), as in packed_module.ts. */
+  dots24: F[];
+  dotsSparse: F[];
+}
+
+let instance: ResidentWasm | null = null;
+
+/**
+ * This thread's resident instance over the arena `mem` (a pool worker adopts the caller's arena from the kernel
+ * arguments), or null when the calling thread has no arena.
+ */
+export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
+  if (instance) return instance;
+  if (mem) adoptArena(mem);
+  const m = mem ?? arenaMemory();
+  if (!m) return null;
+  const inst = instantiateSync(buildResidentModule(relaxedSimdSupported()), { env: { memory: m } });
+  const e = inst.exports as Record<string, F>;
+  const kinds = (name: string) => ['F32', 'Bf16', 'F16'].map((s) => e[name + s]!);
+  instance = {
+    dots: e.dots!,
+    dotsBf16: e.dotsBf16!,
+    dotsF16: e.dotsF16!,
+    dotsF16Finite: e.dotsF16Finite!,
+    dotsF16Scaled: e.dotsF16Scaled!,
+    dots24: kinds('dots24'),
+    dotsSparse: kinds('dotsSparse'),
+  };
+  return instance;
+}
