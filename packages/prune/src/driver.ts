@@ -1,6 +1,7 @@
 import type { Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 import { checkSparsity, parsePattern, resolveSparsity } from './mask.js';
+import { DriverMemory, into } from './memory.js';
 import { ErrorMeter, LayerErrorTap } from './metrics.js';
 import type { BlockSink, PrunableModel } from './model.js';
 import { type OwlOptions, outlierRatio, owlAllocation } from './owl.js';
@@ -73,7 +74,7 @@ export interface PruneReport {
   owl?: { ratios: number[]; sparsities: number[] };
 }
 
-const now = (): number => performance.now() / 1000;
+export const now = (): number => performance.now() / 1000;
 
 function patternName(opts: PruneOptions): string {
   const p = parsePattern(opts.pattern);
@@ -81,7 +82,7 @@ function patternName(opts: PruneOptions): string {
 }
 
 /** Checks options up front and returns the requested overall sparsity. */
-function validate(model: PrunableModel, opts: PruneOptions): number {
+export function validate(model: PrunableModel, opts: PruneOptions): number {
   checkMethod(opts.method);
   const pattern = parsePattern(opts.pattern);
   if (opts.sparsities) {
@@ -119,7 +120,7 @@ function validate(model: PrunableModel, opts: PruneOptions): number {
   return resolveSparsity(pattern, opts.sparsity);
 }
 
-function blockParams(model: PrunableModel, i: number): number {
+export function blockParams(model: PrunableModel, i: number): number {
   let n = 0;
   for (const name of model.linearNames(i)) {
     const s = model.linearInfo?.(name);
@@ -128,7 +129,7 @@ function blockParams(model: PrunableModel, i: number): number {
   return n;
 }
 
-function owlOpts(o: PruneOptions['owl']): OwlOptions {
+export function owlOpts(o: PruneOptions['owl']): OwlOptions {
   return typeof o === 'object' ? o : {};
 }
 
@@ -139,13 +140,17 @@ function countZeros(t: Tensor): number {
   return z;
 }
 
-/** Prunes every linear layer of block i from its statistics; returns the layer reports and the dense weights. */
-function pruneBlock(
+/**
+ * Prunes every linear layer of block i from its statistics; returns the layer reports and the dense weights. With
+ * `mem`, each layer is pruned in the layer arena and its result kept as `mem` says (see DriverMemory).
+ */
+export function pruneBlock(
   model: PrunableModel,
   i: number,
   stats: (name: string) => LayerStats | null,
   sparsity: number | undefined,
   opts: PruneOptions,
+  mem?: DriverMemory,
 ): { layers: LayerReport[]; dense: Map<string, { weight: Tensor; bias: Tensor | null }> } {
   const layers: LayerReport[] = [];
   const dense = new Map<string, { weight: Tensor; bias: Tensor | null }>();
@@ -154,14 +159,23 @@ function pruneBlock(
     const t0 = now();
     const l = model.getLinear(name);
     dense.set(name, { weight: l.weight, bias: l.bias });
-    const r = pruneLinear(name, l.weight, l.bias, stats(name), { ...opts, sparsity });
+    const prune = () => {
+      const r = pruneLinear(name, l.weight, l.bias, stats(name), { ...opts, sparsity });
+      return { r, zeros: countZeros(r.weight) };
+    };
+    const { r, zeros } = mem
+      ? mem.eachLayer(prune, ({ r, zeros }, copy) => {
+          const bias = r.bias && (r.bias !== l.bias || mem.keepInModel) ? copy(r.bias) : r.bias;
+          return { r: { ...r, weight: copy(r.weight), bias }, zeros };
+        })
+      : prune();
     model.setLinear(name, r.weight, r.bias);
     layers.push({
       name,
       block: i,
       method: r.method,
       sparsity: r.weight.size ? resolveSparsity(parsePattern(opts.pattern), sparsity) : 0,
-      zeros: countZeros(r.weight) / r.weight.size,
+      zeros: zeros / r.weight.size,
       params: r.weight.size,
       biasCorrected: r.biasCorrected,
       mse: null,
@@ -172,7 +186,7 @@ function pruneBlock(
   return { layers, dense };
 }
 
-function summarise(
+export function summarise(
   mode: PruneReport['mode'],
   opts: PruneOptions,
   sparsity: number,
@@ -196,7 +210,7 @@ function summarise(
 }
 
 /** Fraction of zeros over the given layers, weighted by their parameter counts. */
-function weightedZeros(layers: LayerReport[]): number {
+export function weightedZeros(layers: LayerReport[]): number {
   let p = 0;
   let z = 0;
   for (const l of layers) {
@@ -206,27 +220,50 @@ function weightedZeros(layers: LayerReport[]): number {
   return p ? z / p : 0;
 }
 
+/**
+ * Each block's sparsity: the given per-block ones, an OWL allocation of `target` from `ratios` (the blocks' outlier
+ * ratios, computed only when OWL is asked for), or `opts.sparsity` everywhere.
+ */
+export function blockSparsities(
+  model: PrunableModel,
+  opts: PruneOptions,
+  target: number,
+  ratios: (o: OwlOptions) => number[],
+): { sparsities: (number | undefined)[]; owl?: PruneReport['owl'] } {
+  if (opts.sparsities) return { sparsities: [...opts.sparsities] };
+  if (!opts.owl) return { sparsities: new Array(model.numBlocks).fill(opts.sparsity) };
+  const o = owlOpts(opts.owl);
+  const r = ratios(o);
+  const params = Array.from({ length: model.numBlocks }, (_, i) => blockParams(model, i));
+  const sparsities = owlAllocation(r, params, target, o);
+  return { sparsities, owl: { ratios: r, sparsities } };
+}
+
 /** OWL outlier ratios of every block from a dense pass over the windows (per-column scaler only). */
 function owlRatiosDense(
   model: PrunableModel,
   windows: readonly Int32Array[],
   o: OwlOptions,
+  mem: DriverMemory,
   onProgress?: PruneOptions['onProgress'],
 ): number[] {
-  let hs = windows.map((ids) => model.embed(ids));
+  const { hs } = mem.hidden(model, windows);
   const ratios: number[] = [];
   for (let i = 0; i < model.numBlocks; i++) {
     onProgress?.({ phase: 'owl', block: i, blocks: model.numBlocks });
-    const c = new StatsCollector();
-    hs = hs.map((h) => model.block(i, h, { tap: c.tap }));
-    ratios.push(
-      outlierRatio(
-        model.linearNames(i).map((n) => ({ weight: model.getLinear(n).weight, stats: c.get(n) })),
-        o.m ?? 5,
-      ),
-    );
-    model.releaseBlock?.(i);
+    mem.eachBlock(() => {
+      const c = new StatsCollector();
+      for (const h of hs) into(model.block(i, h, { tap: c.tap, out: h }), h);
+      ratios.push(
+        outlierRatio(
+          model.linearNames(i).map((n) => ({ weight: model.getLinear(n).weight, stats: c.get(n) })),
+          o.m ?? 5,
+        ),
+      );
+      model.releaseBlock?.(i);
+    });
   }
+  mem.run.reset();
   return ratios;
 }
 
@@ -241,57 +278,70 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
   const target = validate(model, opts);
   if (windows.length === 0 && methodNeeds(opts.method).stats)
     throw new PruneError(`${opts.method} needs calibration windows, none given`);
+  const mem = new DriverMemory(!opts.sink || !model.dropBlock);
+  try {
+    return sequential(model, windows, opts, target, mem, t0);
+  } finally {
+    mem.dispose();
+  }
+}
+
+function sequential(
+  model: PrunableModel,
+  windows: readonly Int32Array[],
+  opts: PruneOptions,
+  target: number,
+  mem: DriverMemory,
+  t0: number,
+): PruneReport {
   const needs = methodNeeds(opts.method);
   const B = model.numBlocks;
-  let sparsities: (number | undefined)[] = new Array(B).fill(opts.sparsity);
-  let owl: PruneReport['owl'];
-  if (opts.sparsities) sparsities = [...opts.sparsities];
-  else if (opts.owl) {
-    const o = owlOpts(opts.owl);
-    const ratios = owlRatiosDense(model, windows, o, opts.onProgress);
-    const params = Array.from({ length: B }, (_, i) => blockParams(model, i));
-    sparsities = owlAllocation(ratios, params, target, o);
-    owl = { ratios, sparsities: sparsities as number[] };
-  }
+  const { sparsities, owl } = blockSparsities(model, opts, target, (o) =>
+    owlRatiosDense(model, windows, o, mem, opts.onProgress),
+  );
   const metricWindows = Math.min(windows.length, opts.layerMetricWindows ?? 2);
-  const hs: Tensor[] = windows.map((ids) => model.embed(ids)); // each [T, hidden]
+  // hs: each window's input to the current block [T, hidden]; denseOut: its dense output (driver-owned, reused)
+  const { hs, alt: denseOut } = mem.hidden(model, windows);
   const blocks: BlockReport[] = [];
   const layers: LayerReport[] = [];
   for (let i = 0; i < B; i++) {
     const tb = now();
-    opts.onProgress?.({ phase: 'stats', block: i, blocks: B });
-    const collector = needs.stats ? new StatsCollector({ hessian: needs.hessian }) : null;
-    const denseOut: (Tensor | null)[] = hs.map((h) => model.block(i, h, collector ? { tap: collector.tap } : {}));
-    const { layers: lr, dense } = pruneBlock(
-      model,
-      i,
-      (n) => (collector ? collector.get(n) : null),
-      sparsities[i],
-      opts,
-    );
-    // Rerun with the pruned weights; measure block error and, on the first windows, each layer's own error.
-    opts.onProgress?.({ phase: 'rerun', block: i, blocks: B });
-    const layerErr = new LayerErrorTap(model, dense);
-    const blockMeter = new ErrorMeter();
-    for (let k = 0; k < hs.length; k++) {
-      const out = model.block(i, hs[k]!, k < metricWindows ? { tap: layerErr.tap } : {});
-      blockMeter.addTensors(denseOut[k]!, out);
-      denseOut[k] = null;
-      hs[k] = out;
-    }
-    const errs = layerErr.results();
-    for (const l of lr) {
-      const e = errs.get(l.name);
-      if (e) {
-        l.mse = e.mse;
-        l.cosine = e.cosine;
+    const { lr, blockMeter } = mem.eachBlock(() => {
+      opts.onProgress?.({ phase: 'stats', block: i, blocks: B });
+      const collector = needs.stats ? new StatsCollector({ hessian: needs.hessian }) : null;
+      for (let k = 0; k < hs.length; k++) {
+        const tap = collector ? { tap: collector.tap } : {};
+        into(model.block(i, hs[k]!, { ...tap, out: denseOut[k] }), denseOut[k]!);
       }
-    }
-    if (opts.sink) {
-      opts.sink({ index: i, layers: model.linearNames(i).map((n) => model.getLinear(n)) });
-      if (model.dropBlock) model.dropBlock(i);
-      else model.releaseBlock?.(i);
-    } else model.releaseBlock?.(i);
+      const stats = (n: string) => (collector ? collector.get(n) : null);
+      const { layers: lr, dense } = pruneBlock(model, i, stats, sparsities[i], opts, mem);
+      // Rerun with the pruned weights (in place: the outputs are the next block's inputs); measure block error
+      // and, on the first windows, each layer's own error.
+      opts.onProgress?.({ phase: 'rerun', block: i, blocks: B });
+      const layerErr = new LayerErrorTap(model, dense);
+      const blockMeter = new ErrorMeter();
+      for (let k = 0; k < hs.length; k++) {
+        const h = hs[k]!;
+        into(model.block(i, h, k < metricWindows ? { tap: layerErr.tap, out: h } : { out: h }), h);
+        blockMeter.addTensors(denseOut[k]!, h);
+      }
+      layerErr.dispose();
+      const errs = layerErr.results();
+      for (const l of lr) {
+        const e = errs.get(l.name);
+        if (e) {
+          l.mse = e.mse;
+          l.cosine = e.cosine;
+        }
+      }
+      // Hand the block off before the block arena is reset: the sink writes it, the model forgets it.
+      if (opts.sink) {
+        opts.sink({ index: i, layers: model.linearNames(i).map((n) => model.getLinear(n)) });
+        if (model.dropBlock) model.dropBlock(i);
+        else model.releaseBlock?.(i);
+      } else model.releaseBlock?.(i);
+      return { lr, blockMeter };
+    });
     const sp = lr.length ? lr[0]!.sparsity : 0;
     blocks.push({
       index: i,
@@ -304,77 +354,6 @@ export function pruneModel(model: PrunableModel, windows: readonly Int32Array[],
     layers.push(...lr);
   }
   const rep = summarise('sequential', opts, target, windows.length, t0, blocks, layers);
-  if (owl) rep.owl = owl;
-  return rep;
-}
-
-/** Statistics of every linear layer of every block, collected once from the dense model. */
-export interface DenseStats {
-  blocks: StatsCollector[];
-  nsamples: number;
-  hessian: boolean;
-}
-
-/**
- * `dense-stats` mode, step 1: runs the dense model over the windows once and keeps every block's statistics
- * (memory: all layers' statistics, including Hessians when asked for).
- */
-export function collectDenseStats(
-  model: PrunableModel,
-  windows: readonly Int32Array[],
-  opts: { hessian?: boolean; onProgress?: PruneOptions['onProgress'] } = {},
-): DenseStats {
-  if (windows.length === 0) throw new PruneError('collectDenseStats: no calibration windows given');
-  let hs = windows.map((ids) => model.embed(ids));
-  const blocks: StatsCollector[] = [];
-  for (let i = 0; i < model.numBlocks; i++) {
-    opts.onProgress?.({ phase: 'stats', block: i, blocks: model.numBlocks });
-    const c = new StatsCollector({ hessian: opts.hessian ?? false });
-    hs = hs.map((h) => model.block(i, h, { tap: c.tap }));
-    model.releaseBlock?.(i);
-    blocks.push(c);
-  }
-  return { blocks, nsamples: windows.length, hessian: opts.hessian ?? false };
-}
-
-/**
- * `dense-stats` mode, step 2: prunes every layer from the dense statistics. Call `restoreLinears` between runs to
- * prune the same dense model to several sparsities or methods.
- */
-export function applyPruning(model: PrunableModel, stats: DenseStats, opts: PruneOptions): PruneReport {
-  const t0 = now();
-  const target = validate(model, opts);
-  if (stats.blocks.length !== model.numBlocks)
-    throw new PruneError(`dense statistics cover ${stats.blocks.length} blocks, the model has ${model.numBlocks}`);
-  if (methodNeeds(opts.method).hessian && !stats.hessian)
-    throw new PruneError(`${opts.method} needs dense statistics collected with the Hessian`);
-  const B = model.numBlocks;
-  let sparsities: (number | undefined)[] = new Array(B).fill(opts.sparsity);
-  let owl: PruneReport['owl'];
-  if (opts.sparsities) sparsities = [...opts.sparsities];
-  else if (opts.owl) {
-    const o = owlOpts(opts.owl);
-    const ratios = stats.blocks.map((c, i) =>
-      outlierRatio(
-        model.linearNames(i).map((n) => ({ weight: model.getLinear(n).weight, stats: c.get(n) })),
-        o.m ?? 5,
-      ),
-    );
-    const params = Array.from({ length: B }, (_, i) => blockParams(model, i));
-    sparsities = owlAllocation(ratios, params, target, o);
-    owl = { ratios, sparsities: sparsities as number[] };
-  }
-  const blocks: BlockReport[] = [];
-  const layers: LayerReport[] = [];
-  for (let i = 0; i < B; i++) {
-    const tb = now();
-    const c = stats.blocks[i]!;
-    const { layers: lr } = pruneBlock(model, i, (n) => c.get(n), sparsities[i], opts);
-    const sp = lr.length ? lr[0]!.sparsity : 0;
-    blocks.push({ index: i, sparsity: sp, zeros: weightedZeros(lr), mse: null, cosine: null, seconds: now() - tb });
-    layers.push(...lr);
-  }
-  const rep = summarise('dense-stats', opts, target, stats.nsamples, t0, blocks, layers);
   if (owl) rep.owl = owl;
   return rep;
 }

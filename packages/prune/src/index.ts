@@ -2,11 +2,9 @@
 
 export * from './analyze/index.js';
 export { checkSeqlen, contiguousWindows, defaultSeqlen, randomWindows } from './calibration.js';
+export { applyPruning, collectDenseStats, type DenseStats } from './dense-stats.js';
 export {
-  applyPruning,
   type BlockReport,
-  collectDenseStats,
-  type DenseStats,
   type LayerReport,
   type ProgressEvent,
   type PruneOptions,

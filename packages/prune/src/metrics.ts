@@ -1,4 +1,4 @@
-import { linear, type Tensor } from '@stade/tensor';
+import { Arena, linear, type Tensor } from '@stade/tensor';
 
 /** Accumulates the mean squared error and cosine similarity between dense and pruned outputs (float64). */
 export class ErrorMeter {
@@ -49,10 +49,12 @@ export interface LinearSource {
 
 /**
  * Each linear layer's own output error: an activation tap that applies both the dense weights (from `dense`) and
- * the model's current weights to the same input and accumulates MSE and cosine per layer.
+ * the model's current weights to the same input and accumulates MSE and cosine per layer. The two outputs of a
+ * call live in the tap's own arena, reset after the call (no memory per call beyond the first).
  */
 export class LayerErrorTap {
   private readonly meters = new Map<string, ErrorMeter>();
+  private readonly scratch = new Arena();
 
   constructor(
     private readonly model: LinearSource,
@@ -64,15 +66,24 @@ export class LayerErrorTap {
     const d = this.dense.get(name);
     if (!d) return;
     const p = this.model.getLinear(name);
-    const yd = linear(x, d.weight, d.bias ?? undefined); // [tokens, out]
-    const yp = linear(x, p.weight, p.bias ?? undefined);
     let m = this.meters.get(name);
     if (!m) {
       m = new ErrorMeter();
       this.meters.set(name, m);
     }
-    m.addTensors(yd, yp);
+    const meter = m;
+    this.scratch.use(() => {
+      const yd = linear(x, d.weight, d.bias ?? undefined); // [tokens, out]
+      const yp = linear(x, p.weight, p.bias ?? undefined);
+      meter.addTensors(yd, yp);
+    });
+    this.scratch.reset();
   };
+
+  /** Frees the tap's scratch (to the recycler). */
+  dispose(): void {
+    this.scratch.dispose();
+  }
 
   /** MSE and cosine per layer seen so far. */
   results(): Map<string, { mse: number; cosine: number }> {

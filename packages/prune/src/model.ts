@@ -15,7 +15,11 @@ export interface LinearLayer {
 export interface PrunableModel {
   numBlocks: number;
   embed(ids: Int32Array): Tensor; // [T, hidden]
-  block(i: number, h: Tensor, opts?: { tap?: Tap }): Tensor; // [T, hidden] -> [T, hidden]
+  /**
+   * [T, hidden] -> [T, hidden]. The driver passes `out` (contiguous [T, hidden], possibly `h` itself) and copies
+   * the result there when a model returns a tensor of its own instead.
+   */
+  block(i: number, h: Tensor, opts?: { tap?: Tap; out?: Tensor }): Tensor;
   linearNames(i: number): string[];
   getLinear(name: string): LinearLayer;
   setLinear(name: string, weight: Tensor, bias: Tensor | null): void;
@@ -27,7 +31,10 @@ export interface PrunableModel {
   dropBlock?(i: number): void;
 }
 
-/** A pruned block's linear layers, handed to a `BlockSink` (float32; valid during the call only). */
+/**
+ * A pruned block's linear layers, handed to a `BlockSink` (float32; valid during the call only: their memory is
+ * the driver's block arena, reused for the next block).
+ */
 export interface FinishedBlock {
   index: number;
   layers: readonly LinearLayer[];

@@ -100,10 +100,15 @@ export { type PackedDtype, PackedWeight, type PackFormat, packWeight } from './p
 export { type ParallelOptions, parallelFor, poolInfo, shutdownPool, warmPool } from './parallel/pool.js';
 export { splitRows } from './parallel/split.js';
 export {
+  Arena,
   allocF32,
   allocF64,
   allocU16,
+  currentArena,
   isShared,
+  persistent,
+  type StorageStats,
+  setRecyclerCap,
   setSharedGcThreshold,
   sharedMemoryAvailable,
   storageStats,

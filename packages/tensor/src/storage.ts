@@ -12,20 +12,22 @@ export const sharedMemoryAvailable: boolean = (() => {
 })();
 
 /*
- * Node 20's V8 does not count SharedArrayBuffer backing stores towards garbage-collection pressure: a loop that
- * drops 50 MB shared tensors grows the process by 50 MB per iteration until the OS kills it (measured: 10 GB
- * resident for 10 GB allocated, against 250 MB with plain ArrayBuffers). So after every `sharedGcBytes` of shared
- * allocations we ask for a full collection, where the runtime lets us (Node; browsers have no such hook and
- * reclaim shared memory on their own schedule).
+ * Who owns a buffer (see docs of `Arena` and `persistent`):
+ * - an open `Arena` scope: the arena lends it until its `reset`; after the first block of a pass every request
+ *   is served from the arena's free lists, so a pass over many blocks allocates nothing new;
+ * - a `persistent` scope: a long-lived cache that reuses its buffers itself (a model's workspace, the weight
+ *   store's 16-bit buffers, rope tables, a KV cache);
+ * - neither: the caller (arbitrary user code calling ops). Only these "unowned" bytes, and arena buffers given
+ *   up by `dispose` beyond the recycler's cap, depend on the garbage collector.
  *
- * This is a backstop, not how memory is bounded: the forward pass and evaluation own their buffers (a per-model
- * workspace, in-place hidden states, caller-owned logits) and allocate O(1) per block and window, so in steady
- * state they never reach the threshold (tests count it with `storageStats`). It remains for memory whose owner
- * drops it without reuse: a block's weights read lazily and released by `releaseBlock` (block-mode evaluation,
- * the pruning driver), which Node 20 would otherwise keep resident for the whole run.
+ * Node 20's V8 does not count SharedArrayBuffer backing stores towards garbage-collection pressure: a loop that
+ * drops 50 MB shared tensors grows the process by 50 MB per iteration until the OS kills it. So a backstop
+ * remains for unowned memory only: after every `sharedGcBytes` of it, a full collection where the runtime lets us
+ * (Node; browsers reclaim on their own schedule). It is counted in `storageStats().forcedGcs`; pruning and
+ * evaluation own all their memory and never trigger it (tests check that).
  */
 let sharedGcBytes = 1 << 30;
-let sharedSinceGc = 0;
+let unownedSinceGc = 0;
 let gcFn: (() => void) | null | undefined;
 
 function resolveGc(): (() => void) | null {
@@ -44,62 +46,217 @@ function resolveGc(): (() => void) | null {
   }
 }
 
-/** Monotonic allocation counters of the storage allocators (see `storageStats`). */
-const stats = { sharedBytesAllocated: 0, buffersAllocated: 0 };
+/** Monotonic counters of the storage allocators (see `storageStats`). */
+const stats = { sharedBytesAllocated: 0, buffersAllocated: 0, bytesReused: 0, unownedBytes: 0, forcedGcs: 0 };
+
+/** Counters of the storage allocators since the process started; every field only grows. */
+export interface StorageStats {
+  /** Bytes of new buffers (shared when available, else plain): what the work really allocated. */
+  sharedBytesAllocated: number;
+  /** New buffers. */
+  buffersAllocated: number;
+  /** Bytes served again from an arena's free lists or the recycler (no new memory). */
+  bytesReused: number;
+  /** Bytes whose reclamation is left to the garbage collector (unowned allocations, recycler overflow). */
+  unownedBytes: number;
+  /** Full collections forced by the backstop. */
+  forcedGcs: number;
+}
 
 /**
- * Counts of every allocation made through `allocF32`/`allocF64` (and any other allocator of this module) since the
- * process started: bytes and buffers, on shared memory when available, else on plain memory. Both only grow, so
- * the difference across a piece of work is what that work allocated, independent of the garbage collector.
+ * Counts of every allocation made through `allocF32`/`allocF64`/`allocU16` since the process started. All only
+ * grow, so the difference across a piece of work is what that work allocated, independent of the garbage collector.
  */
-export function storageStats(): { sharedBytesAllocated: number; buffersAllocated: number } {
-  return { sharedBytesAllocated: stats.sharedBytesAllocated, buffersAllocated: stats.buffersAllocated };
+export function storageStats(): StorageStats {
+  return { ...stats };
 }
 
-/** Counts one allocation of `bytes` in `storageStats`. */
-function count(bytes: number): void {
-  stats.sharedBytesAllocated += bytes;
-  stats.buffersAllocated += 1;
-}
-
-function sharedBuffer(bytes: number): SharedArrayBuffer {
-  sharedSinceGc += bytes;
-  if (sharedSinceGc > sharedGcBytes) {
-    sharedSinceGc = 0;
+/** Counts `bytes` whose reclamation depends on the garbage collector; forces a collection past the threshold. */
+function unowned(bytes: number): void {
+  stats.unownedBytes += bytes;
+  if (!sharedMemoryAvailable) return; // plain ArrayBuffers count as GC pressure by themselves
+  unownedSinceGc += bytes;
+  if (unownedSinceGc > sharedGcBytes) {
+    unownedSinceGc = 0;
     if (gcFn === undefined) gcFn = resolveGc();
-    gcFn?.();
+    if (gcFn) {
+      stats.forcedGcs += 1;
+      gcFn();
+    }
   }
-  return new SharedArrayBuffer(bytes);
 }
 
-/** Sets how many bytes of shared allocations trigger a full garbage collection (default 1 GiB). */
+/** Sets how many bytes of unowned shared allocations trigger a full garbage collection (default 1 GiB). */
 export function setSharedGcThreshold(bytes: number): void {
   if (!(bytes > 0)) throw new RangeError(`setSharedGcThreshold: invalid byte count ${bytes}`);
   sharedGcBytes = bytes;
 }
 
+type Raw = ArrayBuffer | SharedArrayBuffer;
+
+function newRaw(bytes: number): Raw {
+  stats.sharedBytesAllocated += bytes;
+  stats.buffersAllocated += 1;
+  return sharedMemoryAvailable ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+}
+
+/** Size-keyed free lists of raw buffers. */
+class FreeLists {
+  private readonly lists = new Map<number, Raw[]>();
+  bytes = 0;
+
+  take(bytes: number): Raw | undefined {
+    const b = this.lists.get(bytes)?.pop();
+    if (b) this.bytes -= bytes;
+    return b;
+  }
+
+  put(b: Raw): void {
+    const list = this.lists.get(b.byteLength);
+    if (list) list.push(b);
+    else this.lists.set(b.byteLength, [b]);
+    this.bytes += b.byteLength;
+  }
+
+  /** Removes and returns every buffer. */
+  drain(): Raw[] {
+    const all = [...this.lists.values()].flat();
+    this.lists.clear();
+    this.bytes = 0;
+    return all;
+  }
+}
+
+/** Buffers of disposed arenas, for the next arena (same shapes, e.g. the next run of a sweep); capped. */
+const recycler = new FreeLists();
+let recyclerCap = 256 * 2 ** 20;
+
+/** Sets the bytes the recycler of disposed arenas keeps (default 256 MiB; beyond it, buffers go to the GC). */
+export function setRecyclerCap(bytes: number): void {
+  if (!(bytes >= 0)) throw new RangeError(`setRecyclerCap: invalid byte count ${bytes}`);
+  recyclerCap = bytes;
+  if (recycler.bytes <= bytes) return;
+  for (const b of recycler.drain()) {
+    if (recycler.bytes + b.byteLength <= bytes) recycler.put(b);
+    else unowned(b.byteLength);
+  }
+}
+
+const PERSISTENT = Symbol('persistent');
+/** Open scopes, innermost last. */
+const scopes: (Arena | typeof PERSISTENT)[] = [];
+
+/**
+ * An owner of buffers with a lifetime: while `use(fn)` runs, every allocation of this module (`allocF32`, hence
+ * `Tensor.zeros`, every op's fresh output, ...) is lent by the arena; `reset()` takes them all back at once and
+ * serves the next requests of the same byte sizes from them (zero-filled again). A pass whose rounds ask for the
+ * same sizes (every block of a model has the same shapes) allocates new memory only in its first round.
+ *
+ * The owner guarantees that nothing lent is used after `reset` (the pruning driver resets its block arena after
+ * the sink took the block and the block was dropped). Long-lived caches filled from inside a scope (a model's
+ * workspace, the weight store's reads, rope tables) allocate under `persistent` instead. `reset` throws while the
+ * arena is open, so a nested use of the same arena cannot free its caller's buffers.
+ */
+export class Arena {
+  private readonly free = new FreeLists();
+  private lent: Raw[] = [];
+  private lentBytes = 0;
+  private open = 0;
+  /** Bumped by every `reset`: a buffer lent in generation g is valid while `generation === g`. */
+  generation = 0;
+
+  /** Runs `fn` with this arena as the owner of its allocations (nested scopes: the innermost owns). */
+  use<T>(fn: () => T): T {
+    scopes.push(this);
+    this.open++;
+    try {
+      return fn();
+    } finally {
+      this.open--;
+      scopes.pop();
+    }
+  }
+
+  /** @internal Lends a zero-filled buffer of `bytes`. */
+  take(bytes: number): Raw {
+    let b = this.free.take(bytes) ?? recycler.take(bytes);
+    if (b) {
+      stats.bytesReused += bytes;
+      new Uint8Array(b).fill(0);
+    } else b = newRaw(bytes);
+    this.lent.push(b);
+    this.lentBytes += bytes;
+    return b;
+  }
+
+  /** Takes back every buffer lent since the last reset; they serve the next requests. */
+  reset(): void {
+    if (this.open > 0) throw new RangeError('Arena.reset: the arena is in use (reset it after its scope ends)');
+    for (const b of this.lent) this.free.put(b);
+    this.generation++;
+    this.lent = [];
+    this.lentBytes = 0;
+  }
+
+  /** Resets and gives every buffer to the recycler (up to its cap; the rest is left to the GC). */
+  dispose(): void {
+    this.reset();
+    for (const b of this.free.drain()) {
+      if (recycler.bytes + b.byteLength <= recyclerCap) recycler.put(b);
+      else unowned(b.byteLength);
+    }
+  }
+
+  /** Bytes the arena holds: lent and free. */
+  get bytes(): number {
+    return this.lentBytes + this.free.bytes;
+  }
+}
+
+/**
+ * Runs `fn` with its allocations owned by long-lived caches of the caller (not by any open arena): for buffers
+ * that outlive the current arena scope and are reused by their owner (workspaces, weight buffers, tables).
+ */
+export function persistent<T>(fn: () => T): T {
+  scopes.push(PERSISTENT);
+  try {
+    return fn();
+  } finally {
+    scopes.pop();
+  }
+}
+
+/** The arena that owns allocations made now (the innermost scope), or null (a persistent scope, or none). */
+export function currentArena(): Arena | null {
+  const top = scopes[scopes.length - 1];
+  return top instanceof Arena ? top : null;
+}
+
+/** A zero-filled raw buffer of `bytes` from the innermost owner (an arena, a persistent cache, or the caller). */
+function buffer(bytes: number): Raw {
+  const top = scopes[scopes.length - 1];
+  if (top instanceof Arena) return top.take(bytes);
+  const b = newRaw(bytes);
+  if (top !== PERSISTENT) unowned(bytes);
+  return b;
+}
+
 /** Allocates a zero-filled Float32Array of `n` elements (shared when possible). */
 export function allocF32(n: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF32: invalid length ${n}`);
-  count(n * 4);
-  if (sharedMemoryAvailable) return new Float32Array(sharedBuffer(n * 4));
-  return new Float32Array(n);
+  return new Float32Array(buffer(n * 4));
 }
 
 /** Allocates a zero-filled Float64Array of `n` elements (shared when possible). */
 export function allocF64(n: number): Float64Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF64: invalid length ${n}`);
-  count(n * 8);
-  if (sharedMemoryAvailable) return new Float64Array(sharedBuffer(n * 8));
-  return new Float64Array(n);
+  return new Float64Array(buffer(n * 8));
 }
 
 /** Allocates a zero-filled Uint16Array of `n` elements (shared when possible): 16-bit weights (HalfTensor). */
 export function allocU16(n: number): Uint16Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocU16: invalid length ${n}`);
-  count(n * 2);
-  if (sharedMemoryAvailable) return new Uint16Array(sharedBuffer(n * 2));
-  return new Uint16Array(n);
+  return new Uint16Array(buffer(n * 2));
 }
 
 /** True when the array's memory can be seen by workers without a copy. */

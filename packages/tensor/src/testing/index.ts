@@ -13,3 +13,4 @@ export {
 } from './arbitraries.js';
 export { type CloseOptions, expectClose } from './close.js';
 export { fillRandn, mulberry32, randn, randu } from './random.js';
+export { type StorageUse, storageUse } from './storage.js';

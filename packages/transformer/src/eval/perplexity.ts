@@ -1,4 +1,4 @@
-import { allocF32, Tensor } from '@stade/tensor';
+import { Arena, allocF32, Tensor } from '@stade/tensor';
 import { StadeError } from '../errors.js';
 import type { CausalLM, TensorSource } from '../model.js';
 
@@ -137,6 +137,32 @@ export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOpt
       },
     );
   }
+  // Memory has an owner: everything this call allocates is lent by `run` (disposed at the end: its buffers go to
+  // the recycler for the next call); block mode runs each block in `perBlock`, reset once the block was released,
+  // so from the second block on nothing new is allocated, whatever the number of blocks and windows.
+  const run = new Arena();
+  const perBlock = new Arena();
+  let losses: number[];
+  try {
+    losses = run.use(() => windowLosses(model, ids, { n, seqlen, mode, headRows, hiddenBudget, perBlock }, opts));
+  } finally {
+    perBlock.dispose();
+    run.dispose();
+  }
+  let sum = 0;
+  for (const loss of losses) sum += loss * seqlen;
+  const nll = sum / (n * seqlen);
+  return { ppl: Math.exp(nll), windows: n, seqlen, nll, losses, mode };
+}
+
+/** Each window's loss (see `perplexity`) in window or block mode; `perBlock` owns one block's memory in block mode. */
+function windowLosses(
+  model: CausalLM,
+  ids: Int32Array,
+  o: { n: number; seqlen: number; mode: 'window' | 'block'; headRows: number; hiddenBudget: number; perBlock: Arena },
+  opts: PerplexityOptions,
+): number[] {
+  const { n, seqlen, mode, headRows, hiddenBudget, perBlock } = o;
   const total = perplexitySteps(model, n, mode, seqlen, hiddenBudget);
   let step = 0;
   const progress = () => opts.onProgress?.(++step, total);
@@ -173,8 +199,11 @@ export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOpt
       const m = Math.min(g, n - w0);
       for (let j = 0; j < m; j++) hs[j] = model.embed(window(w0 + j), hs[j]);
       for (let i = 0; i < model.numBlocks; i++) {
-        for (let j = 0; j < m; j++) hs[j] = model.block(i, hs[j]!, { out: hs[j] });
-        model.releaseBlock(i);
+        perBlock.use(() => {
+          for (let j = 0; j < m; j++) hs[j] = model.block(i, hs[j]!, { out: hs[j] });
+          model.releaseBlock(i);
+        });
+        perBlock.reset();
         progress();
       }
       for (let j = 0; j < m; j++) {
@@ -183,8 +212,5 @@ export function perplexity(model: CausalLM, ids: Int32Array, opts: PerplexityOpt
       }
     }
   }
-  let sum = 0;
-  for (const loss of losses) sum += loss * seqlen;
-  const nll = sum / (n * seqlen);
-  return { ppl: Math.exp(nll), windows: n, seqlen, nll, losses, mode };
+  return losses;
 }

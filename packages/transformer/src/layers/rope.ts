@@ -1,4 +1,4 @@
-import { Tensor } from '@stade/tensor';
+import { persistent, Tensor } from '@stade/tensor';
 import type { RopeScaling } from '../config.js';
 
 /**
@@ -53,8 +53,8 @@ export class Rope {
     if (!this.cos || this.cos.shape[0]! < T) {
       const d = this.dim;
       const half = d / 2;
-      const cos = Tensor.zeros([T, d]);
-      const sin = Tensor.zeros([T, d]);
+      // cached across calls: never from the caller's arena
+      const [cos, sin] = persistent(() => [Tensor.zeros([T, d]), Tensor.zeros([T, d])] as const);
       for (let t = 0; t < T; t++) {
         for (let k = 0; k < half; k++) {
           const a = Math.fround(t * this.invFreq[k]!);

@@ -1,4 +1,4 @@
-import { allocF32, Tensor } from '@stade/tensor';
+import { allocF32, persistent, Tensor } from '@stade/tensor';
 
 /**
  * Scratch buffers of a forward pass, owned by one model and reused by every call: each named buffer is one
@@ -18,7 +18,7 @@ export class Workspace {
     for (const d of shape) n *= d;
     let buf = this.buffers.get(name);
     if (!buf || buf.length < n) {
-      buf = allocF32(n);
+      buf = persistent(() => allocF32(n)); // reused by every call: never from the caller's arena
       this.buffers.set(name, buf);
     }
     // an exact-length view at offset 0, as the *Into ops want

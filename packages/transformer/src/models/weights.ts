@@ -1,4 +1,15 @@
-import { allocF32, decodeBf16, decodeF16, fmtShape, HalfTensor, type LinearWeight, Tensor } from '@stade/tensor';
+import {
+  type Arena,
+  allocF32,
+  currentArena,
+  decodeBf16,
+  decodeF16,
+  fmtShape,
+  HalfTensor,
+  type LinearWeight,
+  persistent,
+  Tensor,
+} from '@stade/tensor';
 import { CheckpointError, StadeError } from '../errors.js';
 import type { StoredTensor, TensorSource } from '../model.js';
 
@@ -31,8 +42,10 @@ type Buffer = Float32Array | Uint16Array;
  * Two caches: `stored(name)` keeps the checkpoint's own dtype (16-bit data for F16/BF16) for the forward pass;
  * `get(name)` gives float32 (converted on demand). Memory has an owner: buffers read for `stored` only are the
  * store's and are reused by the next block's reads of the same size after `release`, so a pass over the blocks
- * holds one block of weights without relying on the garbage collector. Float32 tensors given out by `get` are
- * never reused (callers may keep them; the contract is only that the store forgets them on `release`).
+ * holds one block of weights without relying on the garbage collector. Stored-form reads are always the store's
+ * (`persistent`, never from an open arena). Float32 tensors made by `get` belong to whoever owns the allocations at
+ * the time (an open `Arena`, e.g. the pruning driver's block arena, or the caller); the store forgets them on
+ * `release`, and one made in an arena that was reset since is never served again (it is converted anew).
  */
 export class WeightStore {
   /** Optional load-time choice of the forward's linear weight form (see `LinearForm`). */
@@ -41,6 +54,8 @@ export class WeightStore {
   private readonly keys = new Map<string, string>(); // canonical name -> name in the source
   private readonly storedCache = new Map<string, Stored>();
   private readonly f32 = new Map<string, Tensor>();
+  /** The arena (and its generation) that lent an `f32` entry, for entries made inside an arena scope. */
+  private readonly f32Owner = new Map<string, { arena: Arena; generation: number }>();
   private readonly replaced = new Map<string, Tensor>();
   private readonly pool = new Map<string, Buffer[]>();
   private readonly dropped = new Set<string>();
@@ -117,7 +132,7 @@ export class WeightStore {
 
   /** The tensor as float32 now: a replacement, the cached copy, or a conversion / fresh read (then cached). */
   get(name: string): Tensor {
-    const r = this.replaced.get(name) ?? this.f32.get(name);
+    const r = this.replaced.get(name) ?? this.f32Live(name);
     if (r) return r;
     const key = this.key(name);
     const s = this.storedCache.get(name);
@@ -132,6 +147,22 @@ export class WeightStore {
       this.checkShape(name, key, t.shape);
     }
     this.f32.set(name, t);
+    const arena = currentArena();
+    if (arena) this.f32Owner.set(name, { arena, generation: arena.generation });
+    else this.f32Owner.delete(name);
+    return t;
+  }
+
+  /** The cached float32 copy of `name`, unless the arena that lent it was reset since (then it is forgotten). */
+  private f32Live(name: string): Tensor | undefined {
+    const t = this.f32.get(name);
+    if (!t) return undefined;
+    const o = this.f32Owner.get(name);
+    if (o && o.arena.generation !== o.generation) {
+      this.f32.delete(name);
+      this.f32Owner.delete(name);
+      return undefined;
+    }
     return t;
   }
 
@@ -141,7 +172,7 @@ export class WeightStore {
    * Valid until `release` of its prefix: do not keep it.
    */
   stored(name: string, linear = false): LinearWeight {
-    const r = this.replaced.get(name) ?? this.f32.get(name);
+    const r = this.replaced.get(name) ?? this.f32Live(name);
     if (r) return r;
     const c = this.storedCache.get(name);
     if (c) return c.t;
@@ -154,15 +185,16 @@ export class WeightStore {
       const n = info.shape.reduce((a, d) => a * d, 1);
       const kind = info.dtype === 'F16' || info.dtype === 'BF16' ? 'u16' : info.dtype === 'F32' ? 'f32' : null;
       const reuse = kind ? this.pool.get(`${kind}:${n}`)?.pop() : undefined;
-      t = src.getStored(key, reuse);
+      t = persistent(() => src.getStored!(key, reuse)); // the store's own buffer, reused after `release`
       owned = src.freshReads === true;
     } else {
-      t = src.get(key);
+      t = persistent(() => src.get(key));
     }
     this.checkShape(name, key, t.shape);
     let entry: Stored = { t, owned };
     if (linear && this.linearForm) {
-      const f = this.linearForm(name, t);
+      const lf = this.linearForm;
+      const f = persistent(() => lf(name, t)); // cached until release: never from an arena
       if (f !== t) {
         if (owned) this.recycle(t);
         entry = { t: f, owned: false };
@@ -177,7 +209,7 @@ export class WeightStore {
    * rows; into `into` (contiguous, that shape) when given.
    */
   rows(name: string, ids: Int32Array, into?: Tensor): Tensor {
-    const t = this.replaced.get(name) ?? this.f32.get(name) ?? this.stored(name);
+    const t = this.replaced.get(name) ?? this.f32Live(name) ?? this.stored(name);
     const [rows, width] = t.shape as [number, number];
     if (into && (!into.contiguous || into.size !== ids.length * width)) {
       throw new StadeError(`${name}: rows need a contiguous [${ids.length}, ${width}] output`, { key: name });
@@ -210,13 +242,19 @@ export class WeightStore {
     this.checkDropped(name);
     this.replaced.set(name, t);
     this.f32.delete(name);
+    this.f32Owner.delete(name);
     this.forgetStored(name);
   }
 
   /** Drops cached reads of every tensor whose name starts with `prefix` (store-owned buffers are reused). */
   release(prefix: string): void {
     for (const k of [...this.storedCache.keys()]) if (k.startsWith(prefix)) this.forgetStored(k);
-    for (const k of [...this.f32.keys()]) if (k.startsWith(prefix)) this.f32.delete(k);
+    for (const k of [...this.f32.keys()]) {
+      if (k.startsWith(prefix)) {
+        this.f32.delete(k);
+        this.f32Owner.delete(k);
+      }
+    }
   }
 
   /** `release(prefix)`, then forgets replacements too; any later use of those names throws. */
@@ -264,7 +302,7 @@ export class WeightStore {
     const seen = new Set<string>();
     for (const { name, key } of this.keysInSourceOrder()) {
       seen.add(name);
-      yield { name, tensor: this.replaced.get(name) ?? this.f32.get(name) ?? this.source.get(key) };
+      yield { name, tensor: this.replaced.get(name) ?? this.f32Live(name) ?? this.source.get(key) };
     }
     for (const [name, tensor] of this.replaced) if (!seen.has(name)) yield { name, tensor };
   }
