@@ -6,7 +6,8 @@
 // rounds (a loaded machine slows every row alike). Prints a table with the ratios against the targets of issue
 // 11; with --write-docs also writes docs/speed.md (table and an SVG plot).
 //
-//   npm run build && node tools/bench_pruned_speed.mjs [--shape opt-125m] [--rounds 3] [--threads 2] [--write-docs]
+//   npm run build && node tools/bench_pruned_speed.mjs [--shape opt-125m|llama-1.1b] [--rounds 3] [--threads 2]
+//     [--write-docs] [--prepare-only (make the checkpoints and stop)]
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -55,9 +56,12 @@ function checkpoint(dtype) {
   return dir;
 }
 
-/** Magnitude pruning per output row: the `s` smallest |w| of each row, or the 2 smallest of every 4 ('2:4'). */
+/**
+ * Magnitude pruning per output row: the floor(s * k) smallest |w| of each row (ties at the threshold broken by
+ * position), or the 2 smallest of every 4 ('2:4').
+ */
 function pruneRows(d, n, k, s) {
-  const idx = new Int32Array(k);
+  const mag = new Float32Array(k);
   for (let r = 0; r < n; r++) {
     const row = d.subarray(r * k, (r + 1) * k);
     if (s === '2:4') {
@@ -68,9 +72,22 @@ function pruneRows(d, n, k, s) {
       }
       continue;
     }
-    for (let j = 0; j < k; j++) idx[j] = j;
-    idx.sort((a, b) => Math.abs(row[a]) - Math.abs(row[b]) || a - b);
-    for (let j = 0; j < Math.floor(s * k); j++) row[idx[j]] = 0;
+    const drop = Math.floor(s * k);
+    if (drop === 0) continue;
+    for (let j = 0; j < k; j++) mag[j] = Math.abs(row[j]);
+    mag.sort();
+    const thr = mag[drop - 1];
+    let below = 0;
+    for (let j = 0; j < k; j++) if (Math.abs(row[j]) < thr) below++;
+    let ties = drop - below;
+    for (let j = 0; j < k; j++) {
+      const a = Math.abs(row[j]);
+      if (a < thr) row[j] = 0;
+      else if (a === thr && ties > 0) {
+        row[j] = 0;
+        ties--;
+      }
+    }
   }
 }
 
@@ -107,6 +124,10 @@ const rows = [
   { key: '70% unstructured', model: prunedCheckpoint(bf16, 0.7), weights: 'sparse' },
   { key: 'PyTorch dense f32', model: f32, torch: true },
 ];
+if (argv.includes('--prepare-only')) {
+  process.stderr.write(`checkpoints ready in ${work}\n`);
+  process.exit(0);
+}
 const cli = join(ROOT, 'apps/cli/dist/main.js');
 const results = new Map(rows.map((r) => [r.key, []]));
 for (let round = 0; round < rounds; round++) {

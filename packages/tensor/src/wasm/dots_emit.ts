@@ -3,10 +3,14 @@ import { Code, I32, V128, type ValType } from './emitter.js';
 import { emitWidenInit, emitWidenLoad, type WeightKind, widenLocals } from './half_emit.js';
 import type { MatmulModuleOptions } from './matmul_module.js';
 
+/** 16-bit lanes 0-3 / 4-7 of the second operand, each above a zero 16-bit lane of the first: `bits << 16`. */
+const UNPACK_LO = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
+const UNPACK_HI = [8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31];
+
 /**
  * dots(xp, wp, kp, rows, ldw, out): out[r] = sum_k x[k] * w[r*ldw + k] for r < rows, with kp a multiple of
- * 16 (callers zero-pad) and `ldw` in bytes. Per row four f32x4 accumulators over k in order (two rows share
- * each load of x; the summation order of a row does not depend on its neighbours), then a fixed pairwise
+ * 16 (callers zero-pad) and `ldw` in bytes. Per row four f32x4 accumulators over k in order, one row at a time
+ * (sharing x loads between two rows ran half as fast under V8: measured on [3072, 768] weights from DRAM), then a fixed pairwise
  * reduction: ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3). With `kind` bf16/f16 (exported
  * as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop: the same float32 products and
  * sums in the same order, hence bit-identical to `dots` on the widened W. 'f16finite' (dotsF16Finite) widens
@@ -21,8 +25,8 @@ export function emitDots(
   const [xp, wp, kp, rows, ldw, out] = [0, 1, 2, 3, 4, 5];
   const [r, k, xr] = [6, 7, 8];
   const wr = (q: number) => 9 + q; // W row pointers
-  // Rows per pass: x is loaded once for R rows (f16 keeps R = 1: its widening constants need the registers).
-  const R = kind === 'f16' || kind === 'f16finite' ? 1 : 2;
+  // Rows per pass (the pass code handles R rows sharing x loads; 1 measured fastest for every kind).
+  const R = 1;
   const V0 = 9 + R;
   const acc = (q: number, i: number) => V0 + q * 4 + i;
   const s = V0 + 4 * R;
@@ -31,15 +35,25 @@ export function emitDots(
   const wBytes = kind === 'f32' ? 4 : 2;
   const check = kind === 'f16finite' || kind === 'f16scaled';
   const mx = wl + widenLocals(kind).length;
+  // bf16: one 16-byte load of 8 weights per row, widened by interleaving with zeros (punpck{l,h}wd)
+  const unpack = kind === 'bf16';
+  const wt = (q: number) => mx + (check ? 1 : 0) + q;
   const params: ValType[] = new Array(6).fill(I32);
   const locals: ValType[] = [
     ...new Array(3 + R).fill(I32),
     ...new Array(4 * R + 2).fill(V128),
     ...widenLocals(kind),
     ...(check ? [V128] : []),
+    ...(unpack ? new Array(R).fill(V128) : []),
   ];
   const c = new Code();
   const loadW = (q: number, i: number) => {
+    if (unpack) {
+      c.v128Zero()
+        .get(wt(q))
+        .i8x16Shuffle(i % 2 === 0 ? UNPACK_LO : UNPACK_HI);
+      return;
+    }
     c.get(wr(q));
     if (kind === 'f32') c.v128Load(i * 16);
     else emitWidenLoad(c, kind, wl, i * 8);
@@ -59,6 +73,11 @@ export function emitDots(
       c.get(xr)
         .v128Load(i * 16)
         .set(xv);
+      if (unpack && i % 2 === 0)
+        for (let q = 0; q < n; q++)
+          c.get(wr(q))
+            .v128Load(i * 8)
+            .set(wt(q));
       for (let q = 0; q < n; q++) {
         if (o.fma) {
           c.get(xv);
