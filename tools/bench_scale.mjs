@@ -50,17 +50,34 @@ function parseArgs(argv) {
   return o;
 }
 
-/** Runs a child, returns wall seconds, exit status and stdout; stderr passes through. */
+const TIME = '/usr/bin/time';
+
+/**
+ * Runs a child, returns wall seconds, CPU seconds (user + sys, from GNU time when installed, else null), exit status
+ * and stdout; stderr passes through. CPU seconds keep the stade/PyTorch ratio meaningful on a loaded machine.
+ */
 function run(cmd, args, env = {}) {
+  const timeFile = fs.existsSync(TIME) ? path.join(os.tmpdir(), `stade-scale-time-${process.pid}.txt`) : null;
+  const [c, a] = timeFile ? [TIME, ['-f', '%U %S %M', '-o', timeFile, cmd, ...args]] : [cmd, args];
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, {
+  const r = spawnSync(c, a, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 28,
   });
-  return { seconds: (performance.now() - t0) / 1000, status: r.status, signal: r.signal, stdout: r.stdout ?? '' };
+  const seconds = (performance.now() - t0) / 1000;
+  let cpu = null;
+  let maxRssMb = null;
+  if (timeFile && fs.existsSync(timeFile)) {
+    const last = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '';
+    const [u, sy, kb] = last.split(' ').map(Number);
+    if (Number.isFinite(u) && Number.isFinite(sy)) cpu = u + sy;
+    if (Number.isFinite(kb)) maxRssMb = Math.round(kb / 1024);
+    fs.rmSync(timeFile, { force: true });
+  }
+  return { seconds, cpu, maxRssMb, status: r.status, signal: r.signal, stdout: r.stdout ?? '' };
 }
 
 /** The last JSON object printed on stdout, or null. */
@@ -117,7 +134,8 @@ async function main() {
       process.stderr.write(`\n== stade ${label}\n`);
       const r = run(process.execPath, [CLI, ...args, '--json'], env);
       const j = lastJson(r.stdout);
-      rows.push({ side: 'stade', run: label, wall: r.seconds, peakRssMb: j?.peakRssMb ?? null, ok: r.status === 0, j });
+      const peakRssMb = j?.peakRssMb ?? r.maxRssMb;
+      rows.push({ side: 'stade', run: label, wall: r.seconds, cpu: r.cpu, peakRssMb, ok: r.status === 0, j });
     };
     if (o.eval) {
       const w = `--seqlen ${o.evalSeqlen} --max-windows ${o.maxWindows}`;
@@ -151,7 +169,8 @@ async function main() {
         const args = [path.join(ROOT, 'tools/bench_scale_torch.py'), '--model', model, '--ids', ids, '--run', r];
         const t = run(PYTHON, [...args, '--threads', String(o.threads)]);
         const j = lastJson(t.stdout);
-        rows.push({ side: 'torch', run: r, wall: t.seconds, peakRssMb: j?.peakRssMb ?? null, ok: t.status === 0, j });
+        const peakRssMb = j?.peakRssMb ?? t.maxRssMb;
+        rows.push({ side: 'torch', run: r, wall: t.seconds, cpu: t.cpu, peakRssMb, ok: t.status === 0, j });
       }
     } else if (o.torch)
       process.stderr.write('\n(PyTorch not available: python3 with torch is needed for its figures)\n');
@@ -167,13 +186,23 @@ async function main() {
         .map((x) => x.toFixed(1))
         .join(' ')}`,
   );
-  console.log('side   run                              wall s   peak RSS MB  status');
+  console.log('side   run                              wall s    CPU s   peak RSS MB  status');
   for (const r of rows) {
     const rss = r.peakRssMb === null ? '-' : String(r.peakRssMb);
+    const cpu = r.cpu === null ? '-' : r.cpu.toFixed(1);
     const status = r.ok ? (r.j?.skipped ? `skipped: ${r.j.skipped}` : 'ok') : 'FAILED';
     console.log(
-      `${r.side.padEnd(6)} ${r.run.padEnd(32)} ${r.wall.toFixed(1).padStart(7)} ${rss.padStart(12)}  ${status}`,
+      `${r.side.padEnd(6)} ${r.run.padEnd(32)} ${r.wall.toFixed(1).padStart(7)} ${cpu.padStart(8)} ${rss.padStart(12)}  ${status}`,
     );
+  }
+  // stade / PyTorch per run (wall and CPU seconds; CPU survives a loaded machine better)
+  for (const t of rows.filter((x) => x.side === 'torch' && x.ok)) {
+    const s = rows.find(
+      (x) => x.side === 'stade' && x.ok && (x.run === `prune ${t.run}` || x.run.startsWith(`${t.run} `)),
+    );
+    if (!s) continue;
+    const cpu = s.cpu && t.cpu ? `${(s.cpu / t.cpu).toFixed(2)}x` : '-';
+    console.log(`ratio  ${t.run.padEnd(32)} wall ${(s.wall / t.wall).toFixed(2)}x  CPU ${cpu}  (stade / PyTorch)`);
   }
   console.log(JSON.stringify({ shape: o.shape, rows: rows.map(({ j, ...r }) => r) }));
 }

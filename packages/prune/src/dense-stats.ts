@@ -11,6 +11,7 @@ import {
   weightedZeros,
 } from './driver.js';
 import { PruneError } from './errors.js';
+import { into } from './memory.js';
 import type { PrunableModel } from './model.js';
 import { outlierRatio } from './owl.js';
 import { methodNeeds } from './prune-layer.js';
@@ -36,12 +37,12 @@ export function collectDenseStats(
   opts: { hessian?: boolean; onProgress?: PruneOptions['onProgress'] } = {},
 ): DenseStats {
   if (windows.length === 0) throw new PruneError('collectDenseStats: no calibration windows given');
-  let hs = windows.map((ids) => model.embed(ids));
+  const hs = windows.map((ids) => model.embed(ids)); // each [T, hidden], updated in place block after block
   const blocks: StatsCollector[] = [];
   for (let i = 0; i < model.numBlocks; i++) {
     opts.onProgress?.({ phase: 'stats', block: i, blocks: model.numBlocks });
     const c = new StatsCollector({ hessian: opts.hessian ?? false });
-    hs = hs.map((h) => model.block(i, h, { tap: c.tap }));
+    for (const h of hs) into(model.block(i, h, { tap: c.tap, out: h }), h);
     model.releaseBlock?.(i);
     blocks.push(c);
   }
