@@ -9,7 +9,7 @@
 //   npm run build && node tools/bench_pruned_speed.mjs [--shape opt-125m|llama-1.1b] [--rounds 3] [--threads 2]
 //     [--write-docs] [--prepare-only (make the checkpoints and stop)]
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -19,6 +19,7 @@ import {
   modelFromCheckpoint,
   writeSafetensors,
 } from '@stade/transformer';
+import { measuredSection, writeSpeedDocs } from './speed_docs.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const argv = process.argv.slice(2);
@@ -114,16 +115,34 @@ function prunedCheckpoint(base, s) {
   return dir;
 }
 
+/** Linear-layer weights (L) and head weights (H) of the shape, from the checkpoint's layer shapes. */
+function weightCounts(dir) {
+  const ckpt = Checkpoint.open(dir);
+  const model = modelFromCheckpoint(ckpt);
+  let L = 0;
+  for (let i = 0; i < model.numBlocks; i++)
+    for (const n of model.linearNames(i)) {
+      const info = model.linearInfo(n);
+      L += info.out * info.in;
+    }
+  ckpt.close();
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  return { L, H: cfg.vocab_size * (cfg.word_embed_proj_dim ?? cfg.hidden_size) };
+}
+
 const f32 = checkpoint('f32');
 const bf16 = checkpoint('bf16');
+// bytes: per linear weight and per head weight (the formats of packages/tensor/src/packed.ts, padding left out)
 const rows = [
-  { key: 'dense f32', model: f32, weights: 'dense' },
-  { key: 'dense bf16', model: bf16, weights: 'f16' },
-  { key: '2:4', model: prunedCheckpoint(bf16, '2:4'), weights: 'sparse' },
-  { key: '50% unstructured', model: prunedCheckpoint(bf16, 0.5), weights: 'sparse' },
-  { key: '70% unstructured', model: prunedCheckpoint(bf16, 0.7), weights: 'sparse' },
-  { key: 'PyTorch dense f32', model: f32, torch: true },
+  { key: 'dense f32', model: f32, weights: 'dense', bytes: [4, 4] },
+  { key: 'dense bf16', model: bf16, weights: 'f16', bytes: [2, 2] },
+  { key: '2:4', model: prunedCheckpoint(bf16, '2:4'), weights: 'sparse', bytes: [1.25, 2] },
+  { key: '50% unstructured', model: prunedCheckpoint(bf16, 0.5), weights: 'sparse', bytes: [1.5, 2] },
+  { key: '70% unstructured', model: prunedCheckpoint(bf16, 0.7), weights: 'sparse', bytes: [0.9, 2] },
+  { key: 'PyTorch dense f32', model: f32, torch: true, bytes: [4, 4] },
 ];
+const counts = weightCounts(bf16);
+const weightMb = (r) => (r.bytes[0] * counts.L + r.bytes[1] * counts.H) / 1e6;
 if (argv.includes('--prepare-only')) {
   process.stderr.write(`checkpoints ready in ${work}\n`);
   process.exit(0);
@@ -176,6 +195,7 @@ const summary = rows.map((r) => {
   return {
     key: r.key,
     weights: r.torch ? 'torch' : r.weights,
+    mb: weightMb(r),
     prefill: med(xs.map((x) => x.prefill_tokens_per_s)),
     decode: med(xs.map((x) => x.decode_tokens_per_s)),
     prefillCpu: med(xs.map((x) => x.prefill_tokens_per_cpu_s)),
@@ -199,24 +219,25 @@ const targets = TARGETS.map(([k, a, b, what, t]) => [
   by[a][what] / by[b][what],
   by[a][`${what}Cpu`] / by[b][`${what}Cpu`],
   t,
+  what === 'decode' ? by[b].mb / by[a].mb : null,
 ]);
 const load = run('cat', ['/proc/loadavg']).split(' ').slice(0, 3).join(' ');
 const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
 const table = [
-  '| weights | `--weights` | prefill tokens/s | decode tokens/s | prefill tokens/CPU-s | decode tokens/CPU-s | decode vs dense f32 (wall / CPU) | peak RSS MB |',
-  '|---|---|---:|---:|---:|---:|---:|---:|',
+  '| weights | `--weights` | prefill tokens/s | decode tokens/s | prefill tokens/CPU-s | decode tokens/CPU-s | decode vs dense f32 (wall / CPU) | weight MB per token (bytes bound vs f32) | peak RSS MB |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ...summary.map(
     (s) =>
-      `| ${s.key} | ${s.weights} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(2)} | ${s.prefillCpu.toFixed(1)} | ${s.decodeCpu.toFixed(2)} | ${(s.decode / by['dense f32'].decode).toFixed(2)}x / ${(s.decodeCpu / by['dense f32'].decodeCpu).toFixed(2)}x | ${s.rss.toFixed(0)} |`,
+      `| ${s.key} | ${s.weights} | ${s.prefill.toFixed(1)} | ${s.decode.toFixed(2)} | ${s.prefillCpu.toFixed(1)} | ${s.decodeCpu.toFixed(2)} | ${(s.decode / by['dense f32'].decode).toFixed(2)}x / ${(s.decodeCpu / by['dense f32'].decodeCpu).toFixed(2)}x | ${s.mb.toFixed(0)} (${(by['dense f32'].mb / s.mb).toFixed(2)}x) | ${s.rss.toFixed(0)} |`,
   ),
 ].join('\n');
 const met = (v, t) => (t === null ? '' : v >= t ? ' (met)' : ' (missed)');
 const targetTable = [
-  '| ratio | wall time | CPU time | target |',
-  '|---|---:|---:|---:|',
+  '| ratio | wall time | CPU time | target | bytes bound |',
+  '|---|---:|---:|---:|---:|',
   ...targets.map(
-    ([k, v, c, t]) =>
-      `| ${k} | ${v.toFixed(2)}x${met(v, t)} | ${c.toFixed(2)}x${met(c, t)} | ${t === null ? '-' : `${t}x`} |`,
+    ([k, v, c, t, bound]) =>
+      `| ${k} | ${v.toFixed(2)}x${met(v, t)} | ${c.toFixed(2)}x${met(c, t)} | ${t === null ? '-' : `${t}x`} | ${bound === null ? '-' : `${bound.toFixed(2)}x`} |`,
   ),
 ].join('\n');
 
@@ -240,45 +261,24 @@ function svg() {
 const conditions = `${shape} shape, random weights (tools/make_scale_checkpoint.mjs), ${threads} threads, prompt ${promptTokens} tokens, decode median of ${newTokens} steps, median of ${rounds} interleaved rounds; measured ${when} UTC, load average ${load}`;
 process.stdout.write(`${conditions}\n\n${table}\n\n${targetTable}\n`);
 if (argv.includes('--write-docs')) {
-  writeFileSync(
-    join(ROOT, 'docs/speed.md'),
-    `# Speed of pruned models
+  const section = measuredSection(
+    shape,
+    `### ${shape}
 
-Pruning is meant to make a model cheaper to run. \`stade bench\` and \`stade generate\` show it on the same machine:
-the weights of every linear layer are put, at load time, in the format that runs fastest (\`--weights auto\`, or
-forced with \`--weights dense|f16|sparse\`):
-
-- **dense float32** (\`dense\`);
-- **dense 16-bit** (\`f16\`): F16/BF16 checkpoints stay 16-bit and are widened inside the kernels (half the memory
-  traffic, which is what limits decode); a float32 checkpoint is rounded to f16;
-- **2:4** (\`sparse\` or \`auto\` on a 2:4-pruned layer): the two kept values of every group of four plus their
-  positions;
-- **unstructured sparse** (\`sparse\`, or \`auto\` from ${AUTO_SPARSE_MIN * 100}% zeros on): kept values plus a position
-  byte each, per block of 256 inputs.
-
-\`auto\` measures every layer as it is loaded: 2:4 when every group of four holds at most two nonzeros, the sparse
-format when at least ${AUTO_SPARSE_MIN * 100}% of the weights are zero and the layer has at least ${AUTO_SPARSE_MIN_INPUTS} inputs (below that the dense kernel
-is as fast: tools/bench_weight_formats.mjs), else the stored dtype unchanged. The language-model head and the
-embeddings keep the checkpoint's dtype.
-
-## Measured
-
-${conditions}. Made with \`node tools/bench_pruned_speed.mjs --shape ${shape} --rounds ${rounds} --threads ${threads} --write-docs\`.
-The machine was shared with other jobs (see the load average): wall-time figures swing with the share of the CPU
-each process got, so the table also gives tokens per CPU second of the process (all its threads), which are
-steadier; compare rows, not absolute figures. The plot shows decode tokens per CPU second.
+${conditions}.
 
 ${svg()}
 
 ${table}
 
-Ratios against issue 11's targets (decode at batch 1 after a ${promptTokens}-token prompt):
+Ratios against issue 11's targets (decode at batch 1 after a ${promptTokens}-token prompt; the bytes bound is the
+ratio of weight bytes read per decode token):
 
-${targetTable}
-
-Reproduce one row with \`stade bench --model DIR --weights sparse --json\`, or two models side by side with
-\`stade bench --model DENSE --compare PRUNED\`.
-`,
+${targetTable}`,
   );
+  writeSpeedDocs(join(ROOT, 'docs/speed.md'), shape, section, {
+    autoMin: AUTO_SPARSE_MIN,
+    autoMinInputs: AUTO_SPARSE_MIN_INPUTS,
+  });
   process.stderr.write('wrote docs/speed.md\n');
 }

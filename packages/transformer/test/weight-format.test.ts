@@ -105,18 +105,18 @@ describe('weight formats', () => {
   it('chooses per layer: dense, 16-bit, 2:4 when the pattern allows, unstructured sparse from the threshold', () => {
     const dense = pruned(8, 512, 'none', 1);
     const two4 = pruned(8, 512, '2:4', 2);
-    const s70 = pruned(8, 512, 0.7, 3);
-    const s30 = pruned(8, 512, 0.3, 4);
+    const s90 = pruned(8, 512, 0.9, 3);
+    const s70 = pruned(8, 512, 0.7, 4);
     const narrow70 = pruned(8, 64, 0.7, 5);
     const c = (f: Parameters<typeof chooseFormat>[0], w: Tensor | HalfTensor) => chooseFormat(f, w, measureWeight(w));
-    expect([dense, two4, s70, s30, narrow70].map((w) => c('auto', w))).toEqual(['f32', '2:4', 'sparse', 'f32', 'f32']);
-    expect([dense, two4, s70].map((w) => c('auto', toBf16(w)))).toEqual(['bf16', '2:4', 'sparse']);
+    expect([dense, two4, s90, s70, narrow70].map((w) => c('auto', w))).toEqual(['f32', '2:4', 'sparse', 'f32', 'f32']);
+    expect([dense, two4, s90, s70].map((w) => c('auto', toBf16(w)))).toEqual(['bf16', '2:4', 'sparse', 'bf16']);
     expect([dense, two4, s70].map((w) => c('sparse', w))).toEqual(['sparse', '2:4', 'sparse']);
     expect([dense, toBf16(dense)].map((w) => c('f16', w))).toEqual(['f16', 'bf16']);
     expect([toBf16(two4)].map((w) => c('dense', w))).toEqual(['f32']);
     const big = Tensor.from([1e5, 0, 0, 1], [1, 4]);
     expect(c('f16', big)).toBe('bf16');
-    expect(AUTO_SPARSE_MIN).toBeGreaterThan(0.3);
+    expect(AUTO_SPARSE_MIN).toBeGreaterThan(0.7);
   });
 
   it('the hook records every choice and returns the converted weight', () => {

@@ -1,0 +1,86 @@
+// docs/speed.md for tools/bench_pruned_speed.mjs: the text (what the formats and kernels are, regenerated from the
+// code's constants) and one measured section per shape, replaced in place when that shape is measured again.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const begin = (shape) => `<!-- measured:${shape} -->`;
+const end = (shape) => `<!-- /measured:${shape} -->`;
+
+/** The measured sections already in `file`, by shape. */
+function sections(file) {
+  const out = new Map();
+  if (!existsSync(file)) return out;
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/<!-- measured:([\w.-]+) -->[\s\S]*?<!-- \/measured:\1 -->/g)) out.set(m[1], m[0]);
+  return out;
+}
+
+function intro({ autoMin, autoMinInputs }) {
+  return `# Speed of pruned models
+
+Pruning is meant to make a model cheaper to run. \`stade bench\` and \`stade generate\` show it on the same machine:
+the weights of every linear layer are put, at load time, in the format that runs fastest (\`--weights auto\`, or
+forced with \`--weights dense|f16|sparse\`):
+
+- **dense float32** (\`dense\`): 4 bytes per weight;
+- **dense 16-bit** (\`f16\`): F16/BF16 checkpoints stay 16-bit and are widened inside the kernels (2 bytes per
+  weight); a float32 checkpoint is rounded to f16;
+- **2:4** (\`sparse\`, or \`auto\` on a 2:4-pruned layer): the two kept values of every group of four plus one
+  metadata byte naming their positions (1.25 bytes per weight with 16-bit values);
+- **unstructured sparse** (\`sparse\`, or \`auto\` from ${autoMin * 100}% zeros on): the kept values plus a position
+  byte each, per block of 256 inputs (3 bytes per kept 16-bit value: 1.5 bytes per weight at 50%, 0.9 at 70%).
+
+All of them are held in the *resident arena*: one shared WebAssembly memory that every worker thread's decode
+kernels import, so a matrix-vector product reads the weight in place instead of block-copying it into each
+thread's own memory on every call (that copy doubled the memory traffic of decode). wasm32 caps the arena at
+4 GiB; weights beyond stay on the copying path (a float32 model above ~1B parameters). The language-model head is
+copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
+sleeping: a futex wake-up costs more than one decode chunk.
+
+\`auto\` measures every layer as it is loaded: 2:4 when every group of four holds at most two nonzeros, the
+unstructured format when at least ${autoMin * 100}% of the weights are zero and the layer has at least
+${autoMinInputs} inputs (tools/bench_weight_formats.mjs and the kernel figures below), else the stored dtype
+unchanged. The language-model head and the embeddings keep the checkpoint's dtype.
+
+Decode at batch 1 reads every weight once per token, so its speed is bounded by the bytes read: each table gives,
+per row, the weight bytes read per token and the speedup over dense float32 that those bytes alone would allow
+(the *bytes bound*; the head is never pruned, which caps what pruning can gain on a model whose head is a large
+share of its weights, like OPT-125M's 31%).
+
+Regenerate a section with \`npm run build && node tools/bench_pruned_speed.mjs --shape SHAPE --rounds 3
+--write-docs\` (SHAPE: \`opt-125m\` or \`llama-1.1b\`; the first run makes the random-weight checkpoints and their
+pruned copies under /tmp). Each row runs in its own process, rows interleaved round by round; each figure is the
+median of its rounds. The tables also give tokens per CPU second of the process (all its threads): on a machine
+shared with other jobs, wall time swings with the share of the CPU each process got. Compare rows of one table,
+never figures of different runs.
+`;
+}
+
+/**
+ * Writes docs/speed.md at `file`: the text, then the measured section of every shape (this one replaced by
+ * `section`, which must be wrapped by `measuredSection`).
+ */
+export function writeSpeedDocs(file, shape, section, consts) {
+  const all = sections(file);
+  all.set(shape, section);
+  const order = ['opt-125m', 'llama-1.1b', ...[...all.keys()].filter((s) => s !== 'opt-125m' && s !== 'llama-1.1b')];
+  const body = order
+    .filter((s) => all.has(s))
+    .map((s) => all.get(s))
+    .join('\n\n');
+  writeFileSync(
+    file,
+    `${intro(consts)}
+## Measured
+
+${body}
+
+Reproduce one row with \`stade bench --model DIR --weights sparse --json\`, or two models side by side with
+\`stade bench --model DENSE --compare PRUNED\`.
+`,
+  );
+}
+
+/** A shape's section with its markers. */
+export function measuredSection(shape, text) {
+  return `${begin(shape)}\n${text.trim()}\n${end(shape)}`;
+}
