@@ -16,7 +16,7 @@ import { lowerInversePairs } from './linalg.js';
 import { cholPanelUnits, cholTrailPairs, packLowerCols, triInvPairs } from './linalg_chol.js';
 import { sweepRows } from './linalg_sweep.js';
 import { subProductRows } from './linalg_update.js';
-import { axpyRowsKernel } from './matmul_axpy.js';
+import { axpyRowsWasmKernel } from './matmul_axpy.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
@@ -38,7 +38,7 @@ export const kernels = {
   'matmul.matvecWasm': matvecWasmKernel,
   'matmul.js': matmulJsKernel,
   'matmul.matvecJs': matvecJsKernel,
-  'matmul.axpy': axpyRowsKernel,
+  'matmul.axpy': axpyRowsWasmKernel,
   'packed.js': packedJsKernel,
   'packed.matvecWasm': packedMatvecWasmKernel,
   'packed.gemmWasm': packedGemmWasmKernel,

@@ -1,3 +1,4 @@
+import { emitAxpy } from './axpy_emit.js';
 import { emitDots } from './dots_emit.js';
 import { Code, F32, I32, ModuleBuilder, V128, type ValType } from './emitter.js';
 import { emitWiden } from './half_emit.js';
@@ -298,6 +299,8 @@ export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): 
   }
   const u = emitUntile(o);
   m.addFunction('untile', u.params, [], u.locals, u.code);
+  const ax = emitAxpy();
+  m.addFunction('axpy', ax.params, [], ax.locals, ax.code);
   const pa = emitPack(o.mr ?? DEFAULT_MR, STAGE_STRIDE);
   m.addFunction('packA', pa.params, [], pa.locals, pa.code);
   const pb = emitPack(o.nr ?? DEFAULT_NR, STAGE_STRIDE);

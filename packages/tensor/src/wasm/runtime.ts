@@ -67,6 +67,8 @@ export class MatmulWasm {
     bias: number,
     hasBias: number,
   ) => void;
+  /** out[j] = sum_kk a[kk] * b[kk*ldb + j], j < 4 * nb (see axpy_emit.ts). */
+  readonly axpy: (ap: number, bp: number, k: number, nb: number, ldb: number, out: number) => void;
   readonly fma: boolean;
   private readonly memory: WasmMemory;
   private view: Float32Array;
@@ -84,6 +86,7 @@ export class MatmulWasm {
     this.widenBf16 = inst.exports.widenBf16 as MatmulWasm['widenBf16'];
     this.widenF16 = inst.exports.widenF16 as MatmulWasm['widenBf16'];
     this.untile = inst.exports.untile as MatmulWasm['untile'];
+    this.axpy = inst.exports.axpy as MatmulWasm['axpy'];
     this.packA = inst.exports.packA as MatmulWasm['packB'];
     this.packB = inst.exports.packB as MatmulWasm['packB'];
     this.memory = inst.exports.memory as WasmMemory;
