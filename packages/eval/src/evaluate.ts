@@ -33,8 +33,26 @@ export interface EvaluateOptions extends ScoreOptions {
   onDoc?: (done: number, total: number) => void;
   /** Accumulates the forward passes and tokens (tokens/s). */
   stats?: ScoreStats;
-  /** A scorer to reuse across documents (it owns a KV cache); made from the options when absent. */
+  /** A scorer to reuse across documents and tasks (it owns its buffers); made from the options when absent. */
   scorer?: Scorer;
+}
+
+/** A document's result from its choices' log-likelihoods. */
+function resultOf(task: TaskSpec, doc: TaskDoc, index: number, lls: number[]): DocResult {
+  const norm = task.metrics.includes('acc_norm');
+  return {
+    task: task.name,
+    doc: index,
+    lls,
+    gold: doc.gold,
+    pred: argmax(lls),
+    pred_norm: norm ? argmaxNorm(lls, doc.choices) : null,
+  };
+}
+
+/** The encoded requests of a document. */
+function pairsOf(encode: Encode, doc: TaskDoc, bos: number | null | undefined) {
+  return doc.requests.map((r) => encodePair(encode, r.context, r.continuation, bos ?? null));
 }
 
 /** Scores one document: the log-likelihood of each choice, acc's and acc_norm's predictions. */
@@ -46,18 +64,12 @@ export function scoreDoc(
   index: number,
   opts: EvaluateOptions = {},
 ): DocResult {
-  const pairs = doc.requests.map((r) => encodePair(encode, r.context, r.continuation, opts.bos ?? null));
-  const lls = (opts.scorer ?? new Scorer(model, opts, opts.stats)).score(pairs);
-  const norm = task.metrics.includes('acc_norm');
-  return {
-    task: task.name,
-    doc: index,
-    lls,
-    gold: doc.gold,
-    pred: argmax(lls),
-    pred_norm: norm ? argmaxNorm(lls, doc.choices) : null,
-  };
+  const lls = (opts.scorer ?? new Scorer(model, opts, opts.stats)).score(pairsOf(encode, doc, opts.bos));
+  return resultOf(task, doc, index, lls);
 }
+
+/** Documents scored per `Scorer.scoreDocs` call by `evaluateTask` (packed into forwards of `batchRows` rows). */
+const DOCS_PER_CALL = 64;
 
 /** Aggregates scored documents into the task's metrics (mean and the harness's standard error). */
 export function summarize(task: TaskSpec, docs: readonly DocResult[]): TaskResult {
@@ -71,7 +83,7 @@ export function summarize(task: TaskSpec, docs: readonly DocResult[]): TaskResul
   return out;
 }
 
-/** Scores every document of a task and aggregates: `{ result, samples }`. */
+/** Scores every document of a task (several documents per packed forward) and aggregates: `{ result, samples }`. */
 export function evaluateTask(
   model: CausalLM,
   encode: Encode,
@@ -80,10 +92,14 @@ export function evaluateTask(
   opts: EvaluateOptions = {},
 ): { result: TaskResult; samples: DocResult[] } {
   const samples: DocResult[] = [];
-  const o = { ...opts, scorer: opts.scorer ?? new Scorer(model, opts, opts.stats) };
-  for (let i = 0; i < docs.length; i++) {
-    samples.push(scoreDoc(model, encode, task, docs[i]!, i, o));
-    opts.onDoc?.(i + 1, docs.length);
+  const scorer = opts.scorer ?? new Scorer(model, opts, opts.stats);
+  for (let i0 = 0; i0 < docs.length; i0 += DOCS_PER_CALL) {
+    const chunk = docs.slice(i0, i0 + DOCS_PER_CALL);
+    const lls = scorer.scoreDocs(chunk.map((d) => pairsOf(encode, d, opts.bos)));
+    chunk.forEach((d, j) => {
+      samples.push(resultOf(task, d, i0 + j, lls[j]!));
+      opts.onDoc?.(i0 + j + 1, docs.length);
+    });
   }
   return { result: summarize(task, samples), samples };
 }

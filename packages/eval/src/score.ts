@@ -1,5 +1,4 @@
-import { Tensor } from '@stade/tensor';
-import { type CachedDecoder, type CausalLM, crossEntropySum, isCachedDecoder, type KvCache } from '@stade/transformer';
+import { type CausalLM, isPackedDecoder, type PackedSegment, segmentPositions, Workspace } from '@stade/transformer';
 import type { EncodedPair } from './encode.js';
 import { ZeroshotError } from './errors.js';
 
@@ -9,13 +8,15 @@ export interface ScoreOptions {
   maxLength?: number;
   /** Rows of logits computed at once by the head (bounds memory: rows x vocab floats). Default: 2^24 / vocab. */
   headRows?: number;
+  /** Rows per packed forward pass (several documents' inputs; a longer document runs alone). Default 512. */
+  batchRows?: number;
 }
 
 /** Counters of the work `logLikelihoods` did (for tokens/s figures). */
 export interface ScoreStats {
-  /** Distinct inputs run (one per group of requests where one input is a prefix of the others). */
+  /** Distinct inputs scored (one per group of requests where one input is a prefix of the others). */
   forwards: number;
-  /** Tokens through the decoder blocks (a context shared through the KV cache counts once). */
+  /** Tokens through the decoder blocks (a context shared by a document's choices counts once). */
   tokens: number;
   /** Rows of logits computed by the head. */
   headRows: number;
@@ -43,25 +44,57 @@ function commonPrefix(a: Int32Array, b: Int32Array): number {
   return i;
 }
 
-/** Rows of `a` then rows of `b`: `[Ta + Tb, hidden]`. */
-function concatRows(a: Tensor, b: Tensor): Tensor {
-  const [Ta, H] = a.shape as [number, number];
-  const Tb = b.shape[0]!;
-  const out = new Float32Array((Ta + Tb) * H);
-  out.set(a.toContiguous().values(), 0);
-  out.set(b.toContiguous().values(), Ta * H);
-  return new Tensor(out, [Ta + Tb, H]);
+/** A document's pieces in a packed batch: its groups' inputs, the shared context split off when there is one. */
+interface DocPlan {
+  requests: readonly EncodedPair[];
+  inputs: Int32Array[];
+  groups: { input: Int32Array; members: number[] }[];
+  /** Length of the context shared by every group (run once), or 0. */
+  P: number;
+}
+
+/** Groups: the longest input first; a request joins a group whose input starts with its own. */
+function plan(requests: readonly EncodedPair[], inputs: Int32Array[], share: boolean): DocPlan {
+  const order = inputs.map((_, i) => i).sort((a, b) => inputs[b]!.length - inputs[a]!.length || a - b);
+  const groups: { input: Int32Array; members: number[] }[] = [];
+  for (const i of order) {
+    const g = groups.find((g) => startsWith(g.input, inputs[i]!));
+    if (g) g.members.push(i);
+    else groups.push({ input: inputs[i]!, members: [i] });
+  }
+  let P = 0;
+  if (share && groups.length > 1) {
+    const g0 = groups[0]!.input;
+    P = groups.reduce((p, g) => Math.min(p, commonPrefix(g0, g.input), g.input.length - 1), g0.length);
+  }
+  return { requests, inputs, groups, P };
+}
+
+/** Rows a document takes in a packed batch. */
+function planRows(d: DocPlan): number {
+  return d.groups.reduce((s, g) => s + g.input.length - d.P, d.P);
+}
+
+/** Log-probability of `target` under float32 logits `x[o .. o+V)` (float64 log-softmax, as crossEntropySum). */
+function logProb(x: Float32Array, o: number, V: number, target: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < V; j++) if (x[o + j]! > max) max = x[o + j]!;
+  let s = 0;
+  for (let j = 0; j < V; j++) s += Math.exp(x[o + j]! - max);
+  return x[o + target]! - max - Math.log(s);
 }
 
 /**
  * Scores requests as lm-evaluation-harness's `_loglikelihood_tokens` does (see `logLikelihoods`), sharing work
- * between the requests of one call. Owns a KV cache (grown on demand, reused across calls) for models with a
- * cached decode path.
+ * between the requests of a document and packing several documents into one forward pass. Owns its buffers
+ * (grown to the largest batch, then reused: steady-state scoring allocates no storage).
  */
 export class Scorer {
-  private cache: KvCache | null = null;
   private readonly maxLength: number;
   private readonly headRows: number;
+  private readonly batchRows: number;
+  /** Buffers of the packed forward (hidden rows, head input, logits), reused across batches. */
+  private readonly ws = new Workspace();
 
   constructor(
     readonly model: CausalLM,
@@ -73,55 +106,15 @@ export class Scorer {
       throw new ZeroshotError(`maxLength must be an integer in [1, ${model.maxPositions}], got ${this.maxLength}`);
     }
     this.headRows = opts.headRows ?? Math.max(1, Math.floor(2 ** 24 / model.vocabSize));
+    this.batchRows = opts.batchRows ?? 512;
+    if (!Number.isInteger(this.batchRows) || this.batchRows < 1)
+      throw new ZeroshotError(`batchRows must be a positive integer, got ${this.batchRows}`);
   }
 
-  /** A KV cache of at least `need` positions (powers of two, at most max_position_embeddings). */
-  private cacheFor(m: CachedDecoder, need: number): KvCache {
-    if (!this.cache || this.cache.maxLen < need) {
-      let len = 64;
-      while (len < need) len *= 2;
-      this.cache = m.newCache(Math.min(len, m.maxPositions));
-    }
-    return this.cache;
-  }
-
-  /** Hidden states `[T, hidden]` of each group's input; a prefix common to all groups runs once (KV cache). */
-  private hidden(inputs: Int32Array[]): Tensor[] {
-    const m = this.model;
-    const count = (t: number) => {
-      if (this.stats) this.stats.tokens += t;
-    };
-    let P = 0;
-    if (inputs.length > 1 && isCachedDecoder(m)) {
-      P = inputs.reduce((p, x) => Math.min(p, commonPrefix(inputs[0]!, x), x.length - 1), inputs[0]!.length);
-    }
-    if (P < 1 || !isCachedDecoder(m)) {
-      return inputs.map((x) => {
-        let h = m.embed(x); // [T, hidden]
-        for (let b = 0; b < m.numBlocks; b++) h = m.block(b, h);
-        count(x.length);
-        return h;
-      });
-    }
-    const cache = this.cacheFor(m, Math.max(...inputs.map((x) => x.length)));
-    cache.reset();
-    let hp = m.embedAt(inputs[0]!.subarray(0, P), 0); // [P, hidden]
-    for (let b = 0; b < m.numBlocks; b++) hp = m.blockCached(b, hp, cache);
-    count(P);
-    return inputs.map((x) => {
-      cache.reset(); // keeps the prefix's keys and values; positions P.. are overwritten
-      cache.advance(P);
-      let hs = m.embedAt(x.subarray(P), P); // [T - P, hidden]
-      for (let b = 0; b < m.numBlocks; b++) hs = m.blockCached(b, hs, cache);
-      count(x.length - P);
-      return concatRows(hp, hs);
-    });
-  }
-
-  /** Log-likelihood of each request's continuation (see `logLikelihoods`). */
-  score(requests: readonly EncodedPair[]): number[] {
-    const { maxLength, headRows, model } = this;
-    const inputs = requests.map((r) => {
+  /** The model inputs of a document's requests, checked. */
+  private inputs(requests: readonly EncodedPair[]): Int32Array[] {
+    const { maxLength } = this;
+    return requests.map((r) => {
       if (r.context.length === 0 || r.continuation.length === 0)
         throw new ZeroshotError('logLikelihoods: a request has an empty context or continuation');
       if (r.continuation.length > maxLength) {
@@ -131,33 +124,110 @@ export class Scorer {
       }
       return inputOf(r, maxLength);
     });
-    // groups: the longest input first; a request joins a group whose input starts with its own
-    const order = inputs.map((_, i) => i).sort((a, b) => inputs[b]!.length - inputs[a]!.length || a - b);
-    const groups: { input: Int32Array; members: number[] }[] = [];
-    for (const i of order) {
-      const g = groups.find((g) => startsWith(g.input, inputs[i]!));
-      if (g) g.members.push(i);
-      else groups.push({ input: inputs[i]!, members: [i] });
-    }
-    const hs = this.hidden(groups.map((g) => g.input));
-    const lls = new Array<number>(requests.length).fill(0);
-    groups.forEach((g, gi) => {
-      const h = hs[gi]!;
-      for (const i of g.members) {
-        const cont = requests[i]!.continuation;
-        const T = inputs[i]!.length; // rows T - |cont| .. T - 1 predict the continuation
-        let ll = 0;
-        for (let r = 0; r < cont.length; r += headRows) {
-          const rows = Math.min(headRows, cont.length - r);
-          const logits = model.head(h.narrow(0, T - cont.length + r, rows)); // [rows, vocab]
-          ll -= crossEntropySum(logits, cont.subarray(r, r + rows));
-        }
-        lls[i] = ll;
-        if (this.stats) this.stats.headRows += cont.length;
+  }
+
+  /** Log-likelihood of each request's continuation (see `logLikelihoods`). */
+  score(requests: readonly EncodedPair[]): number[] {
+    return this.scoreDocs([requests])[0]!;
+  }
+
+  /**
+   * Log-likelihoods of several documents' requests (one array per document). Documents are packed into forward
+   * passes of up to `batchRows` rows (a larger document runs alone): per document the shared context once, then
+   * every choice's remaining rows as a segment attending to it (block-diagonal attention, no padding).
+   */
+  scoreDocs(docs: readonly (readonly EncodedPair[])[]): number[][] {
+    const share = isPackedDecoder(this.model);
+    const plans = docs.map((reqs) => plan(reqs, this.inputs(reqs), share));
+    const out = plans.map((p) => new Array<number>(p.requests.length).fill(0));
+    let batch: number[] = [];
+    let rows = 0;
+    plans.forEach((p, d) => {
+      const n = planRows(p);
+      if (batch.length > 0 && rows + n > this.batchRows) {
+        this.runBatch(plans, batch, out);
+        batch = [];
+        rows = 0;
       }
-      if (this.stats) this.stats.forwards++;
+      batch.push(d);
+      rows += n;
     });
-    return lls;
+    if (batch.length > 0) this.runBatch(plans, batch, out);
+    return out;
+  }
+
+  /** One packed forward of documents `which`, adding each continuation's log-probabilities to `out`. */
+  private runBatch(plans: DocPlan[], which: number[], out: number[][]): void {
+    const { model, ws } = this;
+    const segments: PackedSegment[] = [];
+    const pieces: Int32Array[] = [];
+    // head rows: packed row, target token, document, request
+    const headRow: number[] = [];
+    const headTarget: number[] = [];
+    const headDoc: number[] = [];
+    const headReq: number[] = [];
+    let N = 0;
+    for (const d of which) {
+      const p = plans[d]!;
+      const ctx = N;
+      if (p.P > 0) {
+        pieces.push(p.groups[0]!.input.subarray(0, p.P));
+        segments.push({ start: N, length: p.P, prefixStart: 0, prefixLength: 0 });
+        N += p.P;
+      }
+      for (const g of p.groups) {
+        const start = N;
+        pieces.push(g.input.subarray(p.P));
+        segments.push({ start, length: g.input.length - p.P, prefixStart: ctx, prefixLength: p.P });
+        N += g.input.length - p.P;
+        for (const i of g.members) {
+          const cont = p.requests[i]!.continuation;
+          const T = p.inputs[i]!.length; // input rows T - |cont| .. T - 1 predict the continuation
+          for (let c = 0; c < cont.length; c++) {
+            const r = T - cont.length + c;
+            headRow.push(r < p.P ? ctx + r : start + r - p.P);
+            headTarget.push(cont[c]!);
+            headDoc.push(d);
+            headReq.push(i);
+          }
+        }
+        if (this.stats) this.stats.forwards++;
+      }
+    }
+    const ids = new Int32Array(N);
+    let at = 0;
+    for (const x of pieces) {
+      ids.set(x, at);
+      at += x.length;
+    }
+    const H = model.hiddenSize;
+    const h = ws.get('hidden', [N, H]); // [N, hidden]: the packed residual stream
+    if (isPackedDecoder(model)) {
+      model.embedPositions(ids, segmentPositions(segments, N), h);
+      for (let b = 0; b < model.numBlocks; b++) model.block(b, h, { out: h, segments });
+    } else {
+      // one sequence at a time (planned without shared contexts: every segment runs from position 0)
+      for (const s of segments) {
+        const hs = h.narrow(0, s.start, s.length);
+        model.embed(ids.subarray(s.start, s.start + s.length), hs);
+        for (let b = 0; b < model.numBlocks; b++) model.block(b, hs, { out: hs });
+      }
+    }
+    if (this.stats) {
+      this.stats.tokens += N;
+      this.stats.headRows += headRow.length;
+    }
+    const V = model.vocabSize;
+    const hd = h.data;
+    for (let r0 = 0; r0 < headRow.length; r0 += this.headRows) {
+      const n = Math.min(this.headRows, headRow.length - r0);
+      const x = ws.get('head.in', [n, H]); // [n, hidden]
+      for (let r = 0; r < n; r++) x.data.set(hd.subarray(headRow[r0 + r]! * H, (headRow[r0 + r]! + 1) * H), r * H);
+      const logits = model.head(x, ws.get('head.logits', [n, V])).data; // [n, vocab]
+      for (let r = 0; r < n; r++) {
+        out[headDoc[r0 + r]!]![headReq[r0 + r]!]! += logProb(logits, r * V, V, headTarget[r0 + r]!);
+      }
+    }
   }
 }
 
@@ -166,9 +236,9 @@ export class Scorer {
  * it: the input is left-truncated to `maxLength` tokens, and the continuation's log-probabilities (float64 log
  * softmax of the float32 logits) are summed. Requests whose input is a prefix of another's share its forward
  * pass (exact under causal attention), e.g. every choice of a question with one-token answers; the remaining
- * inputs' common prefix (the shared context) runs once and each continues from it through a KV cache (exact:
- * causal attention over the same keys); the head runs only on the continuation rows. `stats`, when given,
- * accumulates the work done. For many calls, keep one `Scorer` (it reuses its KV cache).
+ * inputs' common prefix (the shared context) runs once and each continues from it in the same packed forward
+ * (exact: causal attention over the same keys); the head runs only on the continuation rows. `stats`, when given,
+ * accumulates the work done. For many documents, keep one `Scorer` and call `scoreDocs` (batches documents).
  */
 export function logLikelihoods(
   model: CausalLM,

@@ -1,11 +1,11 @@
 // logLikelihoods' shared forward passes and left truncation against a naive re-computation (one forward per
 // request, every logit row, float64 log-softmax), on the tiny random OPT and Llama fixtures.
 import { fileURLToPath } from 'node:url';
-import { getThreads, setThreads } from '@stade/tensor';
+import { getThreads, setThreads, storageStats } from '@stade/tensor';
 import { loadModel } from '@stade/transformer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type EncodedPair, logLikelihoods, type ScoreStats } from '../src/index.js';
+import { type EncodedPair, logLikelihoods, Scorer, type ScoreStats } from '../src/index.js';
 
 const fixture = (n: string) => fileURLToPath(new URL(`../../transformer/test/fixtures/${n}`, import.meta.url));
 
@@ -62,7 +62,7 @@ for (const name of ['opt-pre', 'llama-gqa']) {
       logLikelihoods(model, reqs, {}, stats);
       expect(stats).toEqual({ forwards: 1, tokens: 5, headRows: 4 });
     });
-    it('runs a shared context once through the KV cache', () => {
+    it('runs a shared context once, the choices continuing it in the same packed forward', () => {
       const ctx = Int32Array.from([3, 5, 7, 11, 13, 17, 19, 23]);
       const reqs = [[1, 2], [4, 5, 6], [7]].map((c) => ({ context: ctx, continuation: Int32Array.from(c) }));
       const stats: ScoreStats = { forwards: 0, tokens: 0, headRows: 0 };
@@ -72,6 +72,46 @@ for (const name of ['opt-pre', 'llama-gqa']) {
       reqs.forEach((r, i) => {
         expect(Math.abs(got[i]! - naive(model, r, 64))).toBeLessThanOrEqual(1e-5 * Math.abs(got[i]!));
       });
+    });
+    it('scoreDocs packs documents into forwards and equals scoring each request alone', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(ids(1, 30), fc.array(ids(1, 6), { minLength: 1, maxLength: 5 })), {
+            minLength: 1,
+            maxLength: 6,
+          }),
+          fc.integer({ min: 1, max: 120 }),
+          (docs, batchRows) => {
+            const reqs = docs.map(([ctx, conts]) =>
+              conts.map((c) => ({ context: Int32Array.from(ctx), continuation: Int32Array.from(c) })),
+            );
+            const got = new Scorer(model, { maxLength: 32, batchRows, headRows: 7 }).scoreDocs(reqs);
+            reqs.forEach((doc, d) => {
+              doc.forEach((r, i) => {
+                const want = naive(model, r, 32);
+                expect(Math.abs(got[d]![i]! - want)).toBeLessThanOrEqual(1e-5 * Math.abs(want) + 1e-9);
+              });
+            });
+          },
+        ),
+        { numRuns: 15, seed: 5 },
+      );
+    });
+    it('allocates no storage per document once its buffers have grown', () => {
+      const scorer = new Scorer(model, { batchRows: 64 });
+      let seed = 7;
+      const rnd = () => {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        return seed % (V - 1);
+      };
+      const doc = () => {
+        const context = Int32Array.from({ length: 12 }, rnd);
+        return [3, 5, 4, 6].map((n) => ({ context, continuation: Int32Array.from({ length: n }, rnd) }));
+      };
+      scorer.scoreDocs(Array.from({ length: 8 }, doc)); // warm-up: weights, scratch and rotary tables grow
+      const before = storageStats().sharedBytesAllocated;
+      for (let k = 0; k < 10; k++) scorer.scoreDocs(Array.from({ length: 8 }, doc));
+      expect(storageStats().sharedBytesAllocated - before).toBe(0);
     });
     it('rejects a continuation longer than the maximum length', () => {
       const r = { context: Int32Array.of(1), continuation: new Int32Array(9).fill(2) };

@@ -59,14 +59,24 @@ export { SafetensorsFile } from './io/safetensors.js';
 export { DEFAULT_METADATA, SafetensorsWriter, type TensorEntry, writeSafetensors } from './io/writer.js';
 export { type AttentionSpec, causalAttention, causalAttentionInto } from './layers/attention.js';
 export { cachedAttention, KvCache } from './layers/kv-cache.js';
+export {
+  checkSegments,
+  type PackedSegment,
+  packedAttention,
+  packedAttentionInto,
+  packedAttentionNaive,
+  segmentPositions,
+} from './layers/packed-attention.js';
 export { Rope, ropeInvFreq } from './layers/rope.js';
 export { Workspace } from './layers/workspace.js';
 // models, layers and evaluation
 export {
   type BlockOptions,
   type CausalLM,
+  isPackedDecoder,
   type LinearLayer,
   MemorySource,
+  type PackedDecoder,
   type StoredLinear,
   type StoredTensor,
   type Tap,

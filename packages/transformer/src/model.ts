@@ -1,4 +1,5 @@
 import { type HalfTensor, type LinearWeight, Tensor } from '@stade/tensor';
+import type { PackedSegment } from './layers/packed-attention.js';
 
 /** Receives the input `x` (`[tokens, in]`) of a linear layer under its Hugging Face name, before it is applied. Do not modify `x`. */
 export type Tap = (name: string, x: Tensor /* [tokens, in] */) => void;
@@ -26,6 +27,12 @@ export interface BlockOptions {
    * stream. Default: a fresh tensor.
    */
   out?: Tensor;
+  /**
+   * Packed sequences (varlen batching): the rows of `h` are several sequences' pieces, each attending to its shared
+   * prefix and causally to itself (see `packedAttentionInto`); positions come from the segments. Default: one
+   * causal sequence. Only models that are `PackedDecoder`s accept it.
+   */
+  segments?: readonly PackedSegment[];
 }
 
 /**
@@ -135,4 +142,15 @@ export class MemorySource implements TensorSource {
     if (!t) throw new Error(`${this.dir}: no tensor ${name}`);
     return t;
   }
+}
+
+/** A model that runs packed sequences: `block(i, h, { segments })` and embeddings at given positions. */
+export interface PackedDecoder extends CausalLM {
+  /** Embeddings `[T, hidden]` of `ids` at `positions` (one per id), into `out` when given. */
+  embedPositions(ids: Int32Array, positions: Int32Array, out?: Tensor): Tensor;
+}
+
+/** True when `model` accepts packed sequences (OptModel and LlamaModel). */
+export function isPackedDecoder(model: CausalLM): model is PackedDecoder {
+  return typeof (model as Partial<PackedDecoder>).embedPositions === 'function';
 }

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import {
   buildDocs,
   type DocResult,
+  evaluateTask,
   getTask,
   lastWordRecords,
   PAPER_TASKS,
   Scorer,
   type ScoreStats,
-  scoreDoc,
-  summarize,
   type TaskDoc,
   type TaskResult,
   type TaskSpec,
@@ -180,12 +179,9 @@ export function runTasks(
   const samples: DocResult[] = [];
   let done = 0;
   for (const t of tasks) {
-    const mine: DocResult[] = [];
-    t.docs.forEach((d, i) => {
-      mine.push(scoreDoc(model, encode, t.spec, d, i, { bos: opts.bos, scorer }));
-      bar.update(++done, t.spec.name);
-    });
-    results[t.spec.name] = summarize(t.spec, mine);
+    const onDoc = () => bar.update(++done, t.spec.name);
+    const { result, samples: mine } = evaluateTask(model, encode, t.spec, t.docs, { bos: opts.bos, scorer, onDoc });
+    results[t.spec.name] = result;
     samples.push(...mine);
   }
   bar.finish();

@@ -14,6 +14,23 @@ export interface AttentionSpec {
   window?: number | null;
 }
 
+/**
+ * q, k, v viewed per head (`[T, H, D]`, `[T, KV, D]`), q and k rotated in place by `spec.rotary` (row t by table
+ * row t) and q scaled in place (q * scale as transformers' OPT does).
+ */
+export function rotateAndScale(q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec) {
+  const { heads: H, kvHeads: KV, headDim: D } = spec;
+  const T = q.shape[0]!;
+  const q3 = q.reshape([T, H, D]);
+  const k3 = k.reshape([T, KV, D]);
+  if (spec.rotary) {
+    applyRotaryInto(q3, spec.rotary.cos, spec.rotary.sin, q3, { positionAxis: 0 });
+    applyRotaryInto(k3, spec.rotary.cos, spec.rotary.sin, k3, { positionAxis: 0 });
+  }
+  scaleInto(q, spec.scale, q);
+  return { q3, k3, v3: v.reshape([T, KV, D]) };
+}
+
 /** Query rows per score block: causal blocks skip the keys after the block (about half of the T x T work). */
 const QUERY_BLOCK = 256;
 
@@ -32,17 +49,10 @@ export function causalAttentionInto(
   out: Tensor,
   ws: Workspace,
 ): Tensor {
-  const { heads: H, kvHeads: KV, headDim: D, scale } = spec;
+  const { heads: H, kvHeads: KV, headDim: D } = spec;
   const T = q.shape[0]!;
   const rep = H / KV;
-  const q3 = q.reshape([T, H, D]);
-  const k3 = k.reshape([T, KV, D]);
-  if (spec.rotary) {
-    applyRotaryInto(q3, spec.rotary.cos, spec.rotary.sin, q3, { positionAxis: 0 });
-    applyRotaryInto(k3, spec.rotary.cos, spec.rotary.sin, k3, { positionAxis: 0 });
-  }
-  scaleInto(q, scale, q); // q * scale as transformers' OPT does
-  const v3 = v.reshape([T, KV, D]);
+  const { q3, k3, v3 } = rotateAndScale(q, k, v, spec);
   const o = out.data;
   const W = spec.window ?? null;
   ws.get('attn.scores', [Math.min(T, QUERY_BLOCK) * T]); // reserve the largest score block at once

@@ -11,6 +11,7 @@ import { causalAttentionInto } from '../layers/attention.js';
 import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
 import { runLinear } from '../layers/linear.js';
 import { rmsNormOf } from '../layers/norm.js';
+import { type PackedSegment, packedAttentionInto, segmentPositions } from '../layers/packed-attention.js';
 import { Rope } from '../layers/rope.js';
 import { Workspace } from '../layers/workspace.js';
 import type { BlockOptions, TensorSource } from '../model.js';
@@ -129,10 +130,12 @@ export class LlamaModel extends DecoderModel {
       kvHeads: this.kvHeads,
       headDim: this.headDim,
       scale: this.headDim ** -0.5,
-      rotary: this.rope.tables(T),
+      rotary: opts.segments ? this.packedRotary(opts.segments, T) : this.rope.tables(T),
       window: slidingWindowFor(this.cfg, i),
     };
-    const a = causalAttentionInto(q, k, v, spec, ws.get('a', [T, qd]), ws); // [T, heads*head_dim]
+    const a = opts.segments // [T, heads*head_dim]
+      ? packedAttentionInto(q, k, v, spec, opts.segments, ws.get('a', [T, qd]), ws)
+      : causalAttentionInto(q, k, v, spec, ws.get('a', [T, qd]), ws);
     addInto(h, runLinear(this.linear(i, 'self_attn.o_proj'), a, tap, ws.get('o', [T, H])), out);
     const y = rmsNormInto(out, this.weights.get(`${p}post_attention_layernorm.weight`), this.eps, ws.get('x', [T, H]));
     const m = this.intermediate;
@@ -140,6 +143,31 @@ export class LlamaModel extends DecoderModel {
     const u = runLinear(this.linear(i, 'mlp.up_proj'), y, tap, ws.get('u', [T, m])); // [T, intermediate]
     const gu = mulInto(g, u, g);
     return addInto(out, runLinear(this.linear(i, 'mlp.down_proj'), gu, tap, ws.get('o', [T, H])), out);
+  }
+
+  /** Embeddings `[T, hidden]` of `ids` at `positions` (a Llama's embeddings do not depend on them). */
+  embedPositions(ids: Int32Array, positions: Int32Array, out?: Tensor): Tensor {
+    for (const p of positions) checkPositions(1, p, this.maxPositions);
+    for (let t = 0; t < ids.length; t += this.maxPositions) this.checkIds(ids.subarray(t, t + this.maxPositions));
+    return this.weights.rows('model.embed_tokens.weight', ids, out ?? Tensor.zeros([ids.length, this.hiddenSize]));
+  }
+
+  /** Rotary tables `[T, headDim]` of each packed row's own position (scratch of the workspace). */
+  private packedRotary(segments: readonly PackedSegment[], T: number): { cos: Tensor; sin: Tensor } {
+    let last = 0;
+    for (const s of segments) last = Math.max(last, s.prefixLength + s.length - 1);
+    const { cos, sin } = this.rope.tables(last + 1);
+    const D = this.headDim;
+    const c = this.ws.get('rope.cos', [T, D]);
+    const s = this.ws.get('rope.sin', [T, D]);
+    const cv = cos.toContiguous().values();
+    const sv = sin.toContiguous().values();
+    const pos = segmentPositions(segments, T);
+    for (let t = 0; t < T; t++) {
+      c.data.set(cv.subarray(pos[t]! * D, (pos[t]! + 1) * D), t * D);
+      s.data.set(sv.subarray(pos[t]! * D, (pos[t]! + 1) * D), t * D);
+    }
+    return { cos: c, sin: s };
   }
 
   head(h: Tensor, out?: Tensor): Tensor {

@@ -18,6 +18,7 @@ import type { OptActivation, OptConfig } from '../config.js';
 import { causalAttentionInto } from '../layers/attention.js';
 import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
 import { runLinear } from '../layers/linear.js';
+import { packedAttentionInto } from '../layers/packed-attention.js';
 import { Workspace } from '../layers/workspace.js';
 import type { BlockOptions, TensorSource } from '../model.js';
 import { DecoderModel, type LinearSpec, linearTensors } from './base.js';
@@ -122,7 +123,13 @@ export class OptModel extends DecoderModel {
   }
 
   embed(ids: Int32Array, out?: Tensor): Tensor {
-    this.checkIds(ids);
+    return this.embedPositions(ids, null, out);
+  }
+
+  /** Token and learned position embeddings `[T, hidden]` of `ids` at `positions` (null: 0 .. T-1). */
+  embedPositions(ids: Int32Array, positions: Int32Array | null, out?: Tensor): Tensor {
+    if (!positions) this.checkIds(ids);
+    else for (let t = 0; t < ids.length; t += this.maxPositions) this.checkIds(ids.subarray(t, t + this.maxPositions));
     const T = ids.length;
     const h = this.hiddenSize;
     const x = out ?? Tensor.zeros([T, h]); // [T, hidden]
@@ -132,7 +139,13 @@ export class OptModel extends DecoderModel {
       linearInto(e, this.weights.get('model.decoder.project_in.weight'), null, x);
     } else this.weights.rows(table, ids, x);
     const pos = new Int32Array(T);
-    for (let t = 0; t < T; t++) pos[t] = t + POSITION_OFFSET;
+    let last = 0;
+    for (let t = 0; t < T; t++) {
+      const p = positions ? positions[t]! : t;
+      if (positions) last = Math.max(last, p);
+      pos[t] = p + POSITION_OFFSET;
+    }
+    if (positions) checkPositions(1, last, this.maxPositions);
     const pe = this.ws.get('embed.positions', [T, h]);
     this.weights.rows('model.decoder.embed_positions.weight', pos, pe);
     return addInto(x, pe, x);
@@ -154,7 +167,9 @@ export class OptModel extends DecoderModel {
     const k = runLinear(this.linear(i, 'self_attn.k_proj'), x, tap, ws.get('k', [T, H]));
     const v = runLinear(this.linear(i, 'self_attn.v_proj'), x, tap, ws.get('v', [T, H]));
     const spec = { heads: this.heads, kvHeads: this.heads, headDim: d, scale: d ** -0.5 };
-    const a = causalAttentionInto(q, k, v, spec, ws.get('a', [T, H]), ws); // [T, hidden]
+    const a = opts.segments // [T, hidden]
+      ? packedAttentionInto(q, k, v, spec, opts.segments, ws.get('a', [T, H]), ws)
+      : causalAttentionInto(q, k, v, spec, ws.get('a', [T, H]), ws);
     addInto(h, runLinear(this.linear(i, 'self_attn.out_proj'), a, tap, ws.get('o', [T, H])), out);
     if (!this.preLN) this.norm(`${p}self_attn_layer_norm`, out, out);
     // feed-forward
