@@ -34,11 +34,16 @@ kernels import, so a matrix-vector product reads the weight in place instead of 
 thread's own memory on every call (that copy doubled the memory traffic of decode). wasm32 caps the arena at
 4 GiB; weights beyond stay on the copying path (a float32 model above ~1B parameters). The language-model head is
 copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
-sleeping: a futex wake-up costs more than one decode chunk.
+sleeping, since a futex wake-up costs more than one decode chunk (that polling counts as CPU time in the tables
+below). Kernels: the dense ones stream one W row at a time (four f32x4 chains; bf16 widened from one 16-byte load
+by interleaving with zeros), 2:4 gathers each group's two inputs with one 64-bit load from a per-call table of
+x at the six position pairs, unstructured gathers x by position byte; WebAssembly SIMD has no gather, so the
+sparse kernels do more work per weight than the dense ones and win only where memory, not instructions, is the
+limit (the unstructured format from about 80% zeros in one-thread measurements).
 
 \`auto\` measures every layer as it is loaded: 2:4 when every group of four holds at most two nonzeros, the
 unstructured format when at least ${autoMin * 100}% of the weights are zero and the layer has at least
-${autoMinInputs} inputs (tools/bench_weight_formats.mjs and the kernel figures below), else the stored dtype
+${autoMinInputs} inputs (measured on \`[3072, 768]\` weights: see \`AUTO_SPARSE_MIN\` in packages/transformer/src/generate/weight-format.ts), else the stored dtype
 unchanged. The language-model head and the embeddings keep the checkpoint's dtype.
 
 Decode at batch 1 reads every weight once per token, so its speed is bounded by the bytes read: each table gives,

@@ -9,7 +9,13 @@ import { shutdownPool } from '../parallel/pool.js';
 import type { Tensor } from '../tensor.js';
 import { mulberry32, randn } from '../testing/index.js';
 import { arenaLiveBytes, arenaMemory } from '../wasm/arena.js';
-import { isResident, makeResident, releaseResident } from '../wasm/resident.js';
+import {
+  enableResidentDecode,
+  isResident,
+  makeResident,
+  releaseResident,
+  releaseResidentDecode,
+} from '../wasm/resident.js';
 import { simdSupported } from '../wasm/runtime.js';
 import { linear, matmul } from './matmul.js';
 
@@ -96,6 +102,38 @@ describe.skipIf(!can)('resident weights (read in place by the decode kernels)', 
       releaseResident(r);
     }
     expect(arenaLiveBytes()).toBe(0);
+  });
+});
+
+describe.skipIf(!can)('the decode scope', () => {
+  it('makes one resident copy of a large weight on its first matrix-vector use and frees it on release', () => {
+    setBackend('wasm');
+    const w = half(randn([1024, 512], 4), 'bf16'); // 1 MiB: the scope's minimum
+    const x = randn([1, 512], 5);
+    const want = bits(linear(x, w));
+    const before = arenaLiveBytes();
+    enableResidentDecode();
+    expect(bits(linear(x, w))).toEqual(want);
+    const held = arenaLiveBytes() - before;
+    expect(held).toBeGreaterThanOrEqual(w.size * 2);
+    expect(bits(linear(x, w))).toEqual(want); // the same copy, no new one
+    expect(arenaLiveBytes() - before).toBe(held);
+    linear(randn([8, 512], 6), w); // prefill rows: no copy
+    expect(arenaLiveBytes() - before).toBe(held);
+    releaseResidentDecode();
+    expect(arenaLiveBytes()).toBe(before);
+  });
+
+  it('reuses freed arena blocks (first fit, neighbours merged)', () => {
+    const a = makeResident(half(randn([64, 64], 1), 'bf16'));
+    const b = makeResident(half(randn([64, 64], 2), 'bf16'));
+    const base = arenaLiveBytes();
+    releaseResident(a);
+    releaseResident(b);
+    const c = makeResident(half(randn([128, 64], 3), 'bf16')); // fits in the merged block of a and b
+    expect(isResident(c)).toBe(true);
+    expect(arenaLiveBytes()).toBeLessThanOrEqual(base);
+    releaseResident(c);
   });
 });
 
