@@ -1,6 +1,7 @@
 """PyTorch reference of lm-evaluation-harness v0.4.x zero-shot scoring, for @stade/eval's golden test.
 
 usage: /usr/bin/python3 tools/ref_zeroshot.py [--out packages/eval/test/fixtures/reference.json]
+       /usr/bin/python3 tools/ref_zeroshot.py --bench REQUESTS.json [--threads 2]   (timing, see bench())
 
 Re-implements (rewritten from the harness's semantics, not copied) for the seven tasks of the pruning papers:
 - doc -> (context, continuation) requests and gold: boolq/rte templates, hellaswag's preprocess and capitalize,
@@ -20,6 +21,7 @@ import math
 import os
 import re
 import sys
+import time
 
 import numpy as np
 import torch
@@ -29,6 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 from bpe import ByteLevelBPE  # noqa: E402
 from perplexity import load_model  # noqa: E402
+import models  # noqa: E402
+import st_io  # noqa: E402
 
 DATA = os.path.join(ROOT, "packages", "eval", "test", "fixtures", "data")
 MODELS = ["stade-opt-tiny", "stade-llama-tiny"]
@@ -109,11 +113,40 @@ def python_strings():
              "len": len(t), "hellaswag": hellaswag_preprocess(t)} for t in STRINGS]
 
 
+def bench(file, threads):
+    """Times the harness's loop (one forward per request) on the encoded documents of `file` (written by
+    packages/eval/src/bench/main.ts --torch): per task, wall and CPU seconds and every log-likelihood, as JSON."""
+    torch.set_num_threads(threads)
+    spec = json.load(open(file))
+    folder = spec["model"]
+    config = json.load(open(os.path.join(folder, "config.json")))
+    tensors = {}
+    for f in sorted(os.listdir(folder)):  # one file or shards
+        if f.endswith(".safetensors"):
+            tensors.update(st_io.load(os.path.join(folder, f)))
+    model = models.build(config)
+    model.load_state_dict(tensors, strict=False)
+    model = model.float().eval()
+    max_length = config["max_position_embeddings"]
+    loglikelihood(model, max_length, [5] * 45, [6] * 30)  # warm-up
+    tasks = []
+    for t in spec["tasks"]:
+        w0, c0 = time.perf_counter(), time.process_time()
+        lls = [[loglikelihood(model, max_length, r["context"], r["continuation"]) for r in d] for d in t["docs"]]
+        tasks.append({"task": t["task"], "seconds": time.perf_counter() - w0, "cpu_seconds": time.process_time() - c0,
+                      "lls": lls})
+    print(json.dumps({"torch_version": torch.__version__, "threads": threads, "tasks": tasks}))
+
+
 def main():
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "packages", "eval", "test", "fixtures", "reference.json"))
+    ap.add_argument("--bench", help="time the harness's loop on a requests file (see bench(); prints JSON)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of --bench")
     a = ap.parse_args()
+    if a.bench:
+        return bench(a.bench, a.threads)
     out = {"harness": "lm-evaluation-harness v0.4.x semantics", "torch_version": torch.__version__, "models": {},
            "strings": python_strings()}
     for name in MODELS:

@@ -114,7 +114,9 @@ export function demoBody(/** @type {{ name: string, summary: string, maxSeqlen: 
 Web Worker with the same packages the <code>stade</code> command uses, on model files and texts this site serves
 as static files (<code>models/text/calibration.txt</code> and <code>eval.txt</code>). Nothing is sent to a server.
 The result equals <code>stade prune --model models/NAME --eval models/text/eval.txt --max-windows N</code> with the
-same settings.</p>
+same settings; the zero-shot accuracy (before and after pruning, on the embedded last-word task that
+<code>stade zeroshot</code> runs without <code>--data</code>) equals <code>stade zeroshot --model models/NAME --limit N</code>
+on the dense and the pruned model.</p>
 <ul>${list}</ul>
 <p class="note" id="isolation">checking cross-origin isolation…</p>
 <form id="demo-form" class="demo">
@@ -127,6 +129,7 @@ same settings.</p>
   <label>sampling <select id="sampling">${opt('contiguous', 'contiguous')}${opt('random', 'contiguous')}</select></label>
   <label>seed <input id="seed" type="number" min="0" value="0"></label>
   <label>evaluation windows (0 = all) <input id="max-windows" type="number" min="0" value="32"></label>
+  <label>zero-shot documents (0 = none) <input id="zeroshot-docs" type="number" min="0" max="120" value="40"></label>
   <button id="run" type="submit">Prune</button>
 </form>
 <div class="progress"><progress id="progress" max="1" value="0"></progress> <span id="progress-label">idle</span></div>
@@ -139,6 +142,9 @@ builds the model with <code>SafetensorsBuffer</code> + <code>modelFromSource</co
 <a href="methods/wanda.html">Wanda</a> need only column statistics; <a href="methods/sparsegpt.html">SparseGPT</a> a Hessian).</li>
 <li>It measures the dense perplexity, prunes block by block (<a href="architecture.html">the sequential driver</a>)
 and measures the pruned perplexity on the same evaluation windows.</li>
+<li>Before and after pruning it scores the embedded last-word task (a sentence of <code>eval.txt</code> without its
+last word; the true word against three others) with <code>@stade/eval</code>'s <code>evaluateTask</code>, the
+<a href="zeroshot.html">zero-shot</a> scoring of <code>stade zeroshot</code>.</li>
 </ol>
 <p>On a cross-origin-isolated page the tensor kernels run on a pool of Web Workers sharing memory; otherwise on
 one thread, with bit-identical results.</p>`;

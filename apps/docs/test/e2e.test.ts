@@ -41,6 +41,7 @@ const SETTINGS = {
   sampling: 'contiguous',
   seed: 0,
   maxWindows: 16,
+  zeroshotDocs: 24,
 };
 
 /** The demo's default model (the CLI's default too: models/stade-llama-tiny when present). */
@@ -63,6 +64,7 @@ async function runDemo(context: BrowserContext, url: string, seqlen: number, scr
   await page.selectOption('#sampling', SETTINGS.sampling);
   await page.fill('#seed', String(SETTINGS.seed));
   await page.fill('#max-windows', String(SETTINGS.maxWindows));
+  await page.fill('#zeroshot-docs', String(SETTINGS.zeroshotDocs));
   await page.click('#run');
   await page.waitForSelector('#result[data-status="done"], #result[data-status="error"]', { timeout: 150_000 });
   const shown = await page.evaluate(() => {
@@ -76,6 +78,7 @@ async function runDemo(context: BrowserContext, url: string, seqlen: number, scr
       parallelCalls: d.parallelCalls,
       dense: d.dense,
       pruned: d.pruned,
+      zeroshot: d.zeroshot,
       text: r.textContent ?? '',
       bars,
     };
@@ -164,6 +167,45 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
       expect(Math.abs(dense - ppl.dense) / ppl.dense).toBeLessThan(1e-3);
       expect(Math.abs(pruned - ppl.pruned) / ppl.pruned).toBeLessThan(1e-3);
       expect(pruned).not.toBe(dense);
+      // zero-shot through @stade/eval in the browser = `stade zeroshot --limit N` on the dense and pruned models
+      const zs = JSON.parse(shown.zeroshot!) as {
+        n: number;
+        dense: { acc: number; lls: number[][]; preds: number[] };
+        pruned: { acc: number; lls: number[][]; preds: number[] };
+      };
+      expect(zs.n).toBe(SETTINGS.zeroshotDocs);
+      for (const [dir, got] of [
+        [model().dir, zs.dense],
+        [join(tmp, 'pruned'), zs.pruned],
+      ] as const) {
+        const samples = join(tmp, 'samples.jsonl');
+        const z = spawnSync(
+          process.execPath,
+          [
+            join(repo, 'apps/cli/dist/main.js'),
+            'zeroshot',
+            '--model',
+            dir,
+            '--limit',
+            String(SETTINGS.zeroshotDocs),
+            '--samples',
+            samples,
+            '--json',
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(z.status, z.stderr).toBe(0);
+        const want = (JSON.parse(z.stdout) as { tasks: Record<string, { acc: number }> }).tasks.last_word!;
+        const lines = readFileSync(samples, 'utf8').trim().split('\n');
+        const docs = lines.map((l) => JSON.parse(l) as { lls: number[]; pred: number });
+        expect(got.acc).toBe(want.acc);
+        expect(got.preds).toEqual(docs.map((d) => d.pred));
+        docs.forEach((d, i) => {
+          d.lls.forEach((ll, j) => {
+            expect(Math.abs(got.lls[i]![j]! - ll)).toBeLessThanOrEqual(1e-5 * Math.abs(ll));
+          });
+        });
+      }
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -185,6 +227,7 @@ describe.runIf(missing === null)('docs site in Chromium', () => {
       expect(threaded, 'the threaded run ran first').not.toBeNull();
       expect(single.dense).toBe(threaded!.dense);
       expect(single.pruned).toBe(threaded!.pruned);
+      expect(single.zeroshot).toBe(threaded!.zeroshot);
     } finally {
       plain.server.close();
     }

@@ -23,6 +23,7 @@ function readSettings(): DemoSettings {
     sampling: v('sampling') as DemoSettings['sampling'],
     seed: Number(v('seed')),
     maxWindows: Number(v('max-windows')),
+    zeroshotDocs: Number(v('zeroshot-docs')),
   };
 }
 
@@ -36,11 +37,19 @@ function showResult(r: DemoResult): void {
   out.dataset.parallelCalls = String(r.pool.parallelCalls);
   out.dataset.threads = String(r.threads);
   out.dataset.seconds = JSON.stringify(r.seconds);
+  out.dataset.zeroshot = JSON.stringify(r.zeroshot);
+  const z = r.zeroshot;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const zsRows = z
+    ? `<tr><th>${z.task} accuracy (${z.n} documents), dense</th><td id="zs-dense">${pct(z.dense.acc)}</td></tr>
+      <tr><th>${z.task} accuracy, pruned</th><td id="zs-pruned">${pct(z.pruned.acc)}</td></tr>`
+    : '';
   const total = r.seconds.load + r.seconds.dense + r.seconds.prune + r.seconds.pruned;
   out.innerHTML = `
     <table class="ppl">
       <tr><th>perplexity, dense</th><td id="ppl-dense">${fmt(r.dense)}</td></tr>
       <tr><th>perplexity, pruned</th><td id="ppl-pruned">${fmt(r.pruned)}</td></tr>
+      ${zsRows}
       <tr><th>zeros in pruned layers</th><td>${(100 * r.zeros).toFixed(2)}%</td></tr>
     </table>
     <p class="note">${r.model} (${r.modelType}), ${r.method} ${r.pattern === 'unstructured' ? `${(100 * r.sparsity).toFixed(0)}% unstructured` : r.pattern},

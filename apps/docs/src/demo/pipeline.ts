@@ -2,13 +2,16 @@
  * The demo's pipeline worker: everything heavy runs here, off the main thread (the tensor pool's caller
  * blocks in Atomics.wait, which browsers allow only on worker threads). It fetches the model and texts as
  * static files, then does exactly what `stade prune --eval` does: tokenise, cut calibration windows, measure
- * dense perplexity, prune block by block, measure pruned perplexity.
+ * dense perplexity, prune block by block, measure pruned perplexity; before and after pruning it also scores the
+ * embedded last-word task with @stade/eval, as `stade zeroshot` without --data does.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import { buildDocs, evaluateTask, getTask, lastWordRecords, type TaskDoc } from '@stade/eval';
 import { contiguousWindows, parsePattern, pruneModel, randomWindows, resolveSparsity } from '@stade/prune';
 import { getThreads, poolInfo, warmPool } from '@stade/tensor';
+import type { CausalLM } from '@stade/transformer';
 import { modelFromSource, perplexity, SafetensorsBuffer } from '@stade/transformer';
-import type { DemoResult, RunRequest, WorkerMessage } from './protocol.js';
+import type { DemoResult, RunRequest, WorkerMessage, ZeroshotShown } from './protocol.js';
 
 const post = (m: WorkerMessage) => (self as unknown as { postMessage(m: WorkerMessage): void }).postMessage(m);
 
@@ -29,6 +32,21 @@ function checkVocab(ids: Int32Array, vocab: number, what: string): Int32Array {
 }
 
 const since = (t0: number) => (performance.now() - t0) / 1000;
+
+/** The embedded last-word task, as `stade zeroshot` without --data builds it (120 documents of eval.txt). */
+const ZEROSHOT_TASK = { ...getTask('choice'), name: 'last_word' };
+const ZEROSHOT_RECORDS = 120;
+
+/** Scores the zero-shot documents with @stade/eval (documents packed into forwards, as the CLI does). */
+function zeroshot(
+  model: CausalLM,
+  encode: (t: string) => Int32Array,
+  docs: TaskDoc[],
+  onDoc: (done: number, total: number) => void,
+): ZeroshotShown {
+  const { result, samples } = evaluateTask(model, encode, ZEROSHOT_TASK, docs, { onDoc });
+  return { acc: result.acc, lls: samples.map((d) => d.lls), preds: samples.map((d) => d.pred) };
+}
 
 async function run({ base, settings: s }: RunRequest): Promise<DemoResult> {
   // Weights of the overall progress bar: loading, dense eval, pruning, pruned eval.
@@ -63,16 +81,21 @@ async function run({ base, settings: s }: RunRequest): Promise<DemoResult> {
   const allEval = checkVocab(encode(evalText), model.vocabSize, 'eval.txt');
   // `--max-windows N`: the first N windows of the evaluation text.
   const evalIds = s.maxWindows > 0 ? allEval.subarray(0, Math.min(allEval.length, s.maxWindows * s.seqlen)) : allEval;
+  const zsDocs = buildDocs(ZEROSHOT_TASK, lastWordRecords(evalText, ZEROSHOT_RECORDS), 'eval.txt').slice(
+    0,
+    s.zeroshotDocs,
+  );
   const load = since(t0);
 
   t0 = performance.now();
-  const dense = perplexity(model, evalIds, { seqlen: s.seqlen, onProgress: step(0.05, 0.2, 'perplexity (dense)') });
+  const dense = perplexity(model, evalIds, { seqlen: s.seqlen, onProgress: step(0.05, 0.15, 'perplexity (dense)') });
+  const zsDense = zsDocs.length ? zeroshot(model, encode, zsDocs, step(0.2, 0.05, 'zero-shot (dense)')) : null;
   const denseSeconds = since(t0);
 
   t0 = performance.now();
   const pattern = parsePattern(s.pattern);
   const sparsity = resolveSparsity(pattern, pattern === 'unstructured' ? s.sparsity : undefined);
-  const pruneStep = step(0.25, 0.5, 'pruning');
+  const pruneStep = step(0.25, 0.45, 'pruning');
   const report = pruneModel(model, windows, {
     method: s.method as Parameters<typeof pruneModel>[2]['method'],
     sparsity,
@@ -87,7 +110,8 @@ async function run({ base, settings: s }: RunRequest): Promise<DemoResult> {
   const pruneSeconds = since(t0);
 
   t0 = performance.now();
-  const pruned = perplexity(model, evalIds, { seqlen: s.seqlen, onProgress: step(0.75, 0.25, 'perplexity (pruned)') });
+  const pruned = perplexity(model, evalIds, { seqlen: s.seqlen, onProgress: step(0.7, 0.25, 'perplexity (pruned)') });
+  const zsPruned = zsDocs.length ? zeroshot(model, encode, zsDocs, step(0.95, 0.05, 'zero-shot (pruned)')) : null;
   const prunedSeconds = since(t0);
   const info = poolInfo();
   return {
@@ -104,6 +128,8 @@ async function run({ base, settings: s }: RunRequest): Promise<DemoResult> {
     calibrationWindows: windows.length,
     layers: report.layers.map((l) => ({ name: l.name, block: l.block, zeros: l.zeros, mse: l.mse, cosine: l.cosine })),
     seconds: { load, dense: denseSeconds, prune: pruneSeconds, pruned: prunedSeconds },
+    zeroshot:
+      zsDense && zsPruned ? { task: ZEROSHOT_TASK.name, n: zsDocs.length, dense: zsDense, pruned: zsPruned } : null,
     threads: getThreads(),
     pool: {
       platform: info.platform,

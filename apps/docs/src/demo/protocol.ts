@@ -15,6 +15,16 @@ export interface DemoSettings {
   seed: number;
   /** Perplexity on the first N windows of the evaluation text only (`--max-windows`); 0 = all. */
   maxWindows: number;
+  /** Documents of the embedded last-word task scored before and after pruning (`stade zeroshot --limit`); 0 = none. */
+  zeroshotDocs: number;
+}
+
+/** Zero-shot accuracy of one model state on the embedded last-word task (as `stade zeroshot --samples`). */
+export interface ZeroshotShown {
+  acc: number;
+  /** Per document: the log-likelihood of each choice, and acc's prediction. */
+  lls: number[][];
+  preds: number[];
 }
 
 /** What the page sends: where the site's static files are, and the settings. */
@@ -47,6 +57,8 @@ export interface DemoResult {
   calibrationWindows: number;
   layers: LayerRow[];
   seconds: { load: number; dense: number; prune: number; pruned: number };
+  /** The embedded last-word task before and after pruning, or null when zeroshotDocs is 0. */
+  zeroshot: { task: string; n: number; dense: ZeroshotShown; pruned: ZeroshotShown } | null;
   threads: number;
   pool: { platform: string | null; workers: number; parallelCalls: number; inlineCalls: number };
   crossOriginIsolated: boolean;
