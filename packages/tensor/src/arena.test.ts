@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Arena, allocF32, allocF64, allocU16, currentArena, persistent } from './storage.js';
+import { Arena, allocF32, allocF64, allocU16, currentArena, persistent, sizeClass } from './storage.js';
 import { Tensor } from './tensor.js';
 import { storageUse } from './testing/storage.js';
 
@@ -31,7 +31,7 @@ describe('Arena', () => {
       round();
       arena.reset();
     });
-    expect(first).toEqual({ bytes: 400 + 56 + 100 + 400, buffers: 4, reused: 0, unowned: 0 });
+    expect(first).toEqual({ bytes: 448 + 64 + 128 + 448, buffers: 4, reused: 0, unowned: 0 }); // size classes
     for (let r = 0; r < 3; r++) {
       const again = delta(() => {
         round();
@@ -39,7 +39,7 @@ describe('Arena', () => {
       });
       expect(again).toEqual({ bytes: 0, buffers: 0, reused: 956, unowned: 0 });
     }
-    expect(arena.bytes).toBe(956);
+    expect(arena.bytes).toBe(1088);
   });
 
   it('property: any sequence of rounds with the same size multiset allocates only in round one', () => {
@@ -62,7 +62,55 @@ describe('Arena', () => {
           const rotated = [...sizes.slice(rot % sizes.length), ...sizes.slice(0, rot % sizes.length)];
           const second = delta(() => round(rotated));
           arena.reset();
-          return first.buffers === sizes.length && second.buffers === 0 && second.reused === first.bytes;
+          return first.buffers === sizes.length && second.buffers === 0 && second.bytes === 0;
+        },
+      ),
+    );
+  });
+
+  it('size classes: at most 25% above the request, monotonic, exact at powers of two', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), (n) => {
+        const c = sizeClass(n);
+        return c >= n && c <= Math.max(64, n * 1.25) && sizeClass(n + 1) >= c && sizeClass(c) === c;
+      }),
+    );
+    expect([0, 1, 64, 65, 256, 257, 512, 4096, 4097].map(sizeClass)).toEqual([
+      0, 64, 64, 128, 256, 320, 512, 4096, 5120,
+    ]);
+  });
+
+  it('property: rounds of requests no larger than a first round (decode steps, documents), in any order, allocate nothing more', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 50_000 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 6, maxLength: 6 }), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        (top, rounds) => {
+          const arena = new Arena();
+          const round = (sizes: number[]) =>
+            arena.use(() => {
+              for (const n of sizes) {
+                const a = allocF32(n);
+                if (a.length !== n || a.some((v) => v !== 0)) throw new Error('wrong length or not zero-filled');
+                a.fill(1);
+              }
+            });
+          round(top);
+          arena.reset();
+          const held = arena.bytes;
+          const later = delta(() => {
+            for (const r of rounds) {
+              // each request at most the first round's in the same slot, in a shuffled order: best fit serves
+              // them all from the first round's buffers
+              const sizes = top.map((n, k) => Math.ceil(n * r[k]!));
+              round(sizes.map((_, k) => sizes[(k + Math.floor(r[0]! * 7)) % sizes.length]!));
+              arena.reset();
+            }
+          });
+          return later.buffers === 0 && arena.bytes === held;
         },
       ),
     );
@@ -86,8 +134,8 @@ describe('Arena', () => {
       allocF32(4);
     });
     expect(currentArena()).toBeNull();
-    expect(inner.bytes).toBe(32);
-    expect(outer.bytes).toBe(16);
+    expect(inner.bytes).toBe(64);
+    expect(outer.bytes).toBe(64);
     inner.reset();
     inner.use(() => allocF32(8)).fill(9);
     expect(kept!.every((v) => v === 0)).toBe(true); // a persistent buffer is never lent again

@@ -100,21 +100,54 @@ function newRaw(bytes: number): Raw {
   return sharedMemoryAvailable ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
-/** Size-keyed free lists of raw buffers. */
+/**
+ * The byte size an arena allocates for a request of `bytes`: rounded up to a size class (64-byte steps up to 256
+ * bytes, then four classes per power of two: at most 25% above the request). Requests that grow step by step (a
+ * decode step's scores over one more key, documents of different lengths) then find a free buffer again instead of
+ * each size leaving a buffer of its own in the arena.
+ */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return Math.ceil(bytes / 64) * 64;
+  const step = 2 ** (Math.floor(Math.log2(bytes - 1)) - 2);
+  return Math.ceil(bytes / step) * step;
+}
+
+/** Free lists of raw buffers keyed by byte size; a request takes the smallest free buffer in a size range. */
 class FreeLists {
   private readonly lists = new Map<number, Raw[]>();
+  /** The keys of `lists`, ascending. */
+  private readonly sizes: number[] = [];
   bytes = 0;
 
-  take(bytes: number): Raw | undefined {
-    const b = this.lists.get(bytes)?.pop();
-    if (b) this.bytes -= bytes;
-    return b;
+  /** The smallest free buffer of `min` to `max` bytes (best fit), if any. */
+  take(min: number, max = min): Raw | undefined {
+    const { sizes } = this;
+    let lo = 0;
+    let hi = sizes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sizes[mid]! < min) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < sizes.length && sizes[k]! <= max; k++) {
+      const b = this.lists.get(sizes[k]!)!.pop();
+      if (b) {
+        this.bytes -= b.byteLength;
+        return b;
+      }
+    }
+    return undefined;
   }
 
   put(b: Raw): void {
     const list = this.lists.get(b.byteLength);
     if (list) list.push(b);
-    else this.lists.set(b.byteLength, [b]);
+    else {
+      this.lists.set(b.byteLength, [b]);
+      let k = this.sizes.length;
+      while (k > 0 && this.sizes[k - 1]! > b.byteLength) k--;
+      this.sizes.splice(k, 0, b.byteLength);
+    }
     this.bytes += b.byteLength;
   }
 
@@ -122,6 +155,7 @@ class FreeLists {
   drain(): Raw[] {
     const all = [...this.lists.values()].flat();
     this.lists.clear();
+    this.sizes.length = 0;
     this.bytes = 0;
     return all;
   }
@@ -177,15 +211,20 @@ export class Arena {
     }
   }
 
-  /** @internal Lends a zero-filled buffer of `bytes`. */
+  /**
+   * @internal Lends a buffer of at least `bytes` whose first `bytes` are zero: the smallest free one of at least
+   * the request's size class (best fit), else a new one of the size class. Best fit serves any round of requests
+   * that a set of free buffers dominates (sorted sizes pointwise no larger) without allocating, in any order.
+   */
   take(bytes: number): Raw {
-    let b = this.free.take(bytes) ?? recycler.take(bytes);
+    const cls = sizeClass(bytes);
+    let b = this.free.take(cls, Number.POSITIVE_INFINITY) ?? recycler.take(cls, Number.POSITIVE_INFINITY);
     if (b) {
       stats.bytesReused += bytes;
-      new Uint8Array(b).fill(0);
-    } else b = newRaw(bytes);
+      new Uint8Array(b, 0, bytes).fill(0);
+    } else b = newRaw(cls);
     this.lent.push(b);
-    this.lentBytes += bytes;
+    this.lentBytes += b.byteLength;
     return b;
   }
 
@@ -244,19 +283,19 @@ function buffer(bytes: number): Raw {
 /** Allocates a zero-filled Float32Array of `n` elements (shared when possible). */
 export function allocF32(n: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF32: invalid length ${n}`);
-  return new Float32Array(buffer(n * 4));
+  return new Float32Array(buffer(n * 4), 0, n);
 }
 
 /** Allocates a zero-filled Float64Array of `n` elements (shared when possible). */
 export function allocF64(n: number): Float64Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF64: invalid length ${n}`);
-  return new Float64Array(buffer(n * 8));
+  return new Float64Array(buffer(n * 8), 0, n);
 }
 
 /** Allocates a zero-filled Uint16Array of `n` elements (shared when possible): 16-bit weights (HalfTensor). */
 export function allocU16(n: number): Uint16Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocU16: invalid length ${n}`);
-  return new Uint16Array(buffer(n * 2));
+  return new Uint16Array(buffer(n * 2), 0, n);
 }
 
 /** True when the array's memory can be seen by workers without a copy. */

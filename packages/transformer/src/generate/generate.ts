@@ -1,3 +1,4 @@
+import { Arena } from '@stade/tensor';
 import { StadeError } from '../errors.js';
 import type { KvCache } from '../layers/kv-cache.js';
 import type { CausalLM } from '../model.js';
@@ -57,15 +58,29 @@ export function generate(model: CausalLM, prompt: Int32Array, opts: GenerateOpti
     n++;
     return eos.has(id);
   };
+  // Every step's activations and logits are lent by one arena and taken back once the sampler has read the
+  // logits, so a long generation allocates only in its first steps (the cache and weights live outside it).
+  const step = new Arena();
+  const next = (ids: Int32Array): number => {
+    const id = step.use(() => sampler.next(forwardCached(m, ids, cache, true).values()));
+    step.reset();
+    return id;
+  };
+  let t1: number;
+  let t2: number;
   const t0 = performance.now();
-  let stop = emit(sampler.next(forwardCached(m, prompt, cache, true).values()));
-  const t1 = performance.now();
-  const one = new Int32Array(1);
-  while (!stop && n < N) {
-    one[0] = out[n - 1]!;
-    stop = emit(sampler.next(forwardCached(m, one, cache, true).values()));
+  try {
+    let stop = emit(next(prompt));
+    t1 = performance.now();
+    const one = new Int32Array(1);
+    while (!stop && n < N) {
+      one[0] = out[n - 1]!;
+      stop = emit(next(one));
+    }
+    t2 = performance.now();
+  } finally {
+    step.dispose();
   }
-  const t2 = performance.now();
   return {
     ids: out.slice(0, n),
     promptTokens: prompt.length,

@@ -32,8 +32,8 @@ export function ropeInvFreq(dim: number, theta: number, scaling: RopeScaling | n
 
 /**
  * Rotary position embedding tables with the `rotate_half` layout: `cos[t, i] = cos(t * inv_freq[i mod dim/2])`
- * (likewise sin), computed in float32 like torch. The tables for the longest length asked so far are cached;
- * shorter lengths are views of them.
+ * (likewise sin), computed in float32 like torch. The tables for at least the longest length asked so far are
+ * cached; shorter lengths are views of them.
  */
 export class Rope {
   readonly invFreq: Float32Array;
@@ -53,9 +53,12 @@ export class Rope {
     if (!this.cos || this.cos.shape[0]! < T) {
       const d = this.dim;
       const half = d / 2;
+      // Grown geometrically (each row depends on its position only), so that decode, which asks for one more
+      // position per step, rebuilds the tables O(log T) times rather than at every step.
+      const L = Math.max(T, 2 * (this.cos?.shape[0] ?? 0), 64);
       // cached across calls: never from the caller's arena
-      const [cos, sin] = persistent(() => [Tensor.zeros([T, d]), Tensor.zeros([T, d])] as const);
-      for (let t = 0; t < T; t++) {
+      const [cos, sin] = persistent(() => [Tensor.zeros([L, d]), Tensor.zeros([L, d])] as const);
+      for (let t = 0; t < L; t++) {
         for (let k = 0; k < half; k++) {
           const a = Math.fround(t * this.invFreq[k]!);
           const c = Math.cos(a);

@@ -160,8 +160,8 @@ export class LlamaModel extends DecoderModel {
     const D = this.headDim;
     const c = this.ws.get('rope.cos', [T, D]);
     const s = this.ws.get('rope.sin', [T, D]);
-    const cv = cos.toContiguous().values();
-    const sv = sin.toContiguous().values();
+    const cv = cos.values(); // a view: the tables are contiguous rows from position 0
+    const sv = sin.values();
     const pos = segmentPositions(segments, T);
     for (let t = 0; t < T; t++) {
       c.data.set(cv.subarray(pos[t]! * D, (pos[t]! + 1) * D), t * D);
