@@ -5,6 +5,7 @@
 //
 //   npm run bench:scale -- [--shape llama-1.1b] [--methods wanda,stade,sparsegpt] [--nsamples 8] [--seqlen 512]
 //       [--eval-seqlen 2048] [--max-windows 1] [--threads 2] [--model DIR] [--keep] [--no-torch] [--no-eval]
+//       [--no-stade]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,6 +31,7 @@ function parseArgs(argv) {
     keep: false,
     torch: true,
     eval: true,
+    stade: true,
   };
   const flags = { '--nsamples': 'nsamples', '--seqlen': 'seqlen', '--eval-seqlen': 'evalSeqlen' };
   Object.assign(flags, { '--max-windows': 'maxWindows', '--threads': 'threads' });
@@ -41,6 +43,7 @@ function parseArgs(argv) {
     else if (a === '--keep') o.keep = true;
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--no-eval') o.eval = false;
+    else if (a === '--no-stade') o.stade = false;
     else if (a in flags) {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1) throw new Error(`${a}: expected a positive integer`);
@@ -137,12 +140,12 @@ async function main() {
       const peakRssMb = j?.peakRssMb ?? r.maxRssMb;
       rows.push({ side: 'stade', run: label, wall: r.seconds, cpu: r.cpu, peakRssMb, ok: r.status === 0, j });
     };
-    if (o.eval) {
+    if (o.eval && o.stade) {
       const w = `--seqlen ${o.evalSeqlen} --max-windows ${o.maxWindows}`;
       stade(`eval ${w}`, ['eval', '--model', model, '--data', EVAL, ...w.split(' ')]);
     }
     const calibFlags = ['--nsamples', String(o.nsamples), '--seqlen', String(o.seqlen), '--sampling', 'contiguous'];
-    for (const m of o.methods.split(',')) {
+    for (const m of o.stade ? o.methods.split(',') : []) {
       const out = path.join(work, `out-${m}`);
       stade(`prune ${m}`, [
         'prune',
@@ -196,7 +199,7 @@ async function main() {
     );
   }
   // stade / PyTorch per run (wall and CPU seconds; CPU survives a loaded machine better)
-  for (const t of rows.filter((x) => x.side === 'torch' && x.ok)) {
+  for (const t of rows.filter((x) => x.side === 'torch' && x.ok && !x.j?.skipped)) {
     const s = rows.find(
       (x) => x.side === 'stade' && x.ok && (x.run === `prune ${t.run}` || x.run.startsWith(`${t.run} `)),
     );

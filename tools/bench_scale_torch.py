@@ -83,6 +83,18 @@ def sparsegpt_f32(W, H, sparsity, nm, blocksize=128, percdamp=0.01, update=True)
     return Wn, Wn == 0
 
 
+def available_bytes():
+    """MemAvailable (free memory plus reclaimable page cache, e.g. the checkpoint just read); free pages elsewhere."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
@@ -96,7 +108,7 @@ def main():
     params = sum(
         int(np.prod(t)) for t in [[cfg["vocab_size"], cfg["hidden_size"]]]
     ) + cfg["num_hidden_layers"] * (4 * cfg["hidden_size"] ** 2 + 3 * cfg["hidden_size"] * cfg.get("intermediate_size", cfg.get("ffn_dim", 0)))
-    avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    avail = available_bytes()
     if params * 4 * 1.3 > avail:
         print(json.dumps({"run": args.run, "skipped": f"float32 model needs ~{params * 4 / 2**30:.0f} GiB, "
                           f"{avail / 2**30:.0f} GiB available"}))
