@@ -83,18 +83,26 @@ function runAll(rt: Runtime, threads: number): Results {
       '--out',
       join(out, dir),
     ]);
+  const gen = (dir: string, weights: string) => {
+    const prompt = ['--prompt', 'Call me Ishmael.', '--max-new-tokens', '12', '--temperature', '0'];
+    const r = go(['generate', '--model', dir, ...prompt, '--weights', weights]) as { text: string; ids: number[] };
+    return { text: r.text, ids: r.ids }; // tokens/s vary run to run
+  };
   return {
     eval: go(['eval', '--model', model, '--data', evalText, '--seqlen', '64']),
     wanda: prune('wanda', ['--sparsity', '0.5'], 'wanda'),
     sparsegpt: prune('sparsegpt', ['--pattern', '2:4'], 'sparsegpt'),
     inspect: go(['inspect', '--model', join(out, 'sparsegpt')]),
+    // decode through the resident weight arena (shared wasm memory posted to the workers): dense and packed 2:4
+    generate: gen(model, 'auto'),
+    generate24: gen(join(out, 'sparsegpt'), 'sparse'),
   };
 }
 
 const results = new Map<string, Results>();
 
 describe.each(RUNTIMES)('stade CLI on $name', (rt) => {
-  it('eval, prune (wanda, sparsegpt 2:4) and inspect give the same results with 1 and 2 threads', () => {
+  it('eval, prune (wanda, sparsegpt 2:4), inspect and generate (dense, 2:4) give the same results with 1 and 2 threads', () => {
     const one = runAll(rt, 1);
     const two = runAll(rt, 2);
     expect(maxRelDiff(one, two)).toEqual({ diff: 0, where: '' });
