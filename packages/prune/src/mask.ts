@@ -1,4 +1,4 @@
-import { quickselect, Tensor } from '@stade/tensor';
+import { allocF32, isShared, kthSmallestPerRow, quickselect, sharedMemoryAvailable, Tensor } from '@stade/tensor';
 import { PruneError } from './errors.js';
 
 /** Sparsity pattern: unstructured, or N pruned in every M consecutive inputs of a row. */
@@ -78,9 +78,39 @@ export function checkPatternFits(pattern: Pattern, inp: number, layerName?: stri
 const key = (x: number): number => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x);
 
 /**
- * Marks the k lowest of scores[base .. base+len) (stride 1) in mask, ties going to the lower index (exactly
- * what a stable ascending sort would pick). `scratch` has room for len values.
+ * Marks the k lowest of scores[base .. base+len) in mask given t, the k-th smallest key (NaN counting as +Infinity),
+ * ties going to the lower index (exactly what a stable ascending sort would pick).
  */
+function markBelow(scores: Float32Array, base: number, len: number, k: number, t: number, mask: Uint8Array): void {
+  const end = base + len;
+  if (t !== Number.POSITIVE_INFINITY) {
+    // branch-free counts (a data-dependent branch per weight costs more than the selection): NaN < t is false
+    let below = 0;
+    let eq = 0;
+    for (let j = base; j < end; j++) {
+      const v = scores[j]!;
+      below += +(v < t);
+      eq += +(v === t);
+    }
+    if (below + eq === k) {
+      for (let j = base; j < end; j++) mask[j] = +(scores[j]! <= t);
+      return;
+    }
+  }
+  let below = 0;
+  for (let j = base; j < end; j++) if (key(scores[j]!) < t) below++;
+  let ties = k - below; // how many entries equal to t to take, lowest index first
+  for (let j = base; j < end; j++) {
+    const v = key(scores[j]!);
+    if (v < t) mask[j] = 1;
+    else if (v === t && ties > 0) {
+      mask[j] = 1;
+      ties--;
+    }
+  }
+}
+
+/** Marks the k lowest of scores[base .. base+len) in mask (see markBelow); `scratch` has room for len values. */
 function markLowest(
   scores: Float32Array,
   base: number,
@@ -95,18 +125,15 @@ function markLowest(
     return;
   }
   for (let j = 0; j < len; j++) scratch[j] = key(scores[base + j]!);
-  const t = quickselect(scratch, len, k - 1); // the k-th smallest value
-  let below = 0;
-  for (let j = 0; j < len; j++) if (key(scores[base + j]!) < t) below++;
-  let ties = k - below; // how many entries equal to t to take, lowest index first
-  for (let j = 0; j < len; j++) {
-    const v = key(scores[base + j]!);
-    if (v < t) mask[base + j] = 1;
-    else if (v === t && ties > 0) {
-      mask[base + j] = 1;
-      ties--;
-    }
-  }
+  markBelow(scores, base, len, k, quickselect(scratch, len, k - 1), mask);
+}
+
+/**
+ * A zero-filled byte array lent by the current owner (the driver's layer arena), not a fresh allocation: on a
+ * large layer, first-touching fresh pages costs more than the selection itself.
+ */
+export function allocMask(n: number): Uint8Array {
+  return new Uint8Array(allocF32(Math.ceil(n / 4)).buffer, 0, n);
 }
 
 /**
@@ -120,7 +147,7 @@ export function selectMask(scores: Float32Array, out: number, inp: number, opts:
     throw new PruneError(`selectMask: ${scores.length} scores for a [${out}, ${inp}] weight${where(name)}`);
   const pattern = parsePattern(opts.pattern, name);
   const sparsity = resolveSparsity(pattern, opts.sparsity, name);
-  const mask = new Uint8Array(out * inp);
+  const mask = allocMask(out * inp);
   if (pattern !== 'unstructured') {
     checkPatternFits(pattern, inp, name);
     const { n, m } = pattern;
@@ -131,8 +158,13 @@ export function selectMask(scores: Float32Array, out: number, inp: number, opts:
   const group = opts.group ?? 'row';
   if (group === 'row') {
     const k = Math.floor(inp * sparsity);
-    const scratch = new Float64Array(inp);
-    for (let i = 0; i < out; i++) markLowest(scores, i * inp, inp, k, mask, scratch);
+    if (k <= 0) return mask;
+    if (k >= inp) return mask.fill(1);
+    // every row's k-th smallest on the worker pool (NaN: the k-th falls among the row's NaNs, i.e. +Infinity)
+    const shared = isShared(scores) || !sharedMemoryAvailable ? scores : allocF32(scores.length);
+    if (shared !== scores) shared.set(scores);
+    const kth = kthSmallestPerRow(new Tensor(shared, [out, inp]), k - 1); // [out]
+    for (let i = 0; i < out; i++) markBelow(scores, i * inp, inp, k, key(kth[i]!), mask);
   } else if (group === 'layer') {
     const k = Math.floor(out * inp * sparsity);
     markLowest(scores, 0, out * inp, k, mask, new Float64Array(out * inp));
@@ -147,8 +179,9 @@ export function applyMask(w: Tensor, mask: Uint8Array): Tensor {
   const out = w.clone();
   if (mask.length !== out.size)
     throw new PruneError(`applyMask: mask of ${mask.length} entries for weight [${w.shape.join(', ')}]`);
-  const d = out.data;
-  for (let k = 0; k < mask.length; k++) if (mask[k]) d[k] = 0;
+  // on the bit patterns, branch-free: mask 1 clears every bit (+0), mask 0 keeps the weight
+  const bits = new Int32Array(out.data.buffer, out.data.byteOffset + out.offset * 4, out.size);
+  for (let k = 0; k < mask.length; k++) bits[k] = bits[k]! & (+(mask[k] !== 0) - 1);
   return out;
 }
 

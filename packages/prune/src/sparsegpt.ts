@@ -10,7 +10,7 @@ import {
   Tensor,
 } from '@stade/tensor';
 import { PruneError } from './errors.js';
-import { checkPatternFits, type Pattern, parsePattern, resolveSparsity } from './mask.js';
+import { allocMask, checkPatternFits, type Pattern, parsePattern, resolveSparsity } from './mask.js';
 import { upperCholeskyOfInverse, upperCholeskyOfInverseF32 } from './numeric.js';
 
 export interface SparseGptOptions {
@@ -58,7 +58,7 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
   const percdamp = opts.percdamp ?? 0.01;
   if (!(percdamp >= 0)) throw new PruneError(`sparsegpt: invalid percdamp ${percdamp}${at}`);
   const update = opts.update ?? true;
-  const mask = new Uint8Array(rows * cols);
+  const mask = allocMask(rows * cols); // lent by the current owner, like W
   if (sparsity === 0) return { weight: w.clone(), mask };
 
   const f32 = (opts.precision ?? 'float32') === 'float32' && linalgF32Available();
@@ -90,10 +90,10 @@ export function sparsegpt(w: Tensor, hessian: Float64Array, opts: SparseGptOptio
   const Hinv = upperCholeskyOfInverse(H, cols, what); // [cols, cols] upper
 
   const nm = pattern === 'unstructured' ? null : pattern;
-  const W1 = new Float64Array(rows * blocksize);
+  const W1 = allocF64(rows * blocksize);
   const Err = allocF64(rows * blocksize);
-  const m1 = new Uint8Array(rows * blocksize);
-  const tmp = new Float64Array(rows * blocksize);
+  const m1 = allocMask(rows * blocksize);
+  const tmp = allocF64(rows * blocksize);
   const grp = new Float64Array(nm ? nm.m : 1);
   for (let i1 = 0; i1 < cols; i1 += blocksize) {
     const i2 = Math.min(i1 + blocksize, cols);
@@ -166,8 +166,8 @@ function sweepF32(W: Float32Array, U: Float32Array, p: SweepParams): void {
   const { rows, cols, blocksize, sparsity, pattern } = p;
   const nm = pattern === 'unstructured' ? null : pattern;
   const ws = new SweepWorkspace(cols, blocksize);
-  const shared = new Uint8Array(allocF32(Math.ceil((rows * cols) / 4)).buffer, 0, rows * cols);
-  const tmp = nm ? null : new Float64Array(rows * Math.min(blocksize, cols));
+  const shared = allocMask(rows * cols);
+  const tmp = nm ? null : allocF64(rows * Math.min(blocksize, cols));
   const dd = new Float64Array(Math.min(blocksize, cols));
   for (let i1 = 0; i1 < cols; i1 += blocksize) {
     const count = Math.min(blocksize, cols - i1);

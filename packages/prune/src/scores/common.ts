@@ -1,4 +1,4 @@
-import type { Tensor } from '@stade/tensor';
+import { allocF32, type Tensor } from '@stade/tensor';
 import { PruneError } from '../errors.js';
 import type { ScoreStats } from '../stats.js';
 
@@ -27,7 +27,7 @@ export function scaleColumns(
   col: Float64Array,
   f: 'abs' | 'sq',
 ): Float32Array {
-  const s = new Float32Array(out * inp);
+  const s = allocF32(out * inp); // lent by the current owner (the driver's layer arena)
   for (let i = 0; i < out; i++) {
     const o = i * inp;
     if (f === 'abs') for (let j = 0; j < inp; j++) s[o + j] = Math.abs(v[o + j]!) * col[j]!;

@@ -1,4 +1,4 @@
-import type { Tensor } from '@stade/tensor';
+import { allocF32, type Tensor } from '@stade/tensor';
 import { hashSeed, Rng } from '../rng.js';
 import { weightValues } from './common.js';
 
@@ -9,7 +9,7 @@ import { weightValues } from './common.js';
 export function randomScores(w: Tensor, seed: number, layerName = ''): Float32Array {
   const { v } = weightValues(w, 'random');
   const rng = new Rng(hashSeed(seed, layerName));
-  const s = new Float32Array(v.length);
+  const s = allocF32(v.length);
   for (let k = 0; k < s.length; k++) s[k] = rng.normal();
   return s;
 }
