@@ -19,6 +19,7 @@ import { subProductRows } from './linalg_update.js';
 import { axpyRowsWasmKernel } from './matmul_axpy.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
+import { matmulWasmWColsKernel, matmulWasmWKernel } from './matmul_wasm_w.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
 import { packedJsKernel } from './packed_js.js';
 import { packedGemmWasmKernel, packedMatvecWasmKernel } from './packed_wasm.js';
@@ -35,6 +36,8 @@ export const kernels = {
   // --- matmul / linear (engineer A) ---
   'matmul.wasm': matmulWasmKernel,
   'matmul.wasmCols': matmulWasmColsKernel,
+  'matmul.wasmW': matmulWasmWKernel,
+  'matmul.wasmWCols': matmulWasmWColsKernel,
   'matmul.matvecWasm': matvecWasmKernel,
   'matmul.js': matmulJsKernel,
   'matmul.matvecJs': matvecJsKernel,

@@ -15,10 +15,22 @@ const AXPY_MAX = 1 << 19;
 export type MatmulKernelName =
   | 'matmul.wasm'
   | 'matmul.wasmCols'
+  | 'matmul.wasmW'
+  | 'matmul.wasmWCols'
   | 'matmul.js'
   | 'matmul.matvecWasm'
   | 'matmul.matvecJs'
   | 'matmul.axpy';
+
+let gemmW = true;
+
+/**
+ * Whether the SIMD gemm reads a B with kStride 1 (W rows) in place (`matmul.wasmW*`, the default) or packs it
+ * into panels (`matmul.wasm*`). Both give bit-identical results; the switch exists to measure one against the other.
+ */
+export function setGemmReadsWRows(on: boolean): void {
+  gemmW = on;
+}
 
 /** The kernel `runGemm` would use for these arguments under the current backend. */
 export function pickMatmulKernel(args: MatmulArgs): MatmulKernelName {
@@ -31,7 +43,9 @@ export function pickMatmulKernel(args: MatmulArgs): MatmulKernelName {
   if (args.m <= MATVEC_MAX_ROWS && args.bNStride === 1 && !args.bHalf && args.k * args.n <= AXPY_MAX)
     return 'matmul.axpy';
   // One B and at least as many columns as rows: split columns, so that threads share the packing of B.
-  return args.batch === 1 && args.n >= args.m ? 'matmul.wasmCols' : 'matmul.wasm';
+  const cols = args.batch === 1 && args.n >= args.m;
+  if (gemmW && args.bKStride === 1 && args.k > 0) return cols ? 'matmul.wasmWCols' : 'matmul.wasmW';
+  return cols ? 'matmul.wasmCols' : 'matmul.wasm';
 }
 
 /** A cost per output column that splits a matrix-vector product over a resident W across the threads. */
@@ -48,8 +62,10 @@ export function runGemm(args: MatmulArgs): number {
   const flopsPerRow = 2 * args.n * Math.max(args.k, 1);
   switch (name) {
     case 'matmul.wasm':
+    case 'matmul.wasmW':
       return parallelFor(name, args, rows, { costPerRow: flopsPerRow / 25, align: 4 });
     case 'matmul.wasmCols':
+    case 'matmul.wasmWCols':
       return parallelFor(name, args, args.n, { costPerRow: (2 * rows * Math.max(args.k, 1)) / 25, align: 64 });
     case 'matmul.js':
       return parallelFor(name, args, rows, { costPerRow: flopsPerRow / 3, align: 3 });

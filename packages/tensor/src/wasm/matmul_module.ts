@@ -1,6 +1,7 @@
 import { emitAxpy } from './axpy_emit.js';
 import { emitDots } from './dots_emit.js';
 import { Code, F32, I32, ModuleBuilder, V128, type ValType } from './emitter.js';
+import { emitGemmW, emitUntileW, MW } from './gemm_w_emit.js';
 import { emitWiden } from './half_emit.js';
 
 /**
@@ -276,7 +277,7 @@ export const STAGE_STRIDE = 256 * 4;
 
 /**
  * The matmul module's bytes: exports `memory`, `gebp`, `dots` (+ `dotsBf16`, `dotsF16`), `untile`, `packA`,
- * `packB`, `widenBf16` / `widenF16` and `dotsF16Finite` (f16 without the Inf/NaN fix-up).
+ * `packB`, `gemmW` / `untileW` / `packAW` (gemm_w_emit.ts), `widenBf16` / `widenF16` and `dotsF16Finite` (f16 without the Inf/NaN fix-up).
  */
 export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): Uint8Array {
   const m = new ModuleBuilder().addMemory(memoryPages);
@@ -305,6 +306,12 @@ export function buildMatmulModule(o: MatmulModuleOptions, memoryPages: number): 
   m.addFunction('packA', pa.params, [], pa.locals, pa.code);
   const pb = emitPack(o.nr ?? DEFAULT_NR, STAGE_STRIDE);
   m.addFunction('packB', pb.params, [], pb.locals, pb.code);
+  const gw = emitGemmW(o);
+  m.addFunction('gemmW', gw.params, [], gw.locals, gw.code);
+  const uw = emitUntileW();
+  m.addFunction('untileW', uw.params, [], uw.locals, uw.code);
+  const pw = emitPack(MW, STAGE_STRIDE);
+  m.addFunction('packAW', pw.params, [], pw.locals, pw.code);
   return m.build();
 }
 

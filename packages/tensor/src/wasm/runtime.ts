@@ -58,6 +58,29 @@ export class MatmulWasm {
   readonly widenF16: (src: number, dst: number, n: number) => void;
   readonly packA: (stage: number, dst: number, kc: number, nPanels: number) => void;
   readonly packB: (stage: number, dst: number, kc: number, nPanels: number) => void;
+  /** The in-place-W gemm, its untiling and its A packing (MW-row panels): see gemm_w_emit.ts. */
+  readonly gemmW: (
+    ap: number,
+    wp: number,
+    cp: number,
+    mPanels: number,
+    nTiles: number,
+    kc: number,
+    ldw: number,
+    cts: number,
+    first: number,
+  ) => void;
+  readonly untileW: (
+    src: number,
+    dst: number,
+    mPanels: number,
+    nTiles: number,
+    cts: number,
+    bias: number,
+    hasBias: number,
+    ldd: number,
+  ) => void;
+  readonly packAW: MatmulWasm['packB'];
   readonly untile: (
     src: number,
     dst: number,
@@ -89,6 +112,9 @@ export class MatmulWasm {
     this.axpy = inst.exports.axpy as MatmulWasm['axpy'];
     this.packA = inst.exports.packA as MatmulWasm['packB'];
     this.packB = inst.exports.packB as MatmulWasm['packB'];
+    this.gemmW = inst.exports.gemmW as MatmulWasm['gemmW'];
+    this.untileW = inst.exports.untileW as MatmulWasm['untileW'];
+    this.packAW = inst.exports.packAW as MatmulWasm['packB'];
     this.memory = inst.exports.memory as WasmMemory;
     this.view = new Float32Array(this.memory.buffer);
     this.view16 = new Uint16Array(this.memory.buffer);
