@@ -31,7 +31,7 @@ export interface PackedArgs {
   /** Padded inputs per row (2:4: multiple of 16; sparse: of 256). */
   readonly kp: number;
   /**
-   * Decode only: the resident arena (wasm/arena.ts) and byte offsets of values / index / quads / int32 row
+   * The resident arena (wasm/arena.ts) and byte offsets of values / index / quads / int32 row
    * pointers in it when W is resident (`vArena` -1 otherwise): the kernel reads W in place.
    */
   readonly arena?: SharedWasmMemory | null;

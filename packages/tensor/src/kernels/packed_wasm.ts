@@ -5,15 +5,16 @@
  */
 import { PAIRS_2_4, SPARSE_BLOCK } from '../packed.js';
 import { arenaScratch, arenaViews } from '../wasm/arena.js';
-import { TT, X6_GROUP } from '../wasm/packed_module.js';
+import { X6_GROUP } from '../wasm/packed_module.js';
 import { packedWasm } from '../wasm/packed_runtime.js';
+import { TILE_BIAS, TILE_FIRST, TILE_LAST, TT } from '../wasm/packed_tiles.js';
 import { residentWasm } from '../wasm/resident_runtime.js';
 import { FORMAT_2_4, type PackedArgs } from './packed_js.js';
 
 /** Bytes of W copied per kernel call (stays in L2 while the x rows/tiles pass over it). */
 const CHUNK_BYTES = 192 << 10;
 /** Inputs per k block of the 2:4 prefill (a multiple of 16). */
-const KC = 128;
+const KC = 256;
 /** Tokens whose x panels are packed at once in the prefill kernel. */
 const TOKEN_CHUNK = 256;
 const align = (x: number) => Math.ceil(x / 64) * 64;
@@ -182,11 +183,11 @@ export function packedMatvecWasmKernel(args: PackedArgs, colStart: number, colEn
   }
 }
 
-/** Packs tokens [t0, t0 + TT) of x as a panel [kp][TT] (zero padded) at byte `dst`. */
-function packPanel(args: PackedArgs, t0: number, f: Float32Array, dst: number): void {
+/** Packs tokens [t0, t0 + TT) of x as a panel [kp][TT] at float index `d0` (inputs k..kp zero; the lanes of
+ * missing tokens are left as they are: every token lane is computed on its own). */
+function packPanel(args: PackedArgs, t0: number, f: Float32Array, d0: number): void {
   const { k, kp, a, aKStride } = args;
-  const d0 = dst / 4;
-  f.fill(0, d0, d0 + kp * TT);
+  f.fill(0, d0 + k * TT, d0 + kp * TT);
   const tt = Math.min(TT, args.m - t0);
   for (let t = 0; t < tt; t++) {
     const src = args.aOff + (t0 + t) * args.aRowStride;
@@ -194,73 +195,107 @@ function packPanel(args: PackedArgs, t0: number, f: Float32Array, dst: number): 
   }
 }
 
-/** Kernel: output columns [colStart, colEnd) of every x row (prefill), TT tokens per pass. */
+/** Most W rows per prefill chunk of the unstructured format (bounds the output block). */
+const SPARSE_MAX_ROWS = 1024;
+
+/**
+ * Kernel: output columns [colStart, colEnd) of every x row (prefill). Per token chunk, x is packed as panels of
+ * TT tokens; per chunk of W rows (read in place when resident, else block-copied), every panel runs the tile
+ * kernel, which writes the chunk's outputs (+ bias) as a [TT][rows] block copied into C one token at a time.
+ */
 export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd: number): void {
-  const w = packedWasm();
+  const resident = (args.vArena ?? -1) >= 0;
+  const res = resident ? residentWasm(args.arena)! : null;
+  const pw = resident ? null : packedWasm();
+  const k24 = res ? res.tile24 : pw!.tile24;
+  const kSparse = res ? res.tileSparse : pw!.tileSparse;
   const { m, kp, half } = args;
   const wb = half ? 2 : 4;
   const is24 = args.format === FORMAT_2_4;
-  const TBL = 0;
-  const panel = kp * TT * 4;
-  const AP = 64;
-  const tiles = Math.ceil(Math.min(TOKEN_CHUNK, m) / TT);
-  const WBASE = align(AP + tiles * panel);
+  const hasBias = args.bias.length > 0;
   const chunk24 = Math.max(1, Math.floor(CHUNK_BYTES / ((kp / 2) * wb + kp / 4)));
+  const maxRows = Math.min(colEnd - colStart, is24 ? chunk24 : SPARSE_MAX_ROWS);
+  const panel = kp * TT * 4;
+  const tiles = Math.ceil(Math.min(TOKEN_CHUNK, m) / TT);
+  // layout (bytes from base): pair table, x panels, output block [TT][rows], bias, accumulator tile, W copies
+  const AP = 64;
+  const OUT = align(AP + tiles * panel);
+  const BIAS = align(OUT + TT * maxRows * 4);
+  const CT = align(BIAS + maxRows * 4);
+  const WB = align(CT + (is24 ? maxRows * TT * 4 : 0));
+  const base = res ? arenaScratch(WB) : 0;
+  if (pw) pw.ensure(WB);
+  const view = () => (res ? arenaViews() : pw!.view());
+  let v = view();
+  for (let c = 0; c < 6; c++) {
+    v.i32[base / 4 + 2 * c] = PAIRS_2_4[c]![0] * TT * 4;
+    v.i32[base / 4 + 2 * c + 1] = PAIRS_2_4[c]![1] * TT * 4;
+  }
   for (let tc = 0; tc < m; tc += TOKEN_CHUNK) {
     const nt = Math.ceil(Math.min(TOKEN_CHUNK, m - tc) / TT);
-    w.ensure(WBASE);
-    const v = w.view();
-    for (let c = 0; c < 6; c++) {
-      v.i32[TBL / 4 + 2 * c] = PAIRS_2_4[c]![0] * TT * 4;
-      v.i32[TBL / 4 + 2 * c + 1] = PAIRS_2_4[c]![1] * TT * 4;
-    }
-    for (let p = 0; p < nt; p++) packPanel(args, tc + p * TT, v.f32, AP + p * panel);
+    v = view();
+    for (let p = 0; p < nt; p++) packPanel(args, tc + p * TT, v.f32, (base + AP + p * panel) / 4);
     for (let j0 = colStart; j0 < colEnd; ) {
-      let j1: number;
-      let CT: number;
-      if (is24) {
-        j1 = Math.min(colEnd, j0 + chunk24);
-        const MB = align(WBASE + (j1 - j0) * (kp / 2) * wb);
-        CT = align(MB + (j1 - j0) * (kp / 4));
-        w.ensure(CT + (j1 - j0) * TT * 4);
-        copy24(args, j0, j1 - j0, WBASE, MB);
-        for (let p = 0; p < nt; p++) {
+      const j1 = is24 ? Math.min(colEnd, j0 + chunk24) : sparseChunkEnd(args, j0, Math.min(colEnd, j0 + maxRows));
+      const cnt = j1 - j0;
+      // W pointers of the chunk
+      let vp: number;
+      let ip: number;
+      let qp = 0;
+      let rp = 0;
+      if (is24 && res) {
+        vp = args.vArena! + j0 * (kp / 2) * wb;
+        ip = args.iArena! + j0 * (kp / 4);
+      } else if (is24) {
+        vp = WB;
+        ip = align(WB + cnt * (kp / 2) * wb);
+        pw!.ensure(ip + cnt * (kp / 4));
+        copy24(args, j0, cnt, vp, ip);
+      } else if (res) {
+        [vp, ip] = [args.vArena!, args.iArena!];
+        qp = args.qArena! + j0 * (kp / SPARSE_BLOCK);
+        rp = args.rArena! + j0 * 4;
+      } else {
+        const lay = copySparse(args, j0, j1, WB);
+        [vp, ip, qp, rp] = [lay.vb, lay.ib, lay.qb, lay.rp];
+      }
+      v = view();
+      if (hasBias)
+        for (let j = 0; j < cnt; j++)
+          v.f32[(base + BIAS) / 4 + j] = args.bias[args.biasOff + (j0 + j) * args.biasStride]!;
+      const last = TILE_LAST | (hasBias ? TILE_BIAS : 0);
+      for (let p = 0; p < nt; p++) {
+        const ap = base + AP + p * panel;
+        if (is24) {
           // k blocks of KC inputs: the block's x panel (KC * TT floats) stays in L1 while the rows pass
           for (let kb = 0; kb < kp; kb += KC) {
             const kc = Math.min(KC, kp - kb);
-            const ap = AP + p * panel + kb * TT * 4;
-            const vb = WBASE + (kb / 2) * wb;
-            w.tile24[half]!(ap, vb, MB + kb / 4, kc / 8, j1 - j0, CT, (kp / 2) * wb, kp / 4, TBL, kb === 0 ? 1 : 0);
+            const mode = (kb === 0 ? TILE_FIRST : 0) | (kb + kc >= kp ? last : 0);
+            k24[half]!(
+              ap + kb * TT * 4,
+              vp + (kb / 2) * wb,
+              ip + kb / 4,
+              kc / 4,
+              cnt,
+              base + CT,
+              (kp / 2) * wb,
+              kp / 4,
+              base,
+              mode,
+              base + OUT,
+              cnt * 4,
+              base + BIAS,
+            );
           }
-          scatter(args, tc + p * TT, j0, j1 - j0, CT);
-        }
-      } else {
-        j1 = sparseChunkEnd(args, j0, colEnd);
-        const lay = copySparse(args, j0, j1, WBASE);
-        CT = lay.end;
-        w.ensure(CT + (j1 - j0) * TT * 4);
-        for (let p = 0; p < nt; p++) {
-          w.tileSparse[half]!(AP + p * panel, lay.vb, lay.ib, lay.qb, kp / SPARSE_BLOCK, j1 - j0, CT, lay.rp);
-          scatter(args, tc + p * TT, j0, j1 - j0, CT);
-        }
+        } else kSparse[half]!(ap, vp, ip, qp, kp / SPARSE_BLOCK, cnt, rp, last, base + OUT, cnt * 4, base + BIAS);
+        // the output block [TT][cnt] into C rows t0.., columns j0..
+        const t0 = tc + p * TT;
+        const f = view().f32;
+        const o = (base + OUT) / 4;
+        for (let t = 0; t < Math.min(TT, m - t0); t++)
+          args.c.set(f.subarray(o + t * cnt, o + (t + 1) * cnt), (t0 + t) * args.n + j0);
       }
       j0 = j1;
-    }
-  }
-}
-
-/** Writes the tile [cnt][TT] at byte CT (tokens t0..) into C columns j0.. (+ bias). */
-function scatter(args: PackedArgs, t0: number, j0: number, cnt: number, ct: number): void {
-  const f = packedWasm().view().f32;
-  const tt = Math.min(TT, args.m - t0);
-  const { c, n, bias, biasOff, biasStride } = args;
-  const hasBias = bias.length > 0;
-  for (let j = 0; j < cnt; j++) {
-    const bj = hasBias ? bias[biasOff + (j0 + j) * biasStride]! : 0;
-    const src = ct / 4 + j * TT;
-    for (let t = 0; t < tt; t++) {
-      const v = f[src + t]!;
-      c[(t0 + t) * n + j0 + j] = hasBias ? v + bj : v;
     }
   }
 }

@@ -53,21 +53,22 @@ export function packedLinear(
     parallelFor('packed.js', args, n, { costPerRow: 2 * entries * rows });
     return;
   }
+  // A resident W (wasm/resident.ts) is read in place by both kernels.
+  const vArena = arenaOffset(w.values);
+  const all: PackedArgs =
+    vArena < 0
+      ? args
+      : {
+          ...args,
+          arena: arenaMemory(),
+          vArena,
+          iArena: arenaOffset(w.index),
+          qArena: arenaOffset(w.quads),
+          rArena: w.rowPtr ? arenaOffset(w.rowPtr) : -1,
+        };
   if (rows <= MATVEC_MAX_ROWS) {
-    const vArena = arenaOffset(w.values);
-    const resident =
-      vArena < 0
-        ? {}
-        : {
-            arena: arenaMemory(),
-            vArena,
-            iArena: arenaOffset(w.index),
-            qArena: arenaOffset(w.quads),
-            rArena: w.rowPtr ? arenaOffset(w.rowPtr) : -1,
-          };
-    const all = { ...args, ...resident };
     parallelFor('packed.matvecWasm', all, n, { costPerRow: residentCost((0.3 + rows / 10) * entries, all), align: 16 });
     return;
   }
-  parallelFor('packed.gemmWasm', args, n, { costPerRow: (entries * rows) / 8, align: 16 });
+  parallelFor('packed.gemmWasm', all, n, { costPerRow: (entries * rows) / 8, align: 16 });
 }

@@ -1,5 +1,5 @@
 /**
- * The resident module: the decode (matrix-vector) kernels of the matmul and packed modules, compiled against
+ * The resident module: the decode (matrix-vector) kernels of the matmul module and all packed kernels, compiled against
  * the shared arena memory (arena.ts) instead of a memory of their own, so they read resident weights in place.
  * Same emitters, same summation order: results are bit-identical to the copying kernels.
  */
@@ -8,7 +8,7 @@ import { instantiateSync, type WasmMemory } from './api.js';
 import { ARENA_MAX_PAGES, adoptArena, arenaMemory } from './arena.js';
 import { emitDots } from './dots_emit.js';
 import { ModuleBuilder } from './emitter.js';
-import { emitDots24, emitDotsSparse, KINDS } from './packed_module.js';
+import { addPackedKernels } from './packed_module.js';
 import { relaxedSimdSupported } from './runtime.js';
 
 type F = (...args: number[]) => number;
@@ -26,13 +26,7 @@ function buildResidentModule(fma: boolean): Uint8Array {
     const d = emitDots(o, kind);
     m.addFunction(name, d.params, d.results, d.locals, d.code);
   }
-  for (const kind of KINDS) {
-    const s = kind === 'f32' ? 'F32' : kind === 'bf16' ? 'Bf16' : 'F16';
-    const d24 = emitDots24(kind);
-    m.addFunction(`dots24${s}`, d24.params, [], d24.locals, d24.code);
-    const ds = emitDotsSparse(kind);
-    m.addFunction(`dotsSparse${s}`, ds.params, [], ds.locals, ds.code);
-  }
+  addPackedKernels(m);
   return m.build();
 }
 
@@ -47,6 +41,8 @@ export interface ResidentWasm {
   /** Packed kernels by value kind (0 float32, 1 bfloat16, 2 float16), as in packed_module.ts. */
   dots24: F[];
   dotsSparse: F[];
+  tile24: F[];
+  tileSparse: F[];
 }
 
 let instance: ResidentWasm | null = null;
@@ -71,6 +67,8 @@ export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
     dotsF16Scaled: e.dotsF16Scaled!,
     dots24: kinds('dots24'),
     dotsSparse: kinds('dotsSparse'),
+    tile24: kinds('tile24'),
+    tileSparse: kinds('tileSparse'),
   };
   return instance;
 }

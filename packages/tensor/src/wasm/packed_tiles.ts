@@ -1,0 +1,179 @@
+/**
+ * Prefill tiles of the packed-sparse formats (../packed.ts): TT tokens per pass. x is packed as panels
+ * [kp][TT] (input-major); each kept value is splatted and multiplied with the TT tokens of its input, into
+ * TT/4 f32x4 accumulators per W row. One group (2 kept values) per loop step: a small loop body, so that
+ * V8 keeps the accumulators and the loaded x vectors in registers (a 4-value body with 8 accumulators had its
+ * loads hoisted and spilled, at half the speed). The last k block writes each row's TT sums transposed, as
+ * column r of an output block [TT][ldo bytes], with the bias added.
+ */
+import { Code, I32, V128, type ValType } from './emitter.js';
+import { emitWidenInit, type WeightKind, widenLocals } from './half_emit.js';
+import { countdown, type Fn, forRows, loadValues, sparseRow, type ValueKind, wBytes } from './packed_emit.js';
+
+/** Tokens per prefill pass. */
+export const TT = 16;
+/** `mode` bits of the tiles: zero the accumulators (first k block); write the output (last); add the bias. */
+export const TILE_FIRST = 1;
+export const TILE_LAST = 2;
+export const TILE_BIAS = 4;
+
+/** Lane indices that splat 32-bit lane `t` of the first operand. */
+const splatLane = (t: number) => Array.from({ length: 16 }, (_, i) => 4 * t + (i % 4));
+
+/** Locals of the tiles: the TT/4 accumulators, w2, wa, wb, o, then the widener's (from index `first`). */
+function tileLocals(kind: ValueKind, first: number) {
+  const NA = TT / 4;
+  return {
+    accs: Array.from({ length: NA }, (_, i) => first + i),
+    w2: first + NA,
+    wa: first + NA + 1,
+    wb: first + NA + 2,
+    o: first + NA + 3,
+    wl: first + NA + 4,
+    locals: [...new Array(NA + 3).fill(V128), I32, ...widenLocals(kind as WeightKind)] as ValType[],
+  };
+}
+
+type T = ReturnType<typeof tileLocals>;
+
+/** Loads two kept values (from local vr) and splats them into wa / wb. */
+function splatPair(c: Code, kind: ValueKind, vr: number, t: T): void {
+  loadValues(c, kind, vr, t.wl, 0);
+  c.set(t.w2);
+  c.get(t.w2).get(t.w2).i8x16Shuffle(splatLane(0)).set(t.wa);
+  c.get(t.w2).get(t.w2).i8x16Shuffle(splatLane(1)).set(t.wb);
+}
+
+/** acc[a] += wa * X[pa + 16a] + wb * X[pb + 16a] for every accumulator (x rows at locals pa, pb). */
+function madPair(c: Code, t: T, pa: number, pb: number): void {
+  for (let a = 0; a < t.accs.length; a++)
+    c.get(t.accs[a]!)
+      .get(pa)
+      .v128Load(a * 16)
+      .get(t.wa)
+      .f32x4Mul()
+      .get(pb)
+      .v128Load(a * 16)
+      .get(t.wb)
+      .f32x4Mul()
+      .f32x4Add()
+      .f32x4Add()
+      .set(t.accs[a]!);
+}
+
+/** Pushes the address of row r of the accumulator tile at ct. */
+const tileRow = (c: Code, ct: number, r: number) =>
+  c
+    .get(ct)
+    .get(r)
+    .i32(TT * 4)
+    .mul()
+    .add();
+
+/** Row r's accumulators: zero (mode & FIRST) or loaded from the tile at ct + r*TT*4. */
+function startRow(c: Code, t: T, mode: number, ct: number, r: number): void {
+  c.get(mode).i32(TILE_FIRST).and().if();
+  for (const a of t.accs) c.v128Zero().set(a);
+  c.else();
+  for (let a = 0; a < t.accs.length; a++)
+    tileRow(c, ct, r)
+      .v128Load(a * 16)
+      .set(t.accs[a]!);
+  c.end();
+}
+
+/**
+ * Row r's sums: with mode & LAST, (+ bias[r] when mode & BIAS) into out + tok*ldo + r*4 for every token;
+ * else stored to the tile at ct + r*TT*4.
+ */
+function finishRow(c: Code, t: T, p: { mode: number; ct: number; r: number; out: number; ldo: number; bias: number }) {
+  const { mode, ct, r, out, ldo, bias } = p;
+  c.get(mode).i32(TILE_LAST).and().if();
+  c.get(mode).i32(TILE_BIAS).and().if();
+  c.get(bias).get(r).i32(2).shl().add().v128Load32Splat(0).set(t.wa);
+  for (const a of t.accs) c.get(a).get(t.wa).f32x4Add().set(a);
+  c.end();
+  c.get(out).get(r).i32(2).shl().add().set(t.o);
+  for (let tok = 0; tok < TT; tok++) {
+    c.get(t.o)
+      .get(t.accs[tok >> 2]!)
+      .f32x4ExtractLane(tok & 3)
+      .f32Store(0);
+    if (tok < TT - 1) c.get(t.o).get(ldo).add().set(t.o);
+  }
+  c.else();
+  for (let a = 0; a < t.accs.length; a++)
+    tileRow(c, ct, r)
+      .get(t.accs[a]!)
+      .v128Store(a * 16);
+  c.end();
+}
+
+/**
+ * tile24(ap, vp, mp, groups, rows, ct, ldv, ldm, tbl, mode, out, ldo, bias): 2:4 prefill of one k block
+ * (`groups` groups of 4 inputs, even) over a [block][TT] x panel at ap, W rows from vp / mp (already offset to
+ * the block; row strides ldv / ldm bytes). tbl: per code, the panel byte offsets of its two positions (i32).
+ */
+export function emitTile24(kind: ValueKind): Fn {
+  const [ap, vp, mp, groups, rows, ct, ldv, ldm, tbl, mode, out, ldo, bias] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+  ];
+  const [r, it, gp, vr, mr, a0, pa, pb] = [13, 14, 15, 16, 17, 18, 19, 20];
+  const t = tileLocals(kind, 21);
+  const c = new Code();
+  emitWidenInit(c, kind as WeightKind, t.wl);
+  forRows(c, r, rows, () => {
+    c.get(ap).set(gp);
+    c.get(vp).get(r).get(ldv).mul().add().set(vr);
+    c.get(mp).get(r).get(ldm).mul().add().set(mr);
+    startRow(c, t, mode, ct, r);
+    c.get(groups).set(it);
+    countdown(c, it, () => {
+      splatPair(c, kind, vr, t);
+      c.get(tbl).get(mr).i32Load8U(0).add().set(a0);
+      c.get(gp).get(a0).i32Load(0).add().set(pa);
+      c.get(gp).get(a0).i32Load(4).add().set(pb);
+      madPair(c, t, pa, pb);
+      c.inc(gp, 4 * TT * 4)
+        .inc(mr, 1)
+        .inc(vr, 2 * wBytes(kind));
+    });
+    finishRow(c, t, { mode, ct, r, out, ldo, bias });
+  });
+  return { params: new Array(13).fill(I32), locals: [...new Array(8).fill(I32), ...t.locals], code: c };
+}
+
+/**
+ * tileSparse(ap, vp, ip, qp, nb, rows, rowPtr, mode, out, ldo, bias): unstructured prefill over a whole
+ * [kp][TT] x panel (mode has LAST set; FIRST is implied). rowPtr: i32 entry offsets per row (relative to
+ * vp / ip); qp: [rows][nb] 4-entry group counts.
+ */
+export function emitTileSparse(kind: ValueKind): Fn {
+  const [ap, vp, ip, qp, nb, rows, rowPtr, mode, out, ldo, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [r, b, q, ab, vr, ir, qr, e, pa, pb] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+  const t = tileLocals(kind, 21);
+  const L = { rowPtr, r, e, vp, vr, ip, ir, qp, qr, nb, b, q };
+  const shift = Math.log2(TT * 4);
+  const c = new Code();
+  emitWidenInit(c, kind as WeightKind, t.wl);
+  forRows(c, r, rows, () => {
+    for (const a of t.accs) c.v128Zero().set(a);
+    c.get(ap).set(ab);
+    sparseRow(
+      c,
+      kind,
+      L,
+      ab,
+      256 * TT * 4,
+      () => {
+        splatPair(c, kind, vr, t);
+        c.get(ab).get(ir).i32Load8U(0).i32(shift).shl().add().set(pa);
+        c.get(ab).get(ir).i32Load8U(1).i32(shift).shl().add().set(pb);
+        madPair(c, t, pa, pb);
+      },
+      2,
+    );
+    finishRow(c, t, { mode, ct: 0, r, out, ldo, bias });
+  });
+  return { params: new Array(11).fill(I32), locals: [...new Array(10).fill(I32), ...t.locals], code: c };
+}
