@@ -11,7 +11,7 @@ import {
   weightedZeros,
 } from './driver.js';
 import { PruneError } from './errors.js';
-import { into } from './memory.js';
+import { DriverMemory, into } from './memory.js';
 import type { PrunableModel } from './model.js';
 import { outlierRatio } from './owl.js';
 import { methodNeeds } from './prune-layer.js';
@@ -71,13 +71,19 @@ export function applyPruning(model: PrunableModel, stats: DenseStats, opts: Prun
   );
   const blocks: BlockReport[] = [];
   const layers: LayerReport[] = [];
-  for (let i = 0; i < B; i++) {
-    const tb = now();
-    const c = stats.blocks[i]!;
-    const { layers: lr } = pruneBlock(model, i, (n) => c.get(n), sparsities[i], opts);
-    const sp = lr.length ? lr[0]!.sparsity : 0;
-    blocks.push({ index: i, sparsity: sp, zeros: weightedZeros(lr), mse: null, cosine: null, seconds: now() - tb });
-    layers.push(...lr);
+  // each layer's scores, masks and working copies are lent by a layer arena; the pruned weights stay in the model
+  const mem = new DriverMemory(true);
+  try {
+    for (let i = 0; i < B; i++) {
+      const tb = now();
+      const c = stats.blocks[i]!;
+      const { layers: lr } = pruneBlock(model, i, (n) => c.get(n), sparsities[i], opts, mem);
+      const sp = lr.length ? lr[0]!.sparsity : 0;
+      blocks.push({ index: i, sparsity: sp, zeros: weightedZeros(lr), mse: null, cosine: null, seconds: now() - tb });
+      layers.push(...lr);
+    }
+  } finally {
+    mem.dispose();
   }
   const rep = summarise('dense-stats', opts, target, stats.nsamples, t0, blocks, layers);
   if (owl) rep.owl = owl;
