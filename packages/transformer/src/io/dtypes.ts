@@ -150,8 +150,12 @@ export function decodeToF32(d: SafetensorsDtype, bytes: Uint8Array, out: Float32
   }
 }
 
-/** Encodes float32 values as little-endian bytes of a float dtype (F16/BF16 round to nearest even). */
-export function encodeFromF32(d: FloatDtype, src: Float32Array): Uint8Array {
+/**
+ * Encodes float32 values as little-endian bytes of a float dtype (F16/BF16 round to nearest even). `scratch`
+ * (optional, at least `src.length` long) receives 16-bit results, so a caller encoding chunk after chunk reuses one
+ * buffer instead of first-touching fresh pages for every chunk; the result is a view of it.
+ */
+export function encodeFromF32(d: FloatDtype, src: Float32Array, scratch?: Uint16Array): Uint8Array {
   const n = src.length;
   if (d === 'F32') {
     if (LITTLE_ENDIAN) return new Uint8Array(src.buffer, src.byteOffset, n * 4);
@@ -160,10 +164,10 @@ export function encodeFromF32(d: FloatDtype, src: Float32Array): Uint8Array {
     for (let i = 0; i < n; i++) dv.setFloat32(4 * i, src[i]!, true);
     return out;
   }
-  const h = new Uint16Array(n);
+  const h = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Uint16Array(n);
   if (d === 'F16') encodeF16(src, h);
   else encodeBf16(src, h);
-  if (LITTLE_ENDIAN) return new Uint8Array(h.buffer, 0, n * 2);
+  if (LITTLE_ENDIAN) return new Uint8Array(h.buffer, h.byteOffset, n * 2);
   const out = new Uint8Array(n * 2);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < n; i++) dv.setUint16(2 * i, h[i]!, true);

@@ -58,6 +58,8 @@ export class SafetensorsWriter {
   private readonly dataStart: number;
   private readonly written = new Set<string>();
   private readonly partial = new Map<string, number>();
+  /** The writer's own encode buffer (one chunk of 16-bit values), reused for every chunk of every tensor. */
+  private encodeBuf: Uint16Array | null = null;
   private fd: number | null;
 
   private constructor(path: string, tmp: string, fd: number, dataStart: number, tensors: Map<string, TensorInfo>) {
@@ -127,7 +129,8 @@ export class SafetensorsWriter {
     // encode a few MB at a time: no full-size copy in the target dtype
     for (let i = 0; i < n; i += ENCODE_CHUNK) {
       const part = values.subarray(i, Math.min(n, i + ENCODE_CHUNK));
-      writeAll(fd, encodeFromF32(t.dtype as FloatDtype, part), this.dataStart + t.begin + i * size, this.tmp);
+      const bytes = encodeFromF32(t.dtype as FloatDtype, part, this.scratch16());
+      writeAll(fd, bytes, this.dataStart + t.begin + i * size, this.tmp);
     }
     this.written.add(name);
   }
@@ -178,9 +181,14 @@ export class SafetensorsWriter {
       if (!f32) this.writeBytes(name, part, i * outSize);
       else {
         decodeToF32(s.dtype, part, f32.subarray(0, m));
-        this.writeBytes(name, encodeFromF32(t.dtype as FloatDtype, f32.subarray(0, m)), i * outSize);
+        this.writeBytes(name, encodeFromF32(t.dtype as FloatDtype, f32.subarray(0, m), this.scratch16()), i * outSize);
       }
     }
+  }
+
+  private scratch16(): Uint16Array {
+    this.encodeBuf ??= new Uint16Array(ENCODE_CHUNK);
+    return this.encodeBuf;
   }
 
   private planned(name: string): TensorInfo {
