@@ -201,7 +201,8 @@ const SPARSE_MAX_ROWS = 1024;
 /**
  * Kernel: output columns [colStart, colEnd) of every x row (prefill). Per token chunk, x is packed as panels of
  * TT tokens; per chunk of W rows (read in place when resident, else block-copied), every panel runs the tile
- * kernel, which writes the chunk's outputs (+ bias) as a [TT][rows] block copied into C one token at a time.
+ * kernel, which writes the chunk's outputs (+ bias) into an output block [tokens][columns], copied into C one
+ * token row at a time (small copies out of shared memory cost more than the kernel's scattered stores).
  */
 export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd: number): void {
   const resident = (args.vArena ?? -1) >= 0;
@@ -217,11 +218,14 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
   const maxRows = Math.min(colEnd - colStart, is24 ? chunk24 : SPARSE_MAX_ROWS);
   const panel = kp * TT * 4;
   const tiles = Math.ceil(Math.min(TOKEN_CHUNK, m) / TT);
-  // layout (bytes from base): pair table, x panels, output block [TT][rows], bias, accumulator tile, W copies
+  const ncols = colEnd - colStart;
+  const ldo = ncols * 4;
+  // layout (bytes from base): pair table, x panels, output block [tiles * TT][ncols], bias, accumulator tile,
+  // W copies
   const AP = 64;
   const OUT = align(AP + tiles * panel);
-  const BIAS = align(OUT + TT * maxRows * 4);
-  const CT = align(BIAS + maxRows * 4);
+  const BIAS = align(OUT + tiles * TT * ldo);
+  const CT = align(BIAS + ldo);
   const WB = align(CT + (is24 ? maxRows * TT * 4 : 0));
   const base = res ? arenaScratch(WB) : 0;
   if (pw) pw.ensure(WB);
@@ -231,6 +235,10 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
     v.i32[base / 4 + 2 * c] = PAIRS_2_4[c]![0] * TT * 4;
     v.i32[base / 4 + 2 * c + 1] = PAIRS_2_4[c]![1] * TT * 4;
   }
+  if (hasBias)
+    for (let j = 0; j < ncols; j++)
+      v.f32[(base + BIAS) / 4 + j] = args.bias[args.biasOff + (colStart + j) * args.biasStride]!;
+  const last = TILE_LAST | (hasBias ? TILE_BIAS : 0);
   for (let tc = 0; tc < m; tc += TOKEN_CHUNK) {
     const nt = Math.ceil(Math.min(TOKEN_CHUNK, m - tc) / TT);
     v = view();
@@ -259,11 +267,8 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
         const lay = copySparse(args, j0, j1, WB);
         [vp, ip, qp, rp] = [lay.vb, lay.ib, lay.qb, lay.rp];
       }
-      v = view();
-      if (hasBias)
-        for (let j = 0; j < cnt; j++)
-          v.f32[(base + BIAS) / 4 + j] = args.bias[args.biasOff + (j0 + j) * args.biasStride]!;
-      const last = TILE_LAST | (hasBias ? TILE_BIAS : 0);
+      const out = base + OUT + (j0 - colStart) * 4;
+      const bias = base + BIAS + (j0 - colStart) * 4;
       for (let p = 0; p < nt; p++) {
         const ap = base + AP + p * panel;
         if (is24) {
@@ -282,20 +287,19 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
               kp / 4,
               base,
               mode,
-              base + OUT,
-              cnt * 4,
-              base + BIAS,
+              out + p * TT * ldo,
+              ldo,
+              bias,
             );
           }
-        } else kSparse[half]!(ap, vp, ip, qp, kp / SPARSE_BLOCK, cnt, rp, last, base + OUT, cnt * 4, base + BIAS);
-        // the output block [TT][cnt] into C rows t0.., columns j0..
-        const t0 = tc + p * TT;
-        const f = view().f32;
-        const o = (base + OUT) / 4;
-        for (let t = 0; t < Math.min(TT, m - t0); t++)
-          args.c.set(f.subarray(o + t * cnt, o + (t + 1) * cnt), (t0 + t) * args.n + j0);
+        } else kSparse[half]!(ap, vp, ip, qp, kp / SPARSE_BLOCK, cnt, rp, last, out + p * TT * ldo, ldo, bias);
       }
       j0 = j1;
     }
+    // the output block into C rows tc.., columns colStart..
+    const f = view().f32;
+    const o = (base + OUT) / 4;
+    for (let t = 0; t < Math.min(TOKEN_CHUNK, m - tc); t++)
+      args.c.set(f.subarray(o + t * ncols, o + (t + 1) * ncols), (tc + t) * args.n + colStart);
   }
 }
