@@ -40,8 +40,8 @@ by interleaving with zeros), 2:4 gathers each group's two inputs with one 64-bit
 x at the six position pairs, unstructured gathers x by position byte; WebAssembly SIMD has no gather, so the
 sparse kernels do more work per weight than the dense ones and win only where memory, not instructions, is the
 limit (the unstructured format from about 80% zeros in one-thread measurements). Prefill (more than 4 rows) is
-compute-bound instead: there the packed kernels run 16 tokens per pass over input-major panels of x, multiply each
-kept value with its input's 16 tokens (the pruned half of the multiplies is skipped) and read resident weights in
+compute-bound instead: there the packed kernels run 32 tokens per pass over input-major panels of x, multiply each
+kept value with its input's 32 tokens (the pruned half of the multiplies is skipped) and read resident weights in
 place.
 
 \`auto\` measures every layer as it is loaded: 2:4 when every group of four holds at most two nonzeros, the
