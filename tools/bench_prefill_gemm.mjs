@@ -6,12 +6,10 @@
 import { HalfTensor, linearInto, setBackend, setThreads, shutdownPool, Tensor } from '../packages/tensor/dist/index.js';
 import { setGemmReadsWRows } from '../packages/tensor/dist/ops/matmul_dispatch.js';
 import { randn } from '../packages/tensor/dist/testing/index.js';
+import { bestMs, option } from './bench_best_ms.mjs';
 
 const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : def;
-};
+const opt = (name, def) => option(argv, name, def);
 const rowsList = opt('rows', '16,64,128,512').split(',').map(Number);
 const threadsList = opt('threads', '1,2').split(',').map(Number);
 const dtypes = opt('dtype', 'f32,bf16').split(',');
@@ -26,20 +24,6 @@ const layers = [
   ['llama', 'gate/up', 2048, 5632],
   ['llama', 'down', 5632, 2048],
 ].filter((l) => shapeSel.includes(l[0]));
-
-function time(fn) {
-  fn();
-  let best = Infinity;
-  const t0 = performance.now();
-  let reps = 0;
-  while (reps < 3 || performance.now() - t0 < minMs) {
-    const t = performance.now();
-    fn();
-    best = Math.min(best, performance.now() - t);
-    reps++;
-  }
-  return best;
-}
 
 setBackend('wasm');
 const out = [];
@@ -70,7 +54,7 @@ for (const [shape, name, k, n] of layers) {
             setGemmReadsWRows(on);
             best[i] = Math.min(
               best[i],
-              time(() => linearInto(x, w, bias, o)),
+              bestMs(() => linearInto(x, w, bias, o), minMs, 3),
             );
           }
         const gf = best.map((ms) => (2 * rows * n * k) / ms / 1e6);

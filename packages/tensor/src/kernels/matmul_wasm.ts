@@ -216,6 +216,24 @@ export function matmulWasmColsKernel(args: MatmulArgs, colStart: number, colEnd:
   for (let bi = 0; bi < args.batch; bi++) gemmRows(w, args, bi, 0, args.m, colStart, colEnd);
 }
 
+let permTmp = new Float32Array(0);
+
+/** Reorders `len` floats (a multiple of 16) at `f[off..]` as the bf16 dots expect them (`bf16XOrder` in dots_emit.ts). */
+function permuteForBf16(f: Float32Array, off: number, len: number): void {
+  if (permTmp.length < len) permTmp = new Float32Array(len);
+  const t = permTmp;
+  for (let b = 0; b < len; b += 16) {
+    const s = off + b;
+    for (let r = 0; r < 4; r++) {
+      t[b + r] = f[s + 2 * r]!;
+      t[b + 4 + r] = f[s + 2 * r + 1]!;
+      t[b + 8 + r] = f[s + 8 + 2 * r]!;
+      t[b + 12 + r] = f[s + 9 + 2 * r]!;
+    }
+  }
+  f.set(t.subarray(0, len), off);
+}
+
 /** Bytes of W rows copied per dots() call. */
 const W_CHUNK_BYTES = 192 << 10;
 
@@ -251,6 +269,7 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
     if (args.aKStride === 1) mem.set(a.subarray(src, src + k), d);
     else for (let kk = 0; kk < k; kk++) mem[d + kk] = a[src + kk * args.aKStride]!;
     mem.fill(0, d + k, d + kp);
+    if (half === 1) permuteForBf16(mem, d, kp);
   }
   let scaledOk = half === 2;
   if (half === 2) {
@@ -313,6 +332,7 @@ function stageRows(args: MatmulArgs, f: Float32Array, x: number, xs: number): bo
         if (!(Math.abs(v) < 65536)) scaledOk = false;
         f[xs / 4 + r * k + kk] = v * 2 ** 112;
       }
+    if (args.bHalf === 1) permuteForBf16(f, d, k);
   }
   return scaledOk;
 }

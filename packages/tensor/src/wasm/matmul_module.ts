@@ -28,6 +28,8 @@ export interface MatmulModuleOptions {
   unroll?: number;
   /** A interleaved as MR-row panels [kc][MR] (one pointer) instead of plain rows with stride lda. */
   packedA?: boolean;
+  /** bf16 dots widening by interleaving with zeros (x in plain order) instead of the split kernel: for tuning. */
+  bf16Zip?: boolean;
 }
 
 /**
