@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Method, pruneModel } from '@stade/prune';
+import { analyzeModel, type Method, pruneModel } from '@stade/prune';
 import { setRecyclerCap } from '@stade/tensor';
 import { type StorageUse, storageUse } from '@stade/tensor/testing';
 import { type CausalLM, type Checkpoint, perplexity } from '@stade/transformer';
@@ -104,5 +104,27 @@ describe('block-mode evaluation memory grows with neither blocks nor windows', (
     for (const u of [b4, b16, w2, w8]) expect([u.unowned, u.forcedGcs]).toEqual([0, 0]);
     small.ckpt.close();
     big.ckpt.close();
+  }, 60_000);
+});
+
+describe('analyze memory does not grow with the number of blocks', () => {
+  const analyzeUsed = (blocks: number): StorageUse => {
+    const { ckpt, model } = open(blocks);
+    const u = used(() => analyzeModel(model, windows(4, 48), windows(2, 48), { sparsity: 0.5 }));
+    // the model is left as stored: no layer keeps a float32 replacement (which would hold every block's weights)
+    for (let i = 0; i < blocks; i++) for (const n of model.linearNames(i)) expect(model.isLinearSet(n)).toBe(false);
+    ckpt.close();
+    return u;
+  };
+
+  it('16 blocks: nothing left to the GC, the model left as stored, under half a block more per block', () => {
+    const four = analyzeUsed(4);
+    const sixteen = analyzeUsed(16);
+    expect(four.bytes).toBeGreaterThan(0);
+    // Keeping each block's float32 weights (as replacements, or in a never-reset arena) would add 0.75 MB per
+    // block. What remains is about 360 KB in 8 buffers per block, near a block's 16-bit weights, not yet traced
+    // (the weight store holds the same bytes after 4 and 16 blocks): hence a bound, not equality as for pruning.
+    expect(sixteen.bytes - four.bytes).toBeLessThan(12 * 0.5 * 0.75 * 2 ** 20);
+    expect([four.unowned, sixteen.unowned, four.forcedGcs, sixteen.forcedGcs]).toEqual([0, 0, 0, 0]);
   }, 60_000);
 });

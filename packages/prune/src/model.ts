@@ -25,6 +25,10 @@ export interface PrunableModel {
   setLinear(name: string, weight: Tensor, bias: Tensor | null): void;
   /** Shape of a linear layer without reading it (when the model can tell). */
   linearInfo?(name: string): { out: number; in: number };
+  /** True when `setLinear` replaced the layer (models that can tell). */
+  isLinearSet?(name: string): boolean;
+  /** Undoes `setLinear`: the layer reads its stored weights again (models that can). */
+  resetLinear?(name: string): void;
   /** Forgets block i's cached weights (replacements stay). */
   releaseBlock?(i: number): void;
   /** Forgets block i entirely, replacements included (after a `BlockSink` took its pruned layers). */

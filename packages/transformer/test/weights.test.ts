@@ -2,7 +2,7 @@
 // results of converting to float32 first; the store reuses its buffers across blocks; dropBlock hands a block off.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HalfTensor, type LinearWeight, storageStats, type Tensor } from '@stade/tensor';
+import { HalfTensor, type LinearWeight, storageStats, Tensor } from '@stade/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   type CausalLM,
@@ -128,6 +128,28 @@ describe('WeightStore memory', () => {
     expect(() => model.setLinear(n, w, null)).toThrow(/handed off/);
     expect(model.block(1, h).shape).toEqual(h.shape);
     expect(model.linearInfo(n)).toEqual({ out: 64, in: 112, bias: false });
+    ck.close();
+  });
+});
+
+describe('resetLinear', () => {
+  it('undoes setLinear: weight and bias read from the checkpoint again, same outputs as before', () => {
+    const fx = loadFixture('llama-gqa-bf16');
+    const ck = Checkpoint.open(fx.dir);
+    const model = modelFromCheckpoint(ck);
+    const h = model.embed(fx.ids);
+    const n = 'model.layers.0.self_attn.o_proj';
+    const before = model.block(0, h).clone();
+    const dense = model.getLinear(n).weight.clone();
+    expect(model.isLinearSet(n)).toBe(false);
+    model.setLinear(n, Tensor.zeros(dense.shape), Tensor.zeros([dense.shape[0]!]));
+    expect(model.isLinearSet(n)).toBe(true);
+    expect(model.block(0, h).values()).not.toEqual(before.values());
+    model.resetLinear(n);
+    expect(model.isLinearSet(n)).toBe(false);
+    expect(model.getLinear(n).bias).toBeNull();
+    expect(model.getLinear(n).weight.values()).toEqual(dense.values());
+    expect(model.block(0, h).values()).toEqual(before.values());
     ck.close();
   });
 });

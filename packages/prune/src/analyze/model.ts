@@ -1,4 +1,4 @@
-import { Tensor } from '@stade/tensor';
+import { Arena, Tensor } from '@stade/tensor';
 import { PruneError } from '../errors.js';
 import { parsePattern, resolveSparsity } from '../mask.js';
 import { LayerErrorTap, type LinearSource } from '../metrics.js';
@@ -77,7 +77,8 @@ const METHODS = ['wanda', 'stade', 'stadew'] as const;
  * STADE masks and their closed-form errors (from the dense statistics, with the exact cross terms from X^T X), and
  * each method's output error on the dense inputs of the held-out windows (LayerErrorTap). Per block: the block
  * pruned with wanda, stade and stadew, its output error relative to each token's norm. Only one block's statistics
- * are alive at a time; the model is left dense.
+ * are alive at a time; the model is left dense. Memory: block i runs in one of two arenas, alternating, reset two
+ * blocks later, once block i + 1 consumed its outputs: analysing 16 blocks allocates what 4 do.
  */
 export function analyzeModel(
   model: PrunableModel,
@@ -89,42 +90,23 @@ export function analyzeModel(
   const pattern = parsePattern(opts.pattern);
   const sparsity = resolveSparsity(pattern, opts.sparsity);
   const B = model.numBlocks;
-  let hc: Tensor[] = calib.map((ids) => model.embed(ids)); // each [T, hidden]
-  let hh: Tensor[] = heldout.map((ids) => model.embed(ids));
+  const arenas = [new Arena(), new Arena()];
   const layers: LayerAnalysisReport[] = [];
   const blocks: BlockAnalysis[] = [];
-  for (let i = 0; i < B; i++) {
-    opts.onProgress?.({ phase: 'stats', block: i, blocks: B });
-    const collector = new StatsCollector({ hessian: opts.cross ?? true });
-    hc = hc.map((h) => model.block(i, h, { tap: collector.tap }));
-    const names = model.linearNames(i);
-    const dense = new Map<string, PrunedLinear>();
-    const analyses: LinearAnalysis[] = [];
-    for (const name of names) {
-      const l = model.getLinear(name);
-      dense.set(name, { weight: l.weight, bias: l.bias });
-      analyses.push(analyzeLinear(name, l.weight, l.bias, collector.get(name), opts, { cross: opts.cross }));
+  try {
+    // the embeddings are lent by the arena block 1 resets (block 0 has consumed them by then)
+    let { hc, hh } = arenas[1]!.use(() => ({
+      hc: calib.map((ids) => model.embed(ids)), // each [T, hidden]
+      hh: heldout.map((ids) => model.embed(ids)),
+    }));
+    for (let i = 0; i < B; i++) {
+      const arena = arenas[i % 2]!;
+      arena.reset(); // block i - 2's memory: its outputs were block i - 1's inputs, consumed
+      ({ hc, hh } = arena.use(() => analyzeBlock(model, i, hc, hh, opts, layers, blocks)));
+      model.releaseBlock?.(i);
     }
-    opts.onProgress?.({ phase: 'measure', block: i, blocks: B });
-    const measured = measureBlock(model, i, hh, dense, analyses);
-    hh = measured.next;
-    if (measured.block) blocks.push(measured.block);
-    for (const a of analyses) {
-      const m = measured.layers.get(a.name) ?? null;
-      const r = recommendLayer({ noncentred: a.noncentred, predicted: a.predicted, measured: m });
-      layers.push({
-        name: a.name,
-        block: i,
-        noncentred: a.noncentred,
-        outlierShare: a.outlierShare,
-        meanNorm: a.meanNorm,
-        predicted: a.predicted,
-        measured: m,
-        maskDifference: a.maskDifference,
-        ...r,
-      });
-    }
-    model.releaseBlock?.(i);
+  } finally {
+    for (const a of arenas) a.dispose();
   }
   const model_ = modelRecommendation(layers, blocks);
   return {
@@ -140,6 +122,51 @@ export function analyzeModel(
   };
 }
 
+/** Block i of analyzeModel: statistics, per-layer analyses and held-out measurements; returns the next inputs. */
+function analyzeBlock(
+  model: PrunableModel,
+  i: number,
+  hcIn: Tensor[],
+  hh: Tensor[],
+  opts: AnalyzeOptions,
+  layers: LayerAnalysisReport[],
+  blocks: BlockAnalysis[],
+): { hc: Tensor[]; hh: Tensor[] } {
+  const B = model.numBlocks;
+  // layers still as stored are restored by resetLinear: their dense float32 copies are this block's arena's
+  const stored = new Set(model.linearNames(i).filter((n) => model.resetLinear && model.isLinearSet?.(n) === false));
+  opts.onProgress?.({ phase: 'stats', block: i, blocks: B });
+  const collector = new StatsCollector({ hessian: opts.cross ?? true });
+  const hc = hcIn.map((h) => model.block(i, h, { tap: collector.tap }));
+  const names = model.linearNames(i);
+  const dense = new Map<string, PrunedLinear>();
+  const analyses: LinearAnalysis[] = [];
+  for (const name of names) {
+    const l = model.getLinear(name);
+    dense.set(name, { weight: l.weight, bias: l.bias });
+    analyses.push(analyzeLinear(name, l.weight, l.bias, collector.get(name), opts, { cross: opts.cross }));
+  }
+  opts.onProgress?.({ phase: 'measure', block: i, blocks: B });
+  const measured = measureBlock(model, i, hh, dense, analyses, stored);
+  if (measured.block) blocks.push(measured.block);
+  for (const a of analyses) {
+    const m = measured.layers.get(a.name) ?? null;
+    const r = recommendLayer({ noncentred: a.noncentred, predicted: a.predicted, measured: m });
+    layers.push({
+      name: a.name,
+      block: i,
+      noncentred: a.noncentred,
+      outlierShare: a.outlierShare,
+      meanNorm: a.meanNorm,
+      predicted: a.predicted,
+      measured: m,
+      maskDifference: a.maskDifference,
+      ...r,
+    });
+  }
+  return { hc, hh: measured.next };
+}
+
 /** Held-out measurements of block i; returns the dense outputs (the next block's inputs). */
 function measureBlock(
   model: PrunableModel,
@@ -147,6 +174,7 @@ function measureBlock(
   hh: Tensor[],
   dense: Map<string, PrunedLinear>,
   analyses: LinearAnalysis[],
+  stored: ReadonlySet<string>,
 ): { next: Tensor[]; layers: Map<string, { wanda: number; stade: number }>; block: BlockAnalysis | null } {
   const layers = new Map<string, { wanda: number; stade: number }>();
   if (hh.length === 0) return { next: hh, layers, block: null };
@@ -190,7 +218,8 @@ function measureBlock(
     });
     relative[m] = meter.relative();
     mse[m] = meter.mse();
-    restoreLinears(model, dense);
+    for (const n of stored) model.resetLinear!(n);
+    restoreLinears(model, new Map([...dense].filter(([n]) => !stored.has(n))));
   }
   return { next, layers, block: { index: i, relative, mse } };
 }

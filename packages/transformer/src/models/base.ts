@@ -117,6 +117,19 @@ export abstract class DecoderModel implements CausalLM {
     if (bias) this.weights.set(`${name}.bias`, bias);
   }
 
+  /** True when `setLinear` replaced the layer's weight or bias. */
+  isLinearSet(name: string): boolean {
+    this.spec(name);
+    return this.weights.isSet(`${name}.weight`) || this.weights.isSet(`${name}.bias`);
+  }
+
+  /** Undoes `setLinear`: the layer reads its checkpoint weight (and bias, or none) again. */
+  resetLinear(name: string): void {
+    this.spec(name);
+    this.weights.unset(`${name}.weight`);
+    this.weights.unset(`${name}.bias`);
+  }
+
   releaseBlock(i: number): void {
     this.checkBlock(i);
     this.weights.release(this.blockPrefix(i));

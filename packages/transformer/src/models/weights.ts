@@ -246,6 +246,13 @@ export class WeightStore {
     this.forgetStored(name);
   }
 
+  /** Forgets a replacement: the tensor is read from the checkpoint again. */
+  unset(name: string): void {
+    this.replaced.delete(name);
+    this.f32.delete(name);
+    this.f32Owner.delete(name);
+  }
+
   /** Drops cached reads of every tensor whose name starts with `prefix` (store-owned buffers are reused). */
   release(prefix: string): void {
     for (const k of [...this.storedCache.keys()]) if (k.startsWith(prefix)) this.forgetStored(k);
