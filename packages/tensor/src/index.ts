@@ -96,7 +96,7 @@ export {
 export { max, mean, type ReduceOptions, sum, type VarianceOptions, variance } from './ops/reduce.js';
 export { argsortRows, kthSmallestPerRow } from './ops/select.js';
 export { accumulateXtX, ColumnStats } from './ops/stats.js';
-export { type PackedDtype, PackedWeight, type PackFormat, packWeight } from './packed.js';
+export { type PackAlloc, type PackedDtype, PackedWeight, type PackFormat, packWeight } from './packed.js';
 export { type ParallelOptions, parallelFor, poolInfo, shutdownPool, warmPool } from './parallel/pool.js';
 export { splitRows } from './parallel/split.js';
 export {
@@ -120,6 +120,7 @@ export {
   enableResidentDecode,
   isResident,
   makeResident,
+  packResident,
   releaseResident,
   releaseResidentDecode,
 } from './wasm/resident.js';

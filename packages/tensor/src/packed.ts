@@ -125,13 +125,22 @@ function source(w: Tensor | HalfTensor): {
   return { dense: c.data, raw: c.data, dtype: 'f32', n, k };
 }
 
-function alloc(dtype: PackedDtype, len: number): Float32Array | Uint16Array {
-  return dtype === 'f32' ? allocF32(len) : allocU16(len);
+/** Where `packWeight` allocates the packed arrays (zero-filled); `resident.ts` packs straight into the arena. */
+export interface PackAlloc {
+  f32(len: number): Float32Array;
+  u16(len: number): Uint16Array;
+  u8(len: number): Uint8Array;
 }
 
-/** A byte array on shared memory when available (so the pool reads it without copies). */
-function allocU8(len: number): Uint8Array {
-  return new Uint8Array(allocU16(Math.ceil(len / 2)).buffer, 0, len);
+/** Shared storage when available (so the pool reads the arrays without copies). */
+const STORAGE: PackAlloc = {
+  f32: allocF32,
+  u16: allocU16,
+  u8: (len) => new Uint8Array(allocU16(Math.ceil(len / 2)).buffer, 0, len),
+};
+
+function alloc(into: PackAlloc, dtype: PackedDtype, len: number): Float32Array | Uint16Array {
+  return dtype === 'f32' ? into.f32(len) : into.u16(len);
 }
 
 /**
@@ -139,19 +148,19 @@ function allocU8(len: number): Uint8Array {
  * consecutive inputs (else a TensorError names the row and columns); 'sparse' takes any pattern. Values keep
  * the weight's dtype (a HalfTensor stays 16-bit); -0 counts as zero.
  */
-export function packWeight(w: Tensor | HalfTensor, format: PackFormat): PackedWeight {
+export function packWeight(w: Tensor | HalfTensor, format: PackFormat, into: PackAlloc = STORAGE): PackedWeight {
   const s = source(w);
-  if (format === '2:4') return pack24(s);
-  if (format === 'sparse') return packSparse(s);
+  if (format === '2:4') return pack24(s, into);
+  if (format === 'sparse') return packSparse(s, into);
   throw new TensorError(`packWeight: unknown format '${String(format)}' (expected '2:4' or 'sparse')`);
 }
 
-function pack24(s: ReturnType<typeof source>): PackedWeight {
+function pack24(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
   const { dense, raw, dtype, n, k } = s;
   const kp = roundUp(Math.max(k, 1), 16);
   const g = kp / 4;
-  const values = alloc(dtype, n * (kp / 2));
-  const index = allocU8(n * g);
+  const values = alloc(into, dtype, n * (kp / 2));
+  const index = into.u8(n * g);
   let nnz = 0;
   for (let j = 0; j < n; j++) {
     for (let q = 0; q < g; q++) {
@@ -177,10 +186,10 @@ function pack24(s: ReturnType<typeof source>): PackedWeight {
   return new PackedWeight('2:4', [n, k], dtype, values, index, new Uint8Array(0), allocF64(0), nnz);
 }
 
-function packSparse(s: ReturnType<typeof source>): PackedWeight {
+function packSparse(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
   const { dense, raw, dtype, n, k } = s;
   const nb = roundUp(Math.max(k, 1), SPARSE_BLOCK) / SPARSE_BLOCK;
-  const quads = allocU8(n * nb);
+  const quads = into.u8(n * nb);
   const rowStart = allocF64(n + 1);
   let entries = 0;
   let nnz = 0;
@@ -196,8 +205,8 @@ function packSparse(s: ReturnType<typeof source>): PackedWeight {
     }
   }
   rowStart[n] = entries;
-  const values = alloc(dtype, entries);
-  const index = allocU8(entries);
+  const values = alloc(into, dtype, entries);
+  const index = into.u8(entries);
   for (let j = 0; j < n; j++) {
     let e = rowStart[j]!;
     for (let b = 0; b < nb; b++) {

@@ -8,7 +8,7 @@ import { shutdownPool } from '../parallel/pool.js';
 import type { Tensor } from '../tensor.js';
 import { expectClose, mulberry32, randn } from '../testing/index.js';
 import { arenaLiveBytes, arenaMemory } from '../wasm/arena.js';
-import { makeResident, releaseResident } from '../wasm/resident.js';
+import { isResident, makeResident, packResident, releaseResident } from '../wasm/resident.js';
 import { simdSupported } from '../wasm/runtime.js';
 import { linear } from './matmul.js';
 
@@ -91,5 +91,29 @@ describe.skipIf(!can)('packed prefill (x rows > 4) over resident weights', () =>
       releaseResident(r);
     }
     expect(arenaLiveBytes()).toBe(0);
+  });
+});
+
+describe.skipIf(!can)('packResident', () => {
+  it('packs straight into the arena: the arrays and results of makeResident(packWeight), all freed on release', () => {
+    setBackend('wasm');
+    const before = arenaLiveBytes();
+    for (const format of ['2:4', 'sparse'] as const)
+      for (const dtype of ['f32', 'bf16', 'f16'] as const) {
+        const w = typed(pruned(53, 301, format, 0.7, 11), dtype);
+        const want = makeResident(packWeight(w, format));
+        const got = packResident(w, format);
+        expect(isResident(got)).toBe(true);
+        for (const key of ['values', 'index', 'quads', 'rowStart', 'rowPtr'] as const)
+          expect(Array.from(got[key] ?? [])).toEqual(Array.from(want[key] ?? []));
+        expect(got.nnz).toBe(want.nnz);
+        for (const rows of [1, 9]) {
+          const x = randn([rows, 301], 12);
+          expect(bits(linear(x, got)).equals(bits(linear(x, want)))).toBe(true);
+        }
+        releaseResident(got);
+        releaseResident(want);
+      }
+    expect(arenaLiveBytes()).toBe(before);
   });
 });

@@ -115,6 +115,15 @@ function reserve(bytes: number): number {
 type Typed = Float32Array | Uint16Array | Uint8Array | Int32Array;
 type Ctor<T> = new (b: ArrayBufferLike, off: number, len: number) => T;
 
+/** A zero-filled array of `len` elements in the arena, or null when it does not fit. */
+export function arenaAlloc<T extends Typed>(ctor: Ctor<T> & { BYTES_PER_ELEMENT: number }, len: number): T | null {
+  const off = reserve(len * ctor.BYTES_PER_ELEMENT);
+  if (off < 0) return null;
+  const out = new ctor(arenaViews().u8.buffer, off, len);
+  out.fill(0 as never);
+  return out;
+}
+
 /** A copy of `src` in the arena (same type), or null when it does not fit. */
 export function arenaCopy<T extends Typed>(src: T): T | null {
   const off = reserve(src.byteLength);

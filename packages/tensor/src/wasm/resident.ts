@@ -3,9 +3,9 @@
  * place on every thread. The caller owns a resident weight: `releaseResident` returns its memory to the arena.
  */
 import { HalfTensor } from '../half.js';
-import { PackedWeight } from '../packed.js';
+import { type PackAlloc, PackedWeight, type PackFormat, packWeight } from '../packed.js';
 import { Tensor } from '../tensor.js';
-import { arenaCopy, arenaFree, arenaOffset } from './arena.js';
+import { arenaAlloc, arenaCopy, arenaFree, arenaOffset } from './arena.js';
 
 /** A weight `linear` takes (same as ops/matmul.ts's LinearWeight). */
 type Weight = Tensor | HalfTensor | PackedWeight;
@@ -36,6 +36,38 @@ export function makeResident(w: Weight): Weight {
   return new PackedWeight(w.format, w.shape, w.dtype, values, index, quads, w.rowStart, w.nnz, ptr);
 }
 
+/** Thrown by the arena allocator of `packResident` when the arena is full. */
+class ArenaFull extends Error {}
+
+/**
+ * `packWeight(w, format)` with the packed arrays allocated straight in the resident arena (no packed copy outside
+ * it, so a layer briefly holds two copies of its weight instead of three); where the arena cannot hold them, the
+ * weight is packed as usual (not resident). The caller owns the result (`releaseResident`).
+ */
+export function packResident(w: Tensor | HalfTensor, format: PackFormat): PackedWeight {
+  const held: ArrayBufferView[] = [];
+  const take = <T extends Float32Array | Uint16Array | Uint8Array | Int32Array>(a: T | null): T => {
+    if (!a) throw new ArenaFull();
+    held.push(a);
+    return a;
+  };
+  const into: PackAlloc = {
+    f32: (len) => take(arenaAlloc(Float32Array, len)),
+    u16: (len) => take(arenaAlloc(Uint16Array, len)),
+    u8: (len) => take(arenaAlloc(Uint8Array, len)),
+  };
+  try {
+    const p = packWeight(w, format, into);
+    if (format !== 'sparse') return p;
+    const ptr = take(arenaCopy(Int32Array.from(p.rowStart)));
+    return new PackedWeight(p.format, p.shape, p.dtype, p.values, p.index, p.quads, p.rowStart, p.nnz, ptr);
+  } catch (e) {
+    for (const a of held) arenaFree(a);
+    if (!(e instanceof ArenaFull)) throw e;
+    return packWeight(w, format);
+  }
+}
+
 /** True when `w`'s data lives in the resident arena. */
 export function isResident(w: Weight): boolean {
   if (w instanceof PackedWeight) return arenaOffset(w.values) >= 0;
@@ -46,7 +78,7 @@ export function isResident(w: Weight): boolean {
 export function releaseResident(w: Weight): void {
   if (!isResident(w)) return;
   if (w instanceof PackedWeight) {
-    for (const a of [w.values, w.index, w.quads, w.rowPtr]) if (a) arenaFree(a);
+    for (const a of [w.values, w.index, w.quads, w.rowPtr]) if (a && arenaOffset(a) >= 0) arenaFree(a);
     return;
   }
   arenaFree(w.data);

@@ -7,6 +7,7 @@ import {
   isResident,
   type LinearWeight,
   makeResident,
+  packResident,
   packWeight,
   releaseResident,
   type Tensor,
@@ -132,7 +133,8 @@ export function weightFormHook(
     record?.({ name, format: f, ...m });
     const old = resident.get(name);
     if (old) releaseResident(old);
-    const w = makeResident(convertWeight(stored, f));
+    // packed formats go straight into the arena (no packed copy outside it)
+    const w = f === '2:4' || f === 'sparse' ? packResident(stored, f) : makeResident(convertWeight(stored, f));
     if (isResident(w)) resident.set(name, w);
     return w;
   };
