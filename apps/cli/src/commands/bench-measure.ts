@@ -1,4 +1,4 @@
-import { releaseResidentDecode } from '@stade/tensor';
+import { Arena, releaseResidentDecode } from '@stade/tensor';
 import { applyWeightFormat, seededRandom, type WeightFormat } from '@stade/transformer';
 import { CliError } from '../errors.js';
 import { openModel } from './common.js';
@@ -57,12 +57,13 @@ export function measureSpeed(req: BenchRequest): BenchRow {
     const prompt = Int32Array.from({ length: req.promptTokens }, () => Math.floor(rand() * m.vocabSize));
     warmUp(m);
     const cache = m.newCache(need);
+    const arena = new Arena(); // every step's activations, as `generate` runs its steps
     let prefill = Number.POSITIVE_INFINITY;
     let prefillCpu = Number.POSITIVE_INFINITY;
     let next = 0;
     for (let r = 0; r < PREFILL_REPEATS; r++) {
       cache.reset();
-      const { seconds, cpuSeconds, id } = forwardCachedTimed(m, prompt, cache);
+      const { seconds, cpuSeconds, id } = forwardCachedTimed(m, prompt, cache, arena);
       prefill = Math.min(prefill, seconds);
       prefillCpu = Math.min(prefillCpu, cpuSeconds);
       next = id;
@@ -70,11 +71,12 @@ export function measureSpeed(req: BenchRequest): BenchRow {
     const steps: number[] = [];
     const cpuSteps: number[] = [];
     for (let t = 0; t < req.newTokens; t++) {
-      const { seconds, cpuSeconds, id } = forwardCachedTimed(m, Int32Array.of(next), cache);
+      const { seconds, cpuSeconds, id } = forwardCachedTimed(m, Int32Array.of(next), cache, arena);
       steps.push(seconds);
       cpuSteps.push(cpuSeconds);
       next = id;
     }
+    arena.dispose();
     return {
       model: req.model,
       weights: req.weights,

@@ -1,3 +1,4 @@
+import { Arena } from '@stade/tensor';
 import {
   argmax,
   type CachedDecoder,
@@ -45,15 +46,20 @@ export function fmtSpeed(v: number | null): string {
   return v === null ? '-' : `${v.toFixed(1)} tokens/s`;
 }
 
-/** One cached forward step and its greedy next token, timed: wall seconds and CPU seconds of the process. */
+/**
+ * One cached forward step and its greedy next token, timed: wall seconds and CPU seconds of the process. The
+ * step's activations are lent by `arena` (reset after the step), as `generate` runs its steps.
+ */
 export function forwardCachedTimed(
   model: CachedDecoder,
   ids: Int32Array,
   cache: KvCache,
+  arena: Arena,
 ): { seconds: number; cpuSeconds: number; id: number } {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const id = argmax(forwardCached(model, ids, cache, true).values());
+  const id = arena.use(() => argmax(forwardCached(model, ids, cache, true).values()));
+  arena.reset();
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   return { seconds, cpuSeconds: (c.user + c.system) / 1e6, id };
