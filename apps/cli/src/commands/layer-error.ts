@@ -16,9 +16,13 @@ export function layerErrors(
   maxWindows = 2,
 ): Map<string, { mse: number; cosine: number }> {
   const meter = new LayerErrorTap(model, dense);
-  for (const ids of windows.slice(0, maxWindows)) {
-    let h = model.embed(ids);
-    for (let i = 0; i < model.numBlocks; i++) h = model.block(i, h, { tap: meter.tap });
+  try {
+    for (const ids of windows.slice(0, maxWindows)) {
+      let h = model.embed(ids);
+      for (let i = 0; i < model.numBlocks; i++) h = model.block(i, h, { tap: meter.tap });
+    }
+  } finally {
+    meter.dispose(); // its scratch goes to the recycler, not to the garbage collector
   }
   return meter.results();
 }

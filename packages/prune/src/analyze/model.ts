@@ -186,14 +186,21 @@ function measureBlock(
   // Per layer: the dense model runs; each tap applies the dense and the method's weights to the same dense input.
   const tw = new LayerErrorTap(source(pw), dense);
   const ts = new LayerErrorTap(source(ps), dense);
-  const next = hh.map((h) =>
-    model.block(i, h, {
-      tap: (n, x) => {
-        tw.tap(n, x);
-        ts.tap(n, x);
-      },
-    }),
-  );
+  let next: Tensor[];
+  try {
+    next = hh.map((h) =>
+      model.block(i, h, {
+        tap: (n, x) => {
+          tw.tap(n, x);
+          ts.tap(n, x);
+        },
+      }),
+    );
+  } finally {
+    // the taps' scratch goes back to the recycler for the next block's taps (not left to the GC)
+    tw.dispose();
+    ts.dispose();
+  }
   const rw = tw.results();
   const rs = ts.results();
   for (const a of analyses) {
