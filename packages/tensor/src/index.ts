@@ -38,6 +38,13 @@ export {
   type Shape,
 } from './layout.js';
 export {
+  type DecodeAttentionSpec,
+  decodeAttention,
+  decodeAttentionSupported,
+  freeResidentF32,
+  residentF32,
+} from './ops/attention_decode.js';
+export {
   add,
   addInto,
   div,

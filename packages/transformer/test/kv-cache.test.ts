@@ -1,6 +1,6 @@
 // The KV-cached path against the full forward pass on every fixture model (OPT pre/post-LN, Llama with GQA,
 // Mistral and Qwen2 with sliding windows, F16/BF16): same logits to 1e-5, token by token and in chunks.
-import { getThreads, setThreads } from '@stade/tensor';
+import { arenaLiveBytes, getThreads, setThreads, sharedMemoryAvailable, simdSupported } from '@stade/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachedDecoder, forwardCached, KvCache, loadModel } from '../src/index.js';
 import { fixtureNames, loadFixture, relMaxError } from './fixtures.js';
@@ -12,6 +12,7 @@ afterAll(() => setThreads(initialThreads));
 function chunked(name: string, ids: Int32Array, sizes: number[]): Float32Array {
   const m = cachedDecoder(loadModel(loadFixture(name).dir));
   const cache = m.newCache(ids.length);
+  expect(cache.resident).toBe(simdSupported() && sharedMemoryAvailable); // decode steps run the fused attention
   const out = new Float32Array(ids.length * m.vocabSize);
   let t = 0;
   for (const s of sizes) {
@@ -22,6 +23,7 @@ function chunked(name: string, ids: Int32Array, sizes: number[]): Float32Array {
   }
   expect(t).toBe(ids.length);
   expect(cache.length).toBe(ids.length);
+  cache.dispose();
   return out;
 }
 
@@ -72,5 +74,28 @@ describe('KV-cached forward', () => {
     expect(() => m.newCache(m.maxPositions + 1)).toThrow(/must be an integer in \[1, \d+\]/);
     expect(() => new KvCache(1, 0, 2, 2)).toThrow(/kvHeads must be a positive integer/);
     expect(() => m.embedAt(fx.ids.subarray(0, 2), m.maxPositions - 1)).toThrow(/exceed max_position_embeddings/);
+  });
+
+  it('decode steps give the same bits on 1 and 2 threads (GQA, window)', () => {
+    for (const name of ['llama-gqa', 'qwen2-window', 'opt-pre-bf16']) {
+      const ids = loadFixture(name).ids;
+      const sizes = [2, ...Array.from({ length: ids.length - 2 }, () => 1)];
+      setThreads(1);
+      const one = chunked(name, ids, sizes);
+      setThreads(2);
+      expect(chunked(name, ids, sizes)).toEqual(one);
+    }
+  });
+
+  it('dispose returns the memory of a resident cache and the cache refuses further use', () => {
+    const m = cachedDecoder(loadModel(loadFixture('opt-pre').dir));
+    const before = arenaLiveBytes();
+    const cache = m.newCache(8);
+    if (cache.resident) expect(arenaLiveBytes() - before).toBeGreaterThanOrEqual(cache.bytes);
+    forwardCached(m, Int32Array.of(1, 2), cache);
+    cache.dispose();
+    expect(arenaLiveBytes()).toBe(before);
+    expect(() => forwardCached(m, Int32Array.of(3), cache)).toThrow(/KV cache: used after dispose/);
+    cache.dispose(); // a second dispose does nothing
   });
 });

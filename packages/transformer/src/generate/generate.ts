@@ -46,7 +46,7 @@ export function generate(model: CausalLM, prompt: Int32Array, opts: GenerateOpti
       { key: 'max_position_embeddings' },
     );
   }
-  const cache = opts.cache ?? m.newCache(need);
+  const cache = opts.cache ?? m.newCache(need); // a cache made here is disposed here
   cache.reset();
   const sampler = new Sampler(opts);
   const eos = new Set(opts.eosIds ?? []);
@@ -80,6 +80,7 @@ export function generate(model: CausalLM, prompt: Int32Array, opts: GenerateOpti
     t2 = performance.now();
   } finally {
     step.dispose();
+    if (!opts.cache) cache.dispose();
   }
   return {
     ids: out.slice(0, n),

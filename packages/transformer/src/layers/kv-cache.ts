@@ -1,4 +1,15 @@
-import { allocF32, applyRotary, matmul, scale as scaleOp, softmax, Tensor } from '@stade/tensor';
+import {
+  allocF32,
+  applyRotary,
+  decodeAttention,
+  decodeAttentionSupported,
+  freeResidentF32,
+  matmul,
+  residentF32,
+  scale as scaleOp,
+  softmax,
+  Tensor,
+} from '@stade/tensor';
 import { StadeError } from '../errors.js';
 import type { AttentionSpec } from './attention.js';
 
@@ -6,13 +17,18 @@ import type { AttentionSpec } from './attention.js';
  * The keys and values of every block for up to `maxLen` positions, allocated once when the cache is made
  * (the cache owns this memory; nothing grows while generating). Keys are stored after the rotary embedding.
  * `length` positions are filled; a forward step appends its tokens to every block, then calls `advance`.
+ * Where it can, the cache lives in the resident arena, where the fused decode attention reads it in place
+ * (`resident`); `dispose` returns that memory (the cache is unusable afterwards).
  */
 export class KvCache {
   /** Per block: keys `[kvHeads, maxLen, headDim]`, row-major. */
   readonly keys: Float32Array[] = [];
   /** Per block: values `[kvHeads, maxLen, headDim]`, row-major. */
   readonly values: Float32Array[] = [];
+  /** True when keys and values live in the resident arena (decode steps use the fused attention). */
+  readonly resident: boolean;
   private filled = 0;
+  private disposed = false;
 
   constructor(
     readonly numBlocks: number,
@@ -29,10 +45,32 @@ export class KvCache {
       if (!Number.isInteger(n) || n < 1) throw new StadeError(`KvCache: ${what} must be a positive integer, got ${n}`);
     }
     const per = kvHeads * maxLen * headDim;
-    for (let i = 0; i < numBlocks; i++) {
-      this.keys.push(allocF32(per));
-      this.values.push(allocF32(per));
+    for (let i = 0; i < 2 * numBlocks; i++) {
+      const a = residentF32(per);
+      if (!a) break;
+      (i % 2 ? this.values : this.keys).push(a);
     }
+    this.resident = this.values.length === numBlocks;
+    if (!this.resident) {
+      // no arena here, or it is full: every block in ordinary memory
+      for (const a of [...this.keys, ...this.values]) freeResidentF32(a);
+      this.keys.length = 0;
+      this.values.length = 0;
+      for (let i = 0; i < numBlocks; i++) {
+        this.keys.push(allocF32(per));
+        this.values.push(allocF32(per));
+      }
+    }
+  }
+
+  /** Frees the cache's memory (returns it to the resident arena); the cache cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.resident) for (const a of [...this.keys, ...this.values]) freeResidentF32(a);
+    this.keys.length = 0;
+    this.values.length = 0;
+    this.filled = 0;
   }
 
   /** Positions filled so far (the position of the next token). */
@@ -47,6 +85,7 @@ export class KvCache {
 
   /** Checks that `T` more tokens fit. */
   checkRoom(T: number): void {
+    if (this.disposed) throw new StadeError('KV cache: used after dispose');
     if (T < 1 || this.filled + T > this.maxLen) {
       throw new StadeError(
         `KV cache: ${T} more tokens after ${this.filled} exceed its capacity of ${this.maxLen} positions`,
@@ -73,6 +112,9 @@ function splitHeads(x: Tensor, H: number, D: number, rotary: AttentionSpec['rota
   return rotary ? applyRotary(v, rotary.cos, rotary.sin) : v.toContiguous();
 }
 
+/** At most this many new tokens (decode steps) use the fused decode attention on a resident cache. */
+const DECODE_ROWS = 4;
+
 /** Query rows per score block (scores take `[QUERY_BLOCK, keys]` at a time). */
 const QUERY_BLOCK = 256;
 
@@ -81,7 +123,8 @@ const QUERY_BLOCK = 256;
  * computes it for a whole sequence: the new keys and values are appended to the cache, and each query attends to
  * every cached key up to its own position (within the sliding window when `spec.window` is set). `spec.rotary`
  * holds the tables of the new positions (`[T, headDim]`). q: `[T, H*D]`, k and v: `[T, KV*D]` -> `[T, H*D]`.
- * The cache's `length` is not advanced here (every block of a step sees the same start position).
+ * The cache's `length` is not advanced here (every block of a step sees the same start position). A decode step
+ * (at most DECODE_ROWS tokens) on a resident cache runs every head in one fused kernel (`decodeAttention`).
  */
 export function cachedAttention(
   q: Tensor,
@@ -107,8 +150,20 @@ export function cachedAttention(
     vc.set(vh.subarray(g * T * D, (g + 1) * T * D), (g * L + pos) * D);
   }
   const qh = scaleOp(splitHeads(q, H, D, spec.rotary), spec.scale); // [H, T, D]
-  const rep = H / KV;
   const W = spec.window ?? null;
+  if (T <= DECODE_ROWS && decodeAttentionSupported(kc, vc, D)) {
+    const qt = T === 1 ? qh : qh.permute([1, 0, 2]).toContiguous(); // [T, H, D]
+    const o = decodeAttention(qt.values(), kc, vc, {
+      heads: H,
+      kvHeads: KV,
+      headDim: D,
+      maxLen: L,
+      length: pos + T,
+      window: W,
+    });
+    return new Tensor(o, [T, H * D]);
+  }
+  const rep = H / KV;
   const out = allocF32(T * H * D); // [T, H*D]
   for (let h = 0; h < H; h++) {
     const g = Math.floor(h / rep);

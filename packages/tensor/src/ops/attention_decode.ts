@@ -1,0 +1,100 @@
+/**
+ * Decode attention: a few new query rows (a decode step: usually one) against cached keys and values, every head
+ * in one WebAssembly call that reads the cache in place from the resident arena (wasm/arena.ts). A fused op: no
+ * per-head dispatch, no allocation beyond the output (the kernel's scratch is the calling thread's arena scratch).
+ */
+import { allocF32 } from '../storage.js';
+import { arenaAlloc, arenaFree, arenaOffset, arenaScratch, arenaViews } from '../wasm/arena.js';
+import { attnWasm } from '../wasm/attn_runtime.js';
+
+/** The shapes of a decode attention. */
+export interface DecodeAttentionSpec {
+  /** Query heads H. */
+  readonly heads: number;
+  /** Key/value heads KV (H a multiple of KV: query head h reads kv head floor(h / (H / KV))). */
+  readonly kvHeads: number;
+  /** Head size D (a multiple of 4). */
+  readonly headDim: number;
+  /** Positions per kv head in the cache arrays (`[KV, maxLen, D]`). */
+  readonly maxLen: number;
+  /** Valid positions, the T new rows included (they are the last T). */
+  readonly length: number;
+  /** Sliding window: a query at position p sees keys p - window + 1 .. p; null or absent: every earlier key. */
+  readonly window?: number | null;
+}
+
+/** True when the cache arrays live in the resident arena and the fused kernel can run on them. */
+export function decodeAttentionSupported(keys: Float32Array, values: Float32Array, headDim: number): boolean {
+  return headDim % 4 === 0 && arenaOffset(keys) >= 0 && arenaOffset(values) >= 0 && attnWasm() !== null;
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new RangeError(`decodeAttention: ${what}`);
+}
+
+/**
+ * softmax(q Kᵀ) V for the T = q.length / (H*D) new rows at positions length - T .. length - 1, causal (a row sees
+ * keys up to its own position, within the window). q: `[T, H*D]`, already rotated and scaled; keys, values:
+ * `[KV, maxLen, D]` in the resident arena (`decodeAttentionSupported`) -> `[T, H*D]` (written to `out` when given).
+ * Softmax in float32 with the row maximum subtracted.
+ */
+export function decodeAttention(
+  q: Float32Array,
+  keys: Float32Array,
+  values: Float32Array,
+  spec: DecodeAttentionSpec,
+  out: Float32Array = allocF32(q.length),
+): Float32Array {
+  const { heads: H, kvHeads: KV, headDim: D, maxLen: L, length: len } = spec;
+  const W = spec.window ?? null;
+  for (const [k, v] of Object.entries({ H, KV, D, L, len }))
+    check(Number.isInteger(v) && v >= 1, `${k} must be a positive integer, got ${v}`);
+  check(D % 4 === 0, `head size ${D} is not a multiple of 4`);
+  check(H % KV === 0, `${H} heads are not a multiple of ${KV} kv heads`);
+  check(W === null || (Number.isInteger(W) && W >= 1), `window must be a positive integer, got ${W}`);
+  const T = q.length / (H * D);
+  check(Number.isInteger(T) && T >= 1 && T <= len, `q holds ${q.length} values, not 1..${len} rows of ${H * D}`);
+  check(len <= L, `length ${len} exceeds the cache's ${L} positions`);
+  check(out.length === q.length, `out holds ${out.length} values, expected ${q.length}`);
+  const need = KV * L * D;
+  check(keys.length >= need && values.length >= need, `keys/values hold fewer than ${need} values`);
+  const kp = arenaOffset(keys);
+  const vp = arenaOffset(values);
+  const w = attnWasm();
+  check(kp >= 0 && vp >= 0 && w !== null, 'keys and values must live in the resident arena');
+  const qBytes = q.length * 4;
+  const base = arenaScratch(2 * qBytes + (len + 4) * 4);
+  const f = arenaViews().f32;
+  f.set(q, base / 4);
+  w!.attnDecode(
+    base,
+    kp,
+    vp,
+    base + qBytes,
+    base + 2 * qBytes,
+    H,
+    H / KV,
+    D,
+    L,
+    len,
+    T,
+    W === null ? 0 : Math.min(W, len),
+    0,
+    H,
+  );
+  out.set(f.subarray((base + qBytes) / 4, (base + 2 * qBytes) / 4));
+  return out;
+}
+
+/**
+ * A zero-filled float32 array of `n` elements in the resident arena (where `decodeAttention` reads caches), or
+ * null where the runtime has no arena or it is full. The caller owns it: `freeResidentF32` returns it.
+ */
+export function residentF32(n: number): Float32Array | null {
+  return arenaAlloc(Float32Array, n);
+}
+
+/** Returns an array from `residentF32` to the arena. */
+export function freeResidentF32(a: Float32Array): void {
+  arenaFree(a);
+}
