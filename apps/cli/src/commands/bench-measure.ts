@@ -77,6 +77,7 @@ export function measureSpeed(req: BenchRequest): BenchRow {
       next = id;
     }
     arena.dispose();
+    cache.dispose();
     return {
       model: req.model,
       weights: req.weights,

@@ -25,8 +25,12 @@ export function decoderOf(model: CausalLM, dir: string): CachedDecoder {
 export function warmUp(model: CachedDecoder): void {
   const steps = Math.min(4, model.maxPositions);
   const cache = model.newCache(steps);
-  forwardCached(model, Int32Array.of(0, 0).subarray(0, Math.min(2, steps)), cache, true);
-  while (cache.length < steps) forwardCached(model, Int32Array.of(0), cache, true);
+  try {
+    forwardCached(model, Int32Array.of(0, 0).subarray(0, Math.min(2, steps)), cache, true);
+    while (cache.length < steps) forwardCached(model, Int32Array.of(0), cache, true);
+  } finally {
+    cache.dispose(); // it may live in the resident arena: give its memory back
+  }
 }
 
 /** The eos_token_id of a config (a number or a list), as a list. */
