@@ -79,9 +79,9 @@ describe('packWeight', () => {
     expect(packWeight(w, 'sparse')).toBeInstanceOf(PackedWeight);
   });
 
-  it('stores 2:4 bf16 in 1.25 bytes per weight and 50% unstructured bf16 in about 1.5', () => {
+  it('stores 2:4 bf16 in 1.125 bytes per weight and 50% unstructured bf16 in about 1.5', () => {
     const a = packWeight(pruned(64, 1024, '2:4', 0, 1, 'bf16').w, '2:4');
-    expect(a.bytes).toBe(64 * 1024 * 1.25);
+    expect(a.bytes).toBe(64 * 1024 * 1.125);
     const b = packWeight(pruned(64, 1024, 'sparse', 0.5, 2, 'bf16').w, 'sparse');
     expect(b.bytes / (64 * 1024)).toBeGreaterThan(1.45);
     expect(b.bytes / (64 * 1024)).toBeLessThan(1.65);

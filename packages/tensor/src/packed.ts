@@ -2,9 +2,13 @@
  * Packed sparse weights for `linear`: built once from a pruned W `[out, in]` (float32 Tensor or HalfTensor),
  * holding only the kept values (in W's own dtype: float32, bfloat16 or float16) plus positions.
  *
- * - '2:4': every group of 4 inputs keeps at most 2 values. Per group: 2 values and one metadata byte
- *   `8 * code`, code 0..5 naming the position pair (0,1) (0,2) (0,3) (1,2) (1,3) (2,3). Rows are padded to a
- *   multiple of 16 inputs with zero groups. 1.25 bytes per weight with 16-bit values (dense bf16: 2).
+ * - '2:4': every group of 4 inputs keeps at most 2 values, named by a pair code 0..5: the positions (0,1) (0,2)
+ *   (0,3) (1,2) (1,3) (2,3). Per slot of 8 inputs (two groups): their 4 values in order and one metadata byte
+ *   `6 * a + b` (a, b: the two groups' pair codes). Rows are padded to a multiple of 16 inputs with zero
+ *   groups. The arrays hold k blocks of BLOCK_2_4 inputs one after the other, each block row after row
+ *   (`group24`): a kernel pass over one block streams its weights and keeps the block's x in L1. 16-bit values
+ *   interleave the two slots of every 16 inputs (`stored24`). 1.125 bytes per weight with 16-bit values
+ *   (dense bf16: 2).
  * - 'sparse' (unstructured): per row and per block of 256 inputs, the kept values in order with a one-byte
  *   position inside the block, padded with zero entries to a multiple of 4 per block; `quads[row][block]`
  *   counts the 4-entry groups. 3 bytes per kept 16-bit value (bitmask formats were not used: they cost work
@@ -35,6 +39,35 @@ export const PAIRS_2_4: readonly (readonly [number, number])[] = [
 /** Inputs per block of the unstructured format (positions fit a byte). */
 export const SPARSE_BLOCK = 256;
 
+/** Inputs per k block of the 2:4 format (a multiple of 16). */
+export const BLOCK_2_4 = 256;
+
+/**
+ * Where group q (inputs 4q .. 4q + 3) of row j of a 2:4 weight with n rows and kp padded inputs keeps its two
+ * values (`v`: the first one's index before `stored24`) and its metadata byte (`m`: index in `index`; the
+ * group's pair code is `pairCode(index[m], q)`).
+ */
+export function group24(n: number, kp: number, j: number, q: number): { v: number; m: number } {
+  const kb = Math.floor((4 * q) / BLOCK_2_4) * BLOCK_2_4;
+  const width = Math.min(BLOCK_2_4, kp - kb);
+  const qb = q - kb / 4;
+  return { v: (n * kb + j * width) / 2 + 2 * qb, m: (n * kb + j * width) / 8 + (qb >> 1) };
+}
+
+/** The pair code of group q in its slot's metadata byte `b`. */
+export const pairCode = (b: number, q: number): number => (q & 1 ? b % 6 : Math.floor(b / 6));
+
+/**
+ * Where 2:4 value v (the (v mod 4)-th kept value of slot v / 4, counted from the first row) is stored: float32
+ * in order; 16-bit values interleave the 8 values of every slot pair s, t as s0 t0 s1 t1 s2 t2 s3 t3, so that
+ * one 16-byte load gives the even slot's 4 values by a shift of each 32-bit lane and the odd slot's by a mask.
+ */
+export function stored24(v: number, half: boolean): number {
+  if (!half) return v;
+  const r = v & 7;
+  return v - r + ((r & 3) << 1) + (r >> 2);
+}
+
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /** A linear weight `[out, in]` in a packed sparse format; build it with `packWeight`. */
@@ -46,7 +79,7 @@ export class PackedWeight {
     readonly dtype: PackedDtype,
     /** Kept values (zero padded), row after row: float32 or 16-bit patterns. */
     readonly values: Float32Array | Uint16Array,
-    /** 2:4: `[out][kp/4]` bytes 8*code; sparse: one position byte per entry. */
+    /** 2:4: `[out][kp/8]` metadata bytes (6 * a + b); sparse: one position byte per entry. */
     readonly index: Uint8Array,
     /** sparse: `[out][blocks]` 4-entry group counts; 2:4: empty. */
     readonly quads: Uint8Array,
@@ -83,10 +116,11 @@ export class PackedWeight {
       const g = kp / 4;
       for (let j = 0; j < n; j++) {
         for (let q = 0; q < g; q++) {
-          const [p0, p1] = PAIRS_2_4[this.index[j * g + q]! >> 3]!;
-          const v = j * (kp / 2) + 2 * q;
-          if (4 * q + p0 < k) out.data[j * k + 4 * q + p0] = vals[v]!;
-          if (4 * q + p1 < k) out.data[j * k + 4 * q + p1] = vals[v + 1]!;
+          const { v, m } = group24(n, kp, j, q);
+          const [p0, p1] = PAIRS_2_4[pairCode(this.index[m]!, q)]!;
+          const half = this.dtype !== 'f32';
+          if (4 * q + p0 < k) out.data[j * k + 4 * q + p0] = vals[stored24(v, half)]!;
+          if (4 * q + p1 < k) out.data[j * k + 4 * q + p1] = vals[stored24(v + 1, half)]!;
         }
       }
       return out;
@@ -160,7 +194,7 @@ function pack24(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
   const kp = roundUp(Math.max(k, 1), 16);
   const g = kp / 4;
   const values = alloc(into, dtype, n * (kp / 2));
-  const index = into.u8(n * g);
+  const index = into.u8(n * (g / 2));
   let nnz = 0;
   for (let j = 0; j < n; j++) {
     for (let q = 0; q < g; q++) {
@@ -175,11 +209,11 @@ function pack24(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
       for (let p = 0; pos.length < 2; p++) if (!pos.includes(p)) pos.push(p);
       pos.sort((a, b) => a - b);
       const code = PAIRS_2_4.findIndex(([a, b]) => a === pos[0] && b === pos[1]);
-      index[j * g + q] = 8 * code;
-      const v = j * (kp / 2) + 2 * q;
+      const { v, m } = group24(n, kp, j, q);
+      index[m]! += q & 1 ? code : 6 * code;
       for (let t = 0; t < 2; t++) {
         const col = 4 * q + pos[t]!;
-        if (col < k && dense[j * k + col] !== 0) values[v + t] = raw[j * k + col]!;
+        if (col < k && dense[j * k + col] !== 0) values[stored24(v + t, dtype !== 'f32')] = raw[j * k + col]!;
       }
     }
   }

@@ -3,6 +3,7 @@
  * output element is one float64 sum over the row's kept entries in order, rounded once to float32.
  */
 import { decodeBf16, decodeF16 } from '../dtype.js';
+import { BLOCK_2_4, group24, pairCode, stored24 } from '../packed.js';
 import type { SharedWasmMemory } from '../parallel/types.js';
 
 export interface PackedArgs {
@@ -43,48 +44,55 @@ export interface PackedArgs {
 
 export const FORMAT_2_4 = 1;
 export const FORMAT_SPARSE = 2;
-/** Position pairs of the 2:4 codes (metadata byte = 8 * code). */
+/** Position pairs of the 2:4 pair codes. */
 const P0 = [0, 0, 0, 1, 1, 2];
 const P1 = [1, 2, 3, 2, 3, 3];
 
 let rowVals = new Float32Array(0);
 let rowCols = new Int32Array(0);
+let rowTmp = new Float32Array(0);
 
 /** Row j's kept entries as (column, float32 value) pairs into scratch; returns their count. */
 function rowEntries(args: PackedArgs, j: number): number {
   const { kp } = args;
-  let start: number;
-  let count: number;
-  if (args.format === FORMAT_2_4) {
-    start = j * (kp / 2);
-    count = kp / 2;
-  } else {
-    start = args.rowStart[j]!;
-    count = args.rowStart[j + 1]! - start;
-  }
+  const is24 = args.format === FORMAT_2_4;
+  const count = is24 ? kp / 2 : args.rowStart[j + 1]! - args.rowStart[j]!;
   if (rowVals.length < count) {
     rowVals = new Float32Array(count);
     rowCols = new Int32Array(count);
+    rowTmp = new Float32Array(count);
   }
-  if (args.half === 0) rowVals.set(args.values32.subarray(start, start + count));
-  else if (args.half === 1) decodeBf16(args.values16.subarray(start, start + count), rowVals);
-  else decodeF16(args.values16.subarray(start, start + count), rowVals);
-  if (args.format === FORMAT_2_4) {
-    const g0 = j * (kp / 4);
-    for (let q = 0; q < kp / 4; q++) {
-      const code = args.index[g0 + q]! >> 3;
-      rowCols[2 * q] = 4 * q + P0[code]!;
-      rowCols[2 * q + 1] = 4 * q + P1[code]!;
-    }
-  } else {
+  if (!is24) {
+    const start = args.rowStart[j]!;
+    widenInto(args, start, count, rowVals, 0);
     const nb = kp / 256;
     let e = 0;
     for (let b = 0; b < nb; b++) {
       const end = e + 4 * args.quads[j * nb + b]!;
       for (; e < end; e++) rowCols[e] = b * 256 + args.index[start + e]!;
     }
+    return count;
+  }
+  // 2:4: the row's values block by block (../packed.ts: group24), 16-bit ones back from slot-pair interleaving
+  for (let kb = 0; kb < kp; kb += BLOCK_2_4)
+    widenInto(args, group24(args.n, kp, j, kb / 4).v, Math.min(BLOCK_2_4, kp - kb) / 2, rowTmp, kb / 2);
+  for (let q = 0; q < kp / 4; q++) {
+    const { m } = group24(args.n, kp, j, q);
+    const code = pairCode(args.index[m]!, q);
+    for (const t of [0, 1]) {
+      rowCols[2 * q + t] = 4 * q + (t ? P1 : P0)[code]!;
+      rowVals[2 * q + t] = rowTmp[stored24(2 * q + t, args.half !== 0)]!;
+    }
   }
   return count;
+}
+
+/** Values [start, start + count) of W as float32 into dst at `at`. */
+function widenInto(args: PackedArgs, start: number, count: number, dst: Float32Array, at: number): void {
+  const d = dst.subarray(at, at + count);
+  if (args.half === 0) d.set(args.values32.subarray(start, start + count));
+  else if (args.half === 1) decodeBf16(args.values16.subarray(start, start + count), d);
+  else decodeF16(args.values16.subarray(start, start + count), d);
 }
 
 /** Kernel: output columns [colStart, colEnd) of every x row, plain JS. */

@@ -3,9 +3,9 @@
  * the n output columns (W rows): chunks of W rows are block-copied into the module memory and run there.
  * Every output element is summed by one call in a fixed order, so any column split gives the same bits.
  */
-import { PAIRS_2_4, SPARSE_BLOCK } from '../packed.js';
+import { BLOCK_2_4, group24, PAIRS_2_4, SPARSE_BLOCK } from '../packed.js';
 import { arenaScratch, arenaViews } from '../wasm/arena.js';
-import { X6_GROUP } from '../wasm/packed_module.js';
+import { X36_SLOT } from '../wasm/packed_module.js';
 import { packedWasm } from '../wasm/packed_runtime.js';
 import { TILE_BIAS, TILE_FIRST, TILE_LAST, TT } from '../wasm/packed_tiles.js';
 import { residentWasm } from '../wasm/resident_runtime.js';
@@ -13,8 +13,6 @@ import { FORMAT_2_4, type PackedArgs } from './packed_js.js';
 
 /** Bytes of W copied per kernel call (stays in L2 while the x rows/tiles pass over it). */
 const CHUNK_BYTES = 192 << 10;
-/** Inputs per k block of the 2:4 prefill (a multiple of 16). */
-const KC = 256;
 /** Tokens whose x panels are packed at once in the prefill kernel. */
 const TOKEN_CHUNK = 256;
 const align = (x: number) => Math.ceil(x / 64) * 64;
@@ -39,14 +37,46 @@ function stageX(args: PackedArgs, i: number, f: Float32Array, d: number): void {
   f.fill(0, d + k, d + kp);
 }
 
-/** W rows [j0, j0 + cnt) of the 2:4 format (values, then metadata) copied to VB / MB. */
+/**
+ * W rows [j0, j0 + cnt) of the 2:4 format copied to VB (values) / MB (metadata), in the format's layout
+ * (../packed.ts: k blocks, each row after row) for a weight of cnt rows.
+ */
 function copy24(args: PackedArgs, j0: number, cnt: number, vb: number, mb: number): void {
   const v = packedWasm().view();
-  const hv = args.kp / 2;
-  const g = args.kp / 4;
-  if (args.half) v.u16.set(args.values16.subarray(j0 * hv, (j0 + cnt) * hv), vb / 2);
-  else v.f32.set(args.values32.subarray(j0 * hv, (j0 + cnt) * hv), vb / 4);
-  v.u8.set(args.index.subarray(j0 * g, (j0 + cnt) * g), mb);
+  const { n, kp } = args;
+  for (let kb = 0; kb < kp; kb += BLOCK_2_4) {
+    const width = Math.min(BLOCK_2_4, kp - kb);
+    const src = group24(n, kp, j0, kb / 4);
+    const dst = group24(cnt, kp, 0, kb / 4);
+    const nv = (cnt * width) / 2;
+    if (args.half) v.u16.set(args.values16.subarray(src.v, src.v + nv), vb / 2 + dst.v);
+    else v.f32.set(args.values32.subarray(src.v, src.v + nv), vb / 4 + dst.v);
+    v.u8.set(args.index.subarray(src.m, src.m + nv / 4), mb + dst.m);
+  }
+}
+
+/**
+ * dots24 over rows [j0, j0 + cnt) of a 2:4 W laid out for nw rows at byte offsets vb / mb, one call per k
+ * block (partial sums per row at `part`, 16 bytes each), for x's table at x36: float32 sums to out.
+ */
+function run24(
+  f: (...a: number[]) => unknown,
+  args: PackedArgs,
+  lay: { vb: number; mb: number; nw: number; j0: number },
+  cnt: number,
+  x36: number,
+  part: number,
+  out: number,
+): void {
+  const { kp } = args;
+  const wb = args.half ? 2 : 4;
+  for (let kb = 0; kb < kp; kb += BLOCK_2_4) {
+    const width = Math.min(BLOCK_2_4, kp - kb);
+    const { v, m } = group24(lay.nw, kp, lay.j0, kb / 4);
+    const mode = (kb === 0 ? TILE_FIRST : 0) | (kb + width >= kp ? TILE_LAST : 0);
+    const slots = width / 8;
+    f(x36 + (kb / 8) * X36_SLOT, lay.vb + v * wb, lay.mb + m, slots, cnt, part, (width / 2) * wb, slots, mode, out);
+  }
 }
 
 /**
@@ -88,22 +118,21 @@ function sparseChunkEnd(args: PackedArgs, j0: number, end: number): number {
   return j1;
 }
 
-let xsScratch = new Float32Array(0);
-
-/** x6 of every x row at byte `at` (row pitch `x6` bytes): for every group, x at each of its 6 position pairs. */
-function stageX6(args: PackedArgs, f: Float32Array, at: number, x6: number): void {
-  const { m, kp } = args;
-  const groups = kp / 4;
-  if (xsScratch.length < kp) xsScratch = new Float32Array(kp);
-  const xs = xsScratch;
-  for (let i = 0; i < m; i++) {
-    stageX(args, i, xs, 0);
-    const base = (at + i * x6) / 4;
-    for (let g = 0; g < groups; g++)
-      for (let c = 0; c < 6; c++) {
-        f[base + g * 12 + 2 * c] = xs[4 * g + PAIRS_2_4[c]![0]]!;
-        f[base + g * 12 + 2 * c + 1] = xs[4 * g + PAIRS_2_4[c]![1]]!;
-      }
+/**
+ * The x36 tables (wasm/packed_module.ts) of every x row at byte `at` (row pitch `x36` bytes), built by the
+ * module's `x36` kernel from x staged at `xs` (kp floats).
+ */
+function stageX36(
+  args: PackedArgs,
+  f: () => Float32Array,
+  build: (...a: number[]) => unknown,
+  at: number,
+  x36: number,
+  xs: number,
+): void {
+  for (let i = 0; i < args.m; i++) {
+    stageX(args, i, f(), xs / 4);
+    build(xs, at + i * x36, args.kp / 8);
   }
 }
 
@@ -111,18 +140,16 @@ function stageX6(args: PackedArgs, f: Float32Array, at: number, x6: number): voi
 function packedMatvecResident(args: PackedArgs, colStart: number, colEnd: number): void {
   const w = residentWasm(args.arena)!;
   const { m, kp, half } = args;
-  const wb = half ? 2 : 4;
   const cnt = colEnd - colStart;
   if (args.format === FORMAT_2_4) {
-    const groups = kp / 4;
-    const x6 = align(groups * X6_GROUP);
-    const base = arenaScratch(m * x6 + m * cnt * 4);
-    const OUT = base + m * x6;
-    stageX6(args, arenaViews().f32, base, x6);
-    const vb = args.vArena! + colStart * (kp / 2) * wb;
-    const mb = args.iArena! + colStart * groups;
-    for (let i = 0; i < m; i++)
-      w.dots24[half]!(base + i * x6, vb, mb, groups / 4, cnt, OUT + i * cnt * 4, (kp / 2) * wb, groups);
+    const slots = kp / 8;
+    const x36 = slots * X36_SLOT;
+    const base = arenaScratch(m * x36 + m * cnt * 4 + kp * 4 + cnt * 16);
+    const OUT = base + m * x36;
+    const PART = OUT + m * cnt * 4 + kp * 4;
+    stageX36(args, () => arenaViews().f32, w.x36, base, x36, OUT + m * cnt * 4);
+    const lay = { vb: args.vArena!, mb: args.iArena!, nw: args.n, j0: colStart };
+    for (let i = 0; i < m; i++) run24(w.dots24[half]!, args, lay, cnt, base + i * x36, PART, OUT + i * cnt * 4);
     for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
     return;
   }
@@ -148,19 +175,21 @@ export function packedMatvecWasmKernel(args: PackedArgs, colStart: number, colEn
   const { m, kp, half } = args;
   const wb = half ? 2 : 4;
   if (args.format === FORMAT_2_4) {
-    const groups = kp / 4;
-    const x6 = align(groups * X6_GROUP);
-    const chunk = Math.max(1, Math.floor(CHUNK_BYTES / ((kp / 2) * wb + groups)));
-    const VB = m * x6;
+    const slots = kp / 8;
+    const x36 = slots * X36_SLOT;
+    const chunk = Math.max(1, Math.floor(CHUNK_BYTES / ((kp / 2) * wb + slots)));
+    const VB = m * x36;
     const MB = align(VB + chunk * (kp / 2) * wb);
-    const OUT = align(MB + chunk * groups);
-    w.ensure(OUT + m * chunk * 4);
-    stageX6(args, w.view().f32, 0, x6);
+    const OUT = align(MB + chunk * slots);
+    const XS = align(OUT + m * chunk * 4);
+    const PART = align(XS + kp * 4);
+    w.ensure(PART + chunk * 16);
+    stageX36(args, () => w.view().f32, w.x36, 0, x36, XS);
     for (let j0 = colStart; j0 < colEnd; j0 += chunk) {
       const cnt = Math.min(chunk, colEnd - j0);
       copy24(args, j0, cnt, VB, MB);
-      for (let i = 0; i < m; i++)
-        w.dots24[half]!(i * x6, VB, MB, groups / 4, cnt, OUT + i * chunk * 4, (kp / 2) * wb, groups);
+      const lay = { vb: VB, mb: MB, nw: cnt, j0: 0 };
+      for (let i = 0; i < m; i++) run24(w.dots24[half]!, args, lay, cnt, i * x36, PART, OUT + i * chunk * 4);
       const out = w.view().f32;
       for (let i = 0; i < m; i++) store(args, i, j0, cnt, out, OUT / 4 + i * chunk);
     }
@@ -214,27 +243,31 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
   const wb = half ? 2 : 4;
   const is24 = args.format === FORMAT_2_4;
   const hasBias = args.bias.length > 0;
-  const chunk24 = Math.max(1, Math.floor(CHUNK_BYTES / ((kp / 2) * wb + kp / 4)));
+  const chunk24 = Math.max(1, Math.floor(CHUNK_BYTES / ((kp / 2) * wb + kp / 8)));
   const maxRows = Math.min(colEnd - colStart, is24 ? chunk24 : SPARSE_MAX_ROWS);
   const panel = kp * TT * 4;
   const tiles = Math.ceil(Math.min(TOKEN_CHUNK, m) / TT);
   const ncols = colEnd - colStart;
   const ldo = ncols * 4;
-  // layout (bytes from base): pair table, x panels, output block [tiles * TT][ncols], bias, accumulator tile,
-  // W copies
-  const AP = 64;
+  // layout (bytes from base): position table, x panels, output block [tiles * TT][ncols], bias, accumulator
+  // tile, W copies
+  const AP = 2 * X36_SLOT;
   const OUT = align(AP + tiles * panel);
   const BIAS = align(OUT + tiles * TT * ldo);
   const CT = align(BIAS + ldo);
-  const WB = align(CT + (is24 ? maxRows * TT * 4 : 0));
+  const OP = align(CT + (is24 ? maxRows * TT * 4 : 0));
+  const WB = align(OP + (is24 ? BLOCK_2_4 * 4 : 0));
   const base = res ? arenaScratch(WB) : 0;
   if (pw) pw.ensure(WB);
   const view = () => (res ? arenaViews() : pw!.view());
   let v = view();
-  for (let c = 0; c < 6; c++) {
-    v.i32[base / 4 + 2 * c] = PAIRS_2_4[c]![0] * TT * 4;
-    v.i32[base / 4 + 2 * c + 1] = PAIRS_2_4[c]![1] * TT * 4;
-  }
+  // per slot code 6a + b: the panel byte offsets of its 4 kept values, in an even slot and in an odd one
+  for (const odd of [0, 1])
+    for (let a = 0; a < 6; a++)
+      for (let b = 0; b < 6; b++)
+        [PAIRS_2_4[a]![0], PAIRS_2_4[a]![1], 4 + PAIRS_2_4[b]![0], 4 + PAIRS_2_4[b]![1]].forEach((p, l) => {
+          v.i32[(base + odd * X36_SLOT) / 4 + 4 * (6 * a + b) + l] = (p + 8 * odd) * TT * 4;
+        });
   if (hasBias)
     for (let j = 0; j < ncols; j++)
       v.f32[(base + BIAS) / 4 + j] = args.bias[args.biasOff + (colStart + j) * args.biasStride]!;
@@ -251,14 +284,18 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
       let ip: number;
       let qp = 0;
       let rp = 0;
+      // 2:4: the W layout (rows nw, first row jw) that vp / ip point to
+      let nw = args.n;
+      let jw = j0;
       if (is24 && res) {
-        vp = args.vArena! + j0 * (kp / 2) * wb;
-        ip = args.iArena! + j0 * (kp / 4);
+        vp = args.vArena!;
+        ip = args.iArena!;
       } else if (is24) {
         vp = WB;
         ip = align(WB + cnt * (kp / 2) * wb);
-        pw!.ensure(ip + cnt * (kp / 4));
+        pw!.ensure(ip + cnt * (kp / 8));
         copy24(args, j0, cnt, vp, ip);
+        [nw, jw] = [cnt, 0];
       } else if (res) {
         [vp, ip] = [args.vArena!, args.iArena!];
         qp = args.qArena! + j0 * (kp / SPARSE_BLOCK);
@@ -272,24 +309,26 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
       for (let p = 0; p < nt; p++) {
         const ap = base + AP + p * panel;
         if (is24) {
-          // k blocks of KC inputs: the block's x panel (KC * TT floats) stays in L1 while the rows pass
-          for (let kb = 0; kb < kp; kb += KC) {
-            const kc = Math.min(KC, kp - kb);
+          // the format's k blocks: the block's x panel (BLOCK_2_4 * TT floats) stays in L1 while the rows pass
+          for (let kb = 0; kb < kp; kb += BLOCK_2_4) {
+            const kc = Math.min(BLOCK_2_4, kp - kb);
             const mode = (kb === 0 ? TILE_FIRST : 0) | (kb + kc >= kp ? last : 0);
+            const g = group24(nw, kp, jw, kb / 4);
             k24[half]!(
               ap + kb * TT * 4,
-              vp + (kb / 2) * wb,
-              ip + kb / 4,
-              kc / 4,
+              vp + g.v * wb,
+              ip + g.m,
+              kc / 8,
               cnt,
               base + CT,
-              (kp / 2) * wb,
-              kp / 4,
+              (kc / 2) * wb,
+              kc / 8,
               base,
               mode,
               out + p * TT * ldo,
               ldo,
               bias,
+              base + OP,
             );
           }
         } else kSparse[half]!(ap, vp, ip, qp, kp / SPARSE_BLOCK, cnt, rp, last, out + p * TT * ldo, ldo, bias);

@@ -14,6 +14,9 @@ export interface Fn {
   code: Code;
 }
 
+/** Bytes of one 8-input slot's entry in the 2:4 decode's x table (36 codes of 4 floats; packed_module.ts). */
+export const X36_SLOT = 576;
+
 export const wBytes = (k: ValueKind) => (k === 'f32' ? 4 : 2);
 
 /** Pushes 4 kept values at local `vr` (+ offset values) as an f32x4. */

@@ -12,6 +12,8 @@ export class PackedWasm {
   readonly dotsSparse: F[];
   readonly tile24: F[];
   readonly tileSparse: F[];
+  /** The 2:4 decode's x table (packed_module.ts's emitX36). */
+  readonly x36: F;
   private readonly memory: WasmMemory;
   private views: { f32: Float32Array; u16: Uint16Array; u8: Uint8Array; i32: Int32Array } | null = null;
 
@@ -22,6 +24,7 @@ export class PackedWasm {
     this.dotsSparse = get('dotsSparse');
     this.tile24 = get('tile24');
     this.tileSparse = get('tileSparse');
+    this.x36 = inst.exports.x36 as F;
     this.memory = inst.exports.memory as WasmMemory;
   }
 

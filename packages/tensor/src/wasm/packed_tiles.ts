@@ -8,7 +8,7 @@
  */
 import { Code, I32, V128, type ValType } from './emitter.js';
 import { emitWidenInit, type WeightKind, widenLocals } from './half_emit.js';
-import { type Fn, forRows, loadValues, sparseRow, type ValueKind, wBytes } from './packed_emit.js';
+import { type Fn, forRows, loadValues, sparseRow, type ValueKind, wBytes, X36_SLOT } from './packed_emit.js';
 
 /** Tokens per prefill pass. */
 export const TT = 32;
@@ -44,8 +44,8 @@ function initTile(c: Code, kind: ValueKind, t: T): void {
 }
 
 /**
- * Loads two kept values (from local vr) and splats them into wa / wb. bf16: one 32-bit splat load holds both;
- * `<< 16` leaves the first one's float32 bits in every lane, `& 0xffff0000` the second's.
+ * Loads two adjacent kept values (from local vr) and splats them into wa / wb. bf16: one 32-bit splat load
+ * holds both; `<< 16` leaves the first one's float32 bits in every lane, `& 0xffff0000` the second's.
  */
 function splatPair(c: Code, kind: ValueKind, vr: number, t: T): void {
   if (kind === 'bf16') {
@@ -130,39 +130,74 @@ function finishRow(c: Code, t: T, p: { mode: number; ct: number; r: number; out:
   c.end();
 }
 
+/** `i32x4.add`, `i32x4.splat` (not in the emitter). */
+const i32x4Add = (c: Code) => c.raw(0xfd, 0xae, 0x01);
+const i32x4Splat = (c: Code) => c.raw(0xfd, 0x11);
+/** 32-bit lanes a0, b0, a1, b1 / a2, b2, a3, b3 of two vectors. */
+const ZIP_LO = [0, 4, 1, 5].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+const ZIP_HI = [2, 6, 3, 7].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+
 /**
- * tile24(ap, vp, mp, groups, rows, ct, ldv, ldm, tbl, mode, out, ldo, bias): 2:4 prefill of one k block
- * (`groups` groups of 4 inputs, even) over a [block][TT] x panel at ap, W rows from vp / mp (already offset to
- * the block; row strides ldv / ldm bytes). tbl: per code, the panel byte offsets of its two positions (i32).
+ * tile24(ap, vp, mp, slots, rows, ct, ldv, ldm, tbl, mode, out, ldo, bias, op): 2:4 prefill of one k block
+ * (`slots` slots of 8 inputs, even) over a [block][TT] x panel at ap, W rows from vp / mp (already offset to
+ * the block; row strides ldv / ldm bytes). tbl: per slot code (16 bytes each), the panel byte offsets of its
+ * 4 kept values (i32) in an even slot, then (at tbl + 576) in an odd one. Per row, a first pass writes at op
+ * the panel address of every kept value in the order they are stored (../packed.ts's stored24: float32 s0..s3
+ * t0..t3, 16-bit s0 t0 s1 t1 ... per slot pair s, t); the loop then takes two values per step.
  */
 export function emitTile24(kind: ValueKind): Fn {
-  const [ap, vp, mp, groups, rows, ct, ldv, ldm, tbl, mode, out, ldo, bias] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+  const [ap, vp, mp, slots, rows, ct, ldv, ldm, tbl, mode, out, ldo, bias, op] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
   ];
-  const [r, mEnd, gp, vr, mr, a0, pa, pb] = [13, 14, 15, 16, 17, 18, 19, 20];
-  const t = tileLocals(kind, 21);
+  const [r, mEnd, vr, mr, q, pa, pb, qEnd] = [14, 15, 16, 17, 18, 19, 20, 21];
+  const [e0, e1, bv, step] = [22, 23, 24, 25];
+  const t = tileLocals(kind, 26);
   const c = new Code();
   initTile(c, kind, t);
+  i32x4Splat(c.i32(16 * TT * 4)).set(step);
   forRows(c, r, rows, () => {
-    c.get(ap).set(gp);
     c.get(vp).get(r).get(ldv).mul().add().set(vr);
-    c.get(mp).get(r).get(ldm).mul().add().tee(mr).get(groups).add().set(mEnd);
+    c.get(mp).get(r).get(ldm).mul().add().tee(mr).get(slots).add().set(mEnd);
+    c.get(op).set(q);
+    i32x4Splat(c.get(ap)).set(bv);
+    c.block();
+    c.get(slots).eqz().brIf(0);
+    c.loop(); // addresses of one slot pair's 8 values
+    i32x4Add(c.get(tbl).get(mr).i32Load8U(0).i32(4).shl().add().v128Load(0).get(bv)).set(e0);
+    i32x4Add(c.get(tbl).get(mr).i32Load8U(1).i32(4).shl().add().v128Load(X36_SLOT).get(bv)).set(e1);
+    if (kind === 'f32') {
+      c.get(q).get(e0).v128Store(0);
+      c.get(q).get(e1).v128Store(16);
+    } else {
+      c.get(q).get(e0).get(e1).i8x16Shuffle(ZIP_LO).v128Store(0);
+      c.get(q).get(e0).get(e1).i8x16Shuffle(ZIP_HI).v128Store(16);
+    }
+    i32x4Add(c.get(bv).get(step)).set(bv);
+    c.inc(q, 32);
+    c.get(mr).i32(2).add().tee(mr).get(mEnd).ltU().brIf(0);
+    c.end();
+    c.end();
+    c.get(q).set(qEnd);
+    c.get(op).set(q);
     startRow(c, t, mode, ct, r);
     c.block();
-    c.get(groups).eqz().brIf(0);
-    c.loop(); // one group per step, until mr reaches mEnd
+    c.get(slots).eqz().brIf(0);
+    c.loop(); // two kept values per step, until q reaches qEnd
     splatPair(c, kind, vr, t);
-    c.get(tbl).get(mr).i32Load8U(0).add().set(a0);
-    c.get(gp).get(a0).i32Load(0).add().set(pa);
-    c.get(gp).get(a0).i32Load(4).add().set(pb);
+    c.get(q).i32Load(0).set(pa);
+    c.get(q).i32Load(4).set(pb);
     madPair(c, t, pa, pb);
-    c.inc(gp, 4 * TT * 4).inc(vr, 2 * wBytes(kind));
-    c.get(mr).i32(1).add().tee(mr).get(mEnd).ltU().brIf(0);
+    c.inc(vr, 2 * wBytes(kind));
+    c.get(q).i32(8).add().tee(q).get(qEnd).ltU().brIf(0);
     c.end();
     c.end();
     finishRow(c, t, { mode, ct, r, out, ldo, bias });
   });
-  return { params: new Array(13).fill(I32), locals: [...new Array(8).fill(I32), ...t.locals], code: c };
+  return {
+    params: new Array(14).fill(I32),
+    locals: [...new Array(8).fill(I32), ...new Array(4).fill(V128), ...t.locals],
+    code: c,
+  };
 }
 
 /**

@@ -43,6 +43,8 @@ export interface ResidentWasm {
   dotsSparse: F[];
   tile24: F[];
   tileSparse: F[];
+  /** The 2:4 decode's x table (packed_module.ts's emitX36). */
+  x36: F;
 }
 
 let instance: ResidentWasm | null = null;
@@ -69,6 +71,7 @@ export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
     dotsSparse: kinds('dotsSparse'),
     tile24: kinds('tile24'),
     tileSparse: kinds('tileSparse'),
+    x36: e.x36!,
   };
   return instance;
 }
