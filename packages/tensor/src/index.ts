@@ -83,7 +83,7 @@ export {
   SweepWorkspace,
   sweepBlock,
 } from './ops/linalg_f32.js';
-export { type LinearWeight, linear, linearInto, matmul, matmulInto } from './ops/matmul.js';
+export { type LinearWeight, linear, linearGroup, linearInto, matmul, matmulInto } from './ops/matmul.js';
 export {
   applyRotary,
   applyRotaryInto,

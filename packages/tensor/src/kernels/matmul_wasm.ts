@@ -341,7 +341,7 @@ function stageRows(args: MatmulArgs, f: Float32Array, x: number, xs: number): bo
  * `matvecWasmKernel` for a resident W (rows contiguous, k a multiple of 16): the dots run over W in the arena,
  * in place, with x and the outputs in this thread's scratch. Same kernels, same order: same bits.
  */
-function matvecResident(args: MatmulArgs, colStart: number, colEnd: number): void {
+export function matvecResident(args: MatmulArgs, colStart: number, colEnd: number): void {
   const w = residentWasm(args.arena)!;
   const { k, m } = args;
   const half = args.bHalf ?? 0;

@@ -20,6 +20,7 @@ import { axpyRowsWasmKernel } from './matmul_axpy.js';
 import { matmulJsKernel, matvecJsKernel } from './matmul_js.js';
 import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matmul_wasm.js';
 import { matmulWasmWColsKernel, matmulWasmWKernel } from './matmul_wasm_w.js';
+import { matvecGroupKernel } from './matvec_group.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
 import { packedJsKernel } from './packed_js.js';
 import { packedGemmWasmKernel, packedMatvecWasmKernel } from './packed_wasm.js';
@@ -42,6 +43,7 @@ export const kernels = {
   'matmul.js': matmulJsKernel,
   'matmul.matvecJs': matvecJsKernel,
   'matmul.axpy': axpyRowsWasmKernel,
+  'matmul.matvecGroup': matvecGroupKernel,
   'packed.js': packedJsKernel,
   'packed.matvecWasm': packedMatvecWasmKernel,
   'packed.gemmWasm': packedGemmWasmKernel,

@@ -2,22 +2,28 @@
  * `matmul` and `linear`. Both read strided views directly (panels are packed from any strides; W is never
  * transposed or copied as a tensor) and return fresh contiguous tensors.
  */
+
+import { resolveBackend } from '../config.js';
 import { fmtShape, shapeMismatch, TensorError } from '../errors.js';
 import { HALF_CODE, HalfTensor } from '../half.js';
+import { GROUP_MAX } from '../kernels/matvec_group.js';
 import { broadcastShapes, broadcastStrides, numel } from '../layout.js';
 import { PackedWeight } from '../packed.js';
+import { parallelFor } from '../parallel/pool.js';
 import { allocF32, allocF64 } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import type { WasmMemory } from '../wasm/api.js';
 import { arenaMemory, arenaOffset } from '../wasm/arena.js';
 import { decodeWeight } from '../wasm/resident.js';
-import { MATVEC_MAX_ROWS, runGemm } from './matmul_dispatch.js';
+import { MATVEC_MAX_ROWS, residentCost, runGemm } from './matmul_dispatch.js';
 import { packedLinear } from './packed_linear.js';
 
 const EMPTY = allocF32(0);
 // Offsets of a single (batch 1) gemm, reused by every call so steady loops allocate nothing.
 const OFF_A = allocF64(1);
 const OFF_B = allocF64(1);
+// Per-weight [n, arena offset, bias offset, bias stride] of a linearGroup call (reused like OFF_A).
+const GROUP_META = allocF64(4 * GROUP_MAX);
 
 /** The output tensor: a fresh one, or `out` after checking its shape, layout and that it aliases no input. */
 function outputFor(
@@ -230,4 +236,76 @@ export function linearInto(x: Tensor, w: LinearWeight, b?: Tensor | null, out?: 
   }
   const wd = rv.rows <= MATVEC_MAX_ROWS ? decodeWeight(w) : w;
   return gemm(rv.t, rv.rows, rv.rowStride, wd, o, inF, outF, b ?? null, true);
+}
+
+/**
+ * `linear(x, ws[i], bs[i])` for each i, for weights that share their input (q/k/v; gate and up). At decode sizes
+ * with every W resident and dense in one format, a single pool split covers all their outputs (one handshake
+ * instead of one per weight); otherwise they run one by one. Either way the results are those of `linear`.
+ */
+export function linearGroup(
+  x: Tensor,
+  ws: readonly LinearWeight[],
+  bs: readonly (Tensor | null | undefined)[] = [],
+): Tensor[] {
+  const rv = x.ndim >= 1 ? rowsView(x) : null;
+  const fused = rv && rv.rows <= MATVEC_MAX_ROWS ? groupWeights(x, ws, bs, rv.rows) : null;
+  if (!fused || !rv) return ws.map((w, i) => linearInto(x, w, bs[i]));
+  const outs = fused.map(({ w }) => Tensor.zeros([...x.shape.slice(0, -1), w.shape[0]!]));
+  const k = x.shape[x.ndim - 1]!;
+  OFF_A[0] = rv.t.offset;
+  const args: Record<string, unknown> = {
+    a: rv.t.data,
+    aOff: OFF_A,
+    aRowStride: rv.rowStride,
+    aKStride: rv.t.strides[rv.t.ndim - 1]!,
+    m: rv.rows,
+    k,
+    bHalf: fused[0]!.w instanceof HalfTensor ? HALF_CODE[fused[0]!.w.dtype] : 0,
+    arena: arenaMemory()!,
+    parts: fused.length,
+    meta: GROUP_META,
+  };
+  let n = 0;
+  for (let i = 0; i < GROUP_MAX; i++) {
+    const g = fused[i];
+    const b = g ? bs[i] : null;
+    args[`c${i}`] = g ? dense(outs[i]!) : EMPTY;
+    args[`bias${i}`] = b ? b.data : EMPTY;
+    if (!g) continue;
+    GROUP_META.set([g.w.shape[0]!, g.bArena, b ? b.offset : 0, b ? b.strides[0]! : 0], 4 * i);
+    n += g.w.shape[0]!;
+  }
+  const cost = residentCost((0.4 + rv.rows / 15) * k, { n, bArena: 0 });
+  parallelFor('matmul.matvecGroup', args as never, n, { costPerRow: cost, align: 16 });
+  return outs;
+}
+
+/** The resident dense weights of a fusable group with their arena offsets, or null (then: separate calls). */
+function groupWeights(
+  x: Tensor,
+  ws: readonly LinearWeight[],
+  bs: readonly (Tensor | null | undefined)[],
+  rows: number,
+): { w: Tensor | HalfTensor; bArena: number }[] | null {
+  const k = x.shape[x.ndim - 1]!;
+  if (ws.length < 2 || ws.length > GROUP_MAX || k % 16 !== 0 || resolveBackend() !== 'wasm') return null;
+  const out: { w: Tensor | HalfTensor; bArena: number }[] = [];
+  for (let i = 0; i < ws.length; i++) {
+    const w0 = ws[i]!;
+    const b = bs[i];
+    if (w0 instanceof PackedWeight || w0.ndim !== 2 || w0.shape[1] !== k) return null;
+    if (b && (b.ndim !== 1 || b.shape[0] !== w0.shape[0])) return null;
+    const w = decodeWeight(w0);
+    const r = residentArgs(w, true, rows);
+    if (r.bArena === undefined) return null;
+    if (
+      i > 0 &&
+      (w instanceof HalfTensor ? w.dtype : 'f32') !==
+        (out[0]!.w instanceof HalfTensor ? (out[0]!.w as HalfTensor).dtype : 'f32')
+    )
+      return null;
+    out.push({ w, bArena: r.bArena });
+  }
+  return out;
 }

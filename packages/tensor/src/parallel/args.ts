@@ -8,18 +8,21 @@ import type { WorkerError } from './protocol.js';
 type Ctor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
 
 /** A WebAssembly.Memory created with `shared: true`. */
-function isSharedWasmMemory(v: unknown): boolean {
+export function isSharedWasmMemory(v: unknown): boolean {
   const M = (globalThis as { WebAssembly?: { Memory?: abstract new (...a: never[]) => { buffer: unknown } } })
     .WebAssembly?.Memory;
   return !!M && v instanceof M && v.buffer instanceof SharedArrayBuffer;
 }
 
-/** Validates the argument object; returns a version whose typed arrays all live on shared memory. */
+/**
+ * Validates the argument object; returns a version whose typed arrays all live on shared memory (`copied`: some
+ * are fresh shared copies of plain buffers, for this call only).
+ */
 export function shareArgs(
   name: string,
   args: Record<string, unknown>,
   share: boolean,
-): { args: Record<string, unknown>; copyBack: () => void } {
+): { args: Record<string, unknown>; copyBack: () => void; copied: boolean } {
   let plain: Map<ArrayBufferLike, { lo: number; hi: number }> | null = null;
   for (const key of Object.keys(args)) {
     const v = args[key];
@@ -43,7 +46,7 @@ export function shareArgs(
       `parallelFor(${name}): argument '${key}' is ${what}; kernels take numbers, strings, booleans, typed arrays and shared wasm memories`,
     );
   }
-  if (!plain) return { args, copyBack: () => {} };
+  if (!plain) return { args, copyBack: noop, copied: false };
   const copies = new Map<ArrayBufferLike, { lo: number; hi: number; shared: SharedArrayBuffer }>();
   for (const [buf, { lo, hi }] of plain) {
     const shared = new SharedArrayBuffer(hi - lo);
@@ -62,8 +65,10 @@ export function shareArgs(
   const copyBack = () => {
     for (const [buf, c] of copies) new Uint8Array(buf, c.lo, c.hi - c.lo).set(new Uint8Array(c.shared));
   };
-  return { args: out, copyBack };
+  return { args: out, copyBack, copied: true };
 }
+
+const noop = () => {};
 
 export function rebuildError(e: WorkerError | undefined, name: string): Error {
   const err =

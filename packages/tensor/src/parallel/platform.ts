@@ -10,7 +10,7 @@ import type * as UrlModule from 'node:url';
 import type * as WorkerThreads from 'node:worker_threads';
 // Browser backend (Web Workers + SharedArrayBuffer, owned by the docs/demo work): selected in detect() below.
 import { browserPlatform } from './browser.js';
-import { CLAIM, DONE, SEQ, STATUS } from './protocol.js';
+import { CLAIM, DONE, JOB_CHUNK, JOB_ID, SEQ, STATUS } from './protocol.js';
 
 /** A running worker. */
 export interface PlatformWorker {
@@ -31,12 +31,17 @@ export interface Platform {
   readonly name: string;
   /** Its workers keep the process alive (Deno's Web Workers have no unref): the pool stops them when idle. */
   readonly keepsProcessAlive?: boolean;
+  /**
+   * Its workers read jobs from shared memory (the ctl header and the shared record, protocol.ts) and receive
+   * messages synchronously; otherwise every job is posted whole as a `Job` message.
+   */
+  readonly sharedJobs?: boolean;
   /** Throws a clear error when the worker script cannot be loaded (e.g. dist/ not built). */
   checkScript(url: URL): void;
   /**
    * Starts a worker running the module `url`; `data` becomes its workerData together with `port` (its end of
    * the channel) and `script` (the url). If the module fails to load, the worker answers every job with that
-   * error (see BOOTSTRAP).
+   * error (see BOOTSTRAP; it reads the job header, so only for `sharedJobs` platforms).
    */
   spawn(url: URL, data: Record<string, unknown>): { worker: PlatformWorker; port: PlatformPort };
 }
@@ -51,16 +56,18 @@ const BOOTSTRAP = `import('node:worker_threads').then((wt) => {
   return import(d.script).catch((e) => {
     const msg = { name: 'Error', message: 'parallelFor: pool worker failed to start: ' + (e && e.message ? e.message : String(e)), stack: e && e.stack };
     for (let seen = 0; ; ) {
-      const m = wt.receiveMessageOnPort(d.port);
-      if (m === undefined) {
+      const seq = Atomics.load(d.ctl, ${SEQ});
+      if (seq === seen) {
         Atomics.wait(d.ctl, ${SEQ}, seen);
-        seen = Atomics.load(d.ctl, ${SEQ});
         continue;
       }
-      const job = m.message;
-      if (Atomics.compareExchange(d.shared, ${CLAIM} + job.chunk, job.id, 0) !== job.id) continue;
+      seen = seq;
+      while (wt.receiveMessageOnPort(d.port) !== undefined) {}
+      const id = Atomics.load(d.ctl, ${JOB_ID});
+      const chunk = d.ctl[${JOB_CHUNK}];
+      if (Atomics.compareExchange(d.shared, ${CLAIM} + chunk, id, 0) !== id) continue;
       d.port.postMessage(msg);
-      Atomics.store(d.shared, ${STATUS} + job.chunk, -job.id);
+      Atomics.store(d.shared, ${STATUS} + chunk, -id);
       Atomics.add(d.shared, ${DONE}, 1);
       Atomics.notify(d.shared, ${DONE});
     }
@@ -90,6 +97,7 @@ type Modules = { wt: typeof WorkerThreads; fs: typeof FsModule; url: typeof UrlM
 function nodePlatform({ wt, fs, url: urlMod }: Modules): Platform {
   return {
     name: 'node',
+    sharedJobs: true,
     checkScript(url: URL): void {
       const file = urlMod.fileURLToPath(url);
       if (!fs.existsSync(file)) {

@@ -8,7 +8,20 @@ import { kernels } from '../kernels/registry.js';
 import { allocF32 } from '../storage.js';
 import { getPlatform, workerExecArgv } from './platform.js';
 import { parallelFor, poolInfo, shutdownPool, warmPool, workerScriptUrl } from './pool.js';
-import { CLAIM, CTL_INTS, DONE, SEQ, SHARED_INTS, STATUS } from './protocol.js';
+import {
+  CLAIM,
+  CTL_INTS,
+  DONE,
+  JOB_CHUNK,
+  JOB_ID,
+  JOB_KIND,
+  JOB_MSG,
+  JOB_POSTED,
+  JOB_R1,
+  SEQ,
+  SHARED_INTS,
+  STATUS,
+} from './protocol.js';
 import { splitRows } from './split.js';
 
 const initialThreads = getThreads();
@@ -269,7 +282,12 @@ describe('parallelFor', () => {
     const { worker, port } = platform.spawn(new URL('file:///nonexistent/stade-worker.js'), { ctl, shared });
     try {
       Atomics.store(shared, CLAIM + 1, 7);
-      port.post({ id: 7, chunk: 1, name: 'x', args: {}, r0: 0, r1: 1 });
+      port.post({ id: 7, name: 'x', args: {} }); // a whole job (JOB_MSG), announced by the ctl header
+      ctl[JOB_CHUNK] = 1;
+      ctl[JOB_R1] = 1;
+      ctl[JOB_KIND] = JOB_MSG;
+      ctl[JOB_POSTED] = 1;
+      Atomics.store(ctl, JOB_ID, 7);
       Atomics.add(ctl, SEQ, 1);
       Atomics.notify(ctl, SEQ);
       const deadline = Date.now() + 20_000;

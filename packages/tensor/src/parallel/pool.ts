@@ -3,9 +3,12 @@
  *
  * - Synchronous for the caller. The rows are cut into contiguous chunks (deterministic for a given thread
  *   count, see split.ts); chunks 1.. are posted to workers, the calling thread runs chunk 0, then also runs
- *   any chunk no worker has started yet (a booting or descheduled worker costs nothing), then sleeps in
- *   Atomics.wait on a shared completion counter until the claimed chunks are done (protocol.ts). Chunk
- *   boundaries never depend on who runs them, so results are identical for any thread count.
+ *   any chunk no worker has started yet (a booting or descheduled worker costs nothing), then polls and
+ *   sleeps in Atomics.wait on a shared completion counter until the claimed chunks are done (protocol.ts).
+ *   Chunk boundaries never depend on who runs them, so results are identical for any thread count.
+ * - Posting: on Node, a job is written into shared memory (a header per worker and one argument record,
+ *   jobs.ts) that a polling worker picks up within a microsecond or so; argument layouts and shared buffers
+ *   are registered with the workers once, by message. In browsers (and Deno) each job is a message.
  * - Small work stays inline: the call runs on the calling thread unless rows * costPerRow (ns) exceeds ~0.5 ms
  *   (a worker wake-up round trip costs ~40-50 µs). It also stays inline inside a worker, inside a kernel that
  *   is already running on the pool, with setThreads(1), and where the runtime has no workers/shared memory.
@@ -28,8 +31,28 @@ import { type KernelArgsOf, type KernelName, kernels } from '../kernels/registry
 import { sharedMemoryAvailable } from '../storage.js';
 import { rebuildError, shareArgs } from './args.js';
 import { inPoolWorker } from './context.js';
+import { JobEncoder, REC_SLOTS } from './jobs.js';
 import { getPlatform, type Platform, type PlatformPort, type PlatformWorker } from './platform.js';
-import { CLAIM, CTL_INTS, DONE, type Job, READY, SEQ, SHARED_INTS, STATUS, type WorkerError } from './protocol.js';
+import {
+  CLAIM,
+  CTL_INTS,
+  DONE,
+  JOB_CHUNK,
+  JOB_ID,
+  JOB_KIND,
+  JOB_MSG,
+  JOB_POSTED,
+  JOB_R0,
+  JOB_R1,
+  JOB_REC,
+  JOB_SHAPE,
+  type Job,
+  READY,
+  SEQ,
+  SHARED_INTS,
+  STATUS,
+  type WorkerError,
+} from './protocol.js';
 import { chunkCount, type SplitOptions, splitRows } from './split.js';
 
 export interface ParallelOptions extends SplitOptions {
@@ -43,11 +66,16 @@ export interface ParallelOptions extends SplitOptions {
 interface Slot {
   worker: PlatformWorker;
   port: PlatformPort;
-  ctl: Int32Array; // [SEQ] job sequence, [READY] loaded
+  ctl: Int32Array; // [SEQ] job sequence, [READY] loaded, the job header (protocol.ts)
+  /** Messages posted to this worker so far (sharedJobs platforms). */
+  posted: number;
 }
 
 let slots: Slot[] = [];
 let shared: Int32Array | null = null;
+/** The shared argument record of the current job, and the ids the workers know (sharedJobs platforms). */
+let rec: Float64Array | null = null;
+const encoder = new JobEncoder();
 let busy = false;
 let jobId = 0;
 const counts = { parallel: 0, inline: 0, stolen: 0 };
@@ -66,10 +94,12 @@ function grow(platform: Platform, n: number): void {
   const url = workerScriptUrl();
   platform.checkScript(url);
   shared ??= new Int32Array(new SharedArrayBuffer(SHARED_INTS * 4));
+  rec ??= new Float64Array(new SharedArrayBuffer(REC_SLOTS * 8));
   while (slots.length < n) {
     const ctl = new Int32Array(new SharedArrayBuffer(CTL_INTS * 4));
-    slots.push({ ctl, ...platform.spawn(url, { ctl, shared }) });
+    slots.push({ ctl, posted: 0, ...platform.spawn(url, { ctl, shared, rec }) });
   }
+  encoder.reset(); // the new workers know no shapes or buffers yet
 }
 
 function shrink(n: number): Promise<void> {
@@ -180,7 +210,14 @@ export function parallelFor<K extends KernelName>(
   busy = true;
   counts.parallel++;
   try {
-    return runSplit(fn, kernel, prepared.args, ranges, opts.steal ?? true);
+    return runSplit(
+      fn,
+      kernel,
+      prepared.args,
+      ranges,
+      opts.steal ?? true,
+      platform!.sharedJobs ? prepared.copied : null,
+    );
   } finally {
     busy = false;
     prepared.copyBack();
@@ -188,12 +225,51 @@ export function parallelFor<K extends KernelName>(
   }
 }
 
+/** Posts the job's chunks 1.. through the ctl headers and the shared record (protocol.ts, jobs.ts). */
+function postShared(
+  name: string,
+  args: Record<string, unknown>,
+  ranges: [number, number][],
+  id: number,
+  whole: boolean,
+) {
+  const used = ranges.length;
+  const shape = whole ? 0 : encoder.encode(name, args, rec!);
+  const reg = encoder.takePending();
+  const kind = shape === 0 ? JOB_MSG : JOB_REC;
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i]!;
+    const job = kind === JOB_MSG && i < used - 1;
+    if (!reg && !job) continue;
+    s.port.post(job ? { ...reg, id, name, args } : reg);
+    s.posted++;
+  }
+  for (let i = 1; i < used; i++) {
+    const s = slots[i - 1]!;
+    const ctl = s.ctl;
+    ctl[JOB_CHUNK] = i;
+    ctl[JOB_R0] = ranges[i]![0];
+    ctl[JOB_R1] = ranges[i]![1];
+    ctl[JOB_KIND] = kind;
+    ctl[JOB_SHAPE] = shape;
+    ctl[JOB_POSTED] = s.posted;
+    Atomics.store(ctl, JOB_ID, id);
+    Atomics.add(ctl, SEQ, 1);
+    Atomics.notify(ctl, SEQ);
+  }
+}
+
+/** Polls of a spin loop between two reads of the clock (reading it costs more than a poll). */
+const POLL_CHECK = 1024;
+
+/** `copied` (sharedJobs platforms): the arguments include per-call copies (posted whole); null: post Job messages. */
 function runSplit(
   fn: Fn,
   name: string,
   args: Record<string, unknown>,
   ranges: [number, number][],
   steal: boolean,
+  copied: boolean | null,
 ): number {
   const used = ranges.length;
   const sh = shared!;
@@ -203,12 +279,15 @@ function runSplit(
     Atomics.store(sh, CLAIM + i, id);
     Atomics.store(sh, STATUS + i, 0);
   }
-  for (let i = 1; i < used; i++) {
-    const s = slots[i - 1]!;
-    const job: Job = { id, chunk: i, name, args, r0: ranges[i]![0], r1: ranges[i]![1] };
-    s.port.post(job);
-    Atomics.add(s.ctl, SEQ, 1);
-    Atomics.notify(s.ctl, SEQ);
+  if (copied !== null) postShared(name, args, ranges, id, copied);
+  else {
+    for (let i = 1; i < used; i++) {
+      const s = slots[i - 1]!;
+      const job: Job = { id, chunk: i, name, args, r0: ranges[i]![0], r1: ranges[i]![1] };
+      s.port.post(job);
+      Atomics.add(s.ctl, SEQ, 1);
+      Atomics.notify(s.ctl, SEQ);
+    }
   }
   // Errors by chunk; the calling thread's own chunks first.
   const errors: unknown[] = new Array(used).fill(undefined);
@@ -231,8 +310,8 @@ function runSplit(
     }
   }
   // Poll briefly before sleeping: the workers' chunks usually end within a wake-up's latency (50-200 µs).
-  const spinUntil = performance.now() + SPIN_MS;
-  for (;;) {
+  let spinUntil = -1;
+  for (let polls = 1; ; polls++) {
     const c = Atomics.load(sh, DONE);
     let pending = false;
     for (let i = 1; i < used && !pending; i++) {
@@ -240,7 +319,10 @@ function runSplit(
       if (!mine[i] && st !== id && st !== -id) pending = true;
     }
     if (!pending) break;
-    if (performance.now() < spinUntil) continue;
+    if (polls % POLL_CHECK !== 0) continue;
+    const now = performance.now();
+    if (spinUntil < 0) spinUntil = now + SPIN_MS;
+    if (now < spinUntil) continue;
     Atomics.wait(sh, DONE, c);
   }
   for (let i = 1; i < used; i++) {

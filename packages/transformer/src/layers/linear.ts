@@ -1,4 +1,4 @@
-import { linearInto, type Tensor } from '@stade/tensor';
+import { linearGroup, linearInto, type Tensor } from '@stade/tensor';
 import type { StoredLinear, Tap } from '../model.js';
 
 /**
@@ -8,4 +8,16 @@ import type { StoredLinear, Tap } from '../model.js';
 export function runLinear(layer: StoredLinear, x: Tensor /* [T, in] */, tap?: Tap, out?: Tensor): Tensor {
   tap?.(layer.name, x);
   return linearInto(x, layer.weight, layer.bias ?? undefined, out);
+}
+
+/**
+ * Runs layers that share their input (q/k/v; gate and up) on `x`: at decode sizes one pool split covers all of
+ * them (`linearGroup`); the results are those of `runLinear` on each.
+ */
+export function runLinears(layers: readonly StoredLinear[], x: Tensor /* [T, in] */): Tensor[] {
+  return linearGroup(
+    x,
+    layers.map((l) => l.weight),
+    layers.map((l) => l.bias),
+  );
 }

@@ -9,7 +9,7 @@ import { type LlamaConfig, slidingWindowFor } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { causalAttentionInto } from '../layers/attention.js';
 import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
-import { runLinear } from '../layers/linear.js';
+import { runLinear, runLinears } from '../layers/linear.js';
 import { rmsNormOf } from '../layers/norm.js';
 import { type PackedSegment, packedAttentionInto, segmentPositions } from '../layers/packed-attention.js';
 import { Rope } from '../layers/rope.js';
@@ -206,24 +206,21 @@ export class LlamaModel extends DecoderModel {
     const pos = cache.length;
     const { cos, sin } = this.rope.tables(pos + T);
     let x = rmsNormOf(h, this.weights.get(`${p}input_layernorm.weight`), this.eps);
-    const a = cachedAttention(
-      runLinear(this.linear(i, 'self_attn.q_proj'), x), // [T, heads*head_dim]
-      runLinear(this.linear(i, 'self_attn.k_proj'), x), // [T, kv*head_dim]
-      runLinear(this.linear(i, 'self_attn.v_proj'), x),
-      cache,
-      i,
-      {
-        heads: this.heads,
-        kvHeads: this.kvHeads,
-        headDim: this.headDim,
-        scale: this.headDim ** -0.5,
-        rotary: { cos: cos.narrow(0, pos, T), sin: sin.narrow(0, pos, T) },
-        window: slidingWindowFor(this.cfg, i),
-      },
-    );
+    const [q, k, v] = runLinears(
+      ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'].map((n) => this.linear(i, n)),
+      x,
+    ) as [Tensor, Tensor, Tensor]; // [T, heads*head_dim], [T, kv*head_dim] twice
+    const a = cachedAttention(q, k, v, cache, i, {
+      heads: this.heads,
+      kvHeads: this.kvHeads,
+      headDim: this.headDim,
+      scale: this.headDim ** -0.5,
+      rotary: { cos: cos.narrow(0, pos, T), sin: sin.narrow(0, pos, T) },
+      window: slidingWindowFor(this.cfg, i),
+    });
     h = add(h, runLinear(this.linear(i, 'self_attn.o_proj'), a));
     x = rmsNormOf(h, this.weights.get(`${p}post_attention_layernorm.weight`), this.eps);
-    const gate = silu(runLinear(this.linear(i, 'mlp.gate_proj'), x)); // [T, intermediate]
-    return add(h, runLinear(this.linear(i, 'mlp.down_proj'), mul(gate, runLinear(this.linear(i, 'mlp.up_proj'), x))));
+    const [g, u] = runLinears([this.linear(i, 'mlp.gate_proj'), this.linear(i, 'mlp.up_proj')], x) as [Tensor, Tensor];
+    return add(h, runLinear(this.linear(i, 'mlp.down_proj'), mul(silu(g), u))); // g, u: [T, intermediate]
   }
 }

@@ -17,7 +17,7 @@ import {
 import type { OptActivation, OptConfig } from '../config.js';
 import { causalAttentionInto } from '../layers/attention.js';
 import { cachedAttention, checkCacheLength, checkPositions, KvCache } from '../layers/kv-cache.js';
-import { runLinear } from '../layers/linear.js';
+import { runLinear, runLinears } from '../layers/linear.js';
 import { packedAttentionInto } from '../layers/packed-attention.js';
 import { Workspace } from '../layers/workspace.js';
 import type { BlockOptions, TensorSource } from '../model.js';
@@ -222,9 +222,10 @@ export class OptModel extends DecoderModel {
     const p = this.blockPrefix(i);
     const d = this.hiddenSize / this.heads;
     let x = this.preLN ? this.norm(`${p}self_attn_layer_norm`, h) : h; // [T, hidden]
-    const q = runLinear(this.linear(i, 'self_attn.q_proj'), x);
-    const k = runLinear(this.linear(i, 'self_attn.k_proj'), x);
-    const v = runLinear(this.linear(i, 'self_attn.v_proj'), x);
+    const [q, k, v] = runLinears(
+      ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'].map((n) => this.linear(i, n)),
+      x,
+    ) as [Tensor, Tensor, Tensor]; // each [T, hidden]
     const spec = { heads: this.heads, kvHeads: this.heads, headDim: d, scale: d ** -0.5 };
     h = add(h, runLinear(this.linear(i, 'self_attn.out_proj'), cachedAttention(q, k, v, cache, i, spec)));
     if (!this.preLN) h = this.norm(`${p}self_attn_layer_norm`, h);
