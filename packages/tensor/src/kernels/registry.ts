@@ -11,6 +11,7 @@
  */
 import { poolTestKernels } from '../parallel/test-kernels.js';
 import type { Kernel } from '../parallel/types.js';
+import { attnDecodeKernel } from '../wasm/attn_kernel.js';
 import { binaryRows, unaryBlocks } from './elementwise_rows.js';
 import { lowerInversePairs } from './linalg.js';
 import { cholPanelUnits, cholTrailPairs, packLowerCols, triInvPairs } from './linalg_chol.js';
@@ -47,6 +48,7 @@ export const kernels = {
   'packed.js': packedJsKernel,
   'packed.matvecWasm': packedMatvecWasmKernel,
   'packed.gemmWasm': packedGemmWasmKernel,
+  'attn.decode': attnDecodeKernel,
 
   // --- row ops: nn, reduce, stats, select (engineer B) ---
   'ew.unary': unaryBlocks,

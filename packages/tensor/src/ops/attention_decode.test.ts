@@ -1,6 +1,8 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getThreads, setThreads } from '../config.js';
 import { fastExp } from '../kernels/exp.js';
+import { poolInfo, shutdownPool } from '../parallel/pool.js';
 import { expectClose, mulberry32 } from '../testing/index.js';
 import { arenaAlloc, arenaFree, arenaMemory, arenaScratch, arenaViews } from '../wasm/arena.js';
 import { EXP_FLOOR } from '../wasm/attn_emit.js';
@@ -50,6 +52,11 @@ function fill(a: Float32Array, seed: number, amp: number): void {
 }
 
 const can = simdSupported() && arenaMemory() !== null;
+const threads0 = getThreads();
+afterAll(async () => {
+  setThreads(threads0);
+  await shutdownPool();
+});
 
 describe.runIf(can)('decodeAttention (fused decode-size attention on the resident arena)', () => {
   it('equals the naive reference: GQA, windows, 1..4 rows, 1..300 positions', () => {
@@ -96,6 +103,33 @@ describe.runIf(can)('decodeAttention (fused decode-size attention on the residen
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('splits heads across the pool on long contexts with the same bits as one thread', () => {
+    const [H, KV, D, L] = [16, 4, 64, 1100];
+    const keys = arenaAlloc(Float32Array, KV * L * D)!;
+    const values = arenaAlloc(Float32Array, KV * L * D)!;
+    try {
+      fill(keys, 1, 1);
+      fill(values, 2, 1);
+      const q = new Float32Array(4 * H * D);
+      fill(q, 3, 0.5);
+      for (const window of [null, 700]) {
+        const spec = { heads: H, kvHeads: KV, headDim: D, maxLen: L, length: 1000, window };
+        setThreads(1);
+        const one = decodeAttention(q, keys, values, spec);
+        setThreads(2);
+        const before = poolInfo().parallelCalls;
+        const two = decodeAttention(q, keys, values, spec);
+        if (poolInfo().platform !== null) expect(poolInfo().parallelCalls).toBe(before + 1);
+        expect(two).toEqual(one);
+        const ref = naive(q, keys, values, spec);
+        expectClose(one, ref.out, { rtol: 2e-5, atol: 2e-6 + 4e-7 * ref.sMax });
+      }
+    } finally {
+      arenaFree(keys);
+      arenaFree(values);
+    }
   });
 
   it('its exp is within 2 float32 ulps of the softmax kernels’ exp, and 0 below the floor', () => {

@@ -3,9 +3,14 @@
  * in one WebAssembly call that reads the cache in place from the resident arena (wasm/arena.ts). A fused op: no
  * per-head dispatch, no allocation beyond the output (the kernel's scratch is the calling thread's arena scratch).
  */
+
+import { parallelFor } from '../parallel/pool.js';
 import { allocF32 } from '../storage.js';
-import { arenaAlloc, arenaFree, arenaOffset, arenaScratch, arenaViews } from '../wasm/arena.js';
+import { arenaAlloc, arenaFree, arenaMemory, arenaOffset } from '../wasm/arena.js';
 import { attnWasm } from '../wasm/attn_runtime.js';
+
+/** Measured time per query-key-lane step (both products and the softmax share, ns) for the pool's split decision. */
+const NS_PER_MAC = 0.3;
 
 /** The shapes of a decode attention. */
 export interface DecodeAttentionSpec {
@@ -60,29 +65,12 @@ export function decodeAttention(
   check(keys.length >= need && values.length >= need, `keys/values hold fewer than ${need} values`);
   const kp = arenaOffset(keys);
   const vp = arenaOffset(values);
-  const w = attnWasm();
-  check(kp >= 0 && vp >= 0 && w !== null, 'keys and values must live in the resident arena');
-  const qBytes = q.length * 4;
-  const base = arenaScratch(2 * qBytes + (len + 4) * 4);
-  const f = arenaViews().f32;
-  f.set(q, base / 4);
-  w!.attnDecode(
-    base,
-    kp,
-    vp,
-    base + qBytes,
-    base + 2 * qBytes,
-    H,
-    H / KV,
-    D,
-    L,
-    len,
-    T,
-    W === null ? 0 : Math.min(W, len),
-    0,
-    H,
-  );
-  out.set(f.subarray((base + qBytes) / 4, (base + 2 * qBytes) / 4));
+  const arena = arenaMemory();
+  check(kp >= 0 && vp >= 0 && arena !== null && attnWasm() !== null, 'keys and values must live in the resident arena');
+  const seen = W === null ? len : Math.min(W, len); // keys per query row, at most
+  const args = { arena: arena!, q, out, kp, vp, H, rep: H / KV, D, L, len, T, W: W === null ? 0 : seen };
+  // heads split across the pool only when worth a wake-up (long contexts); decode at short ones runs inline
+  parallelFor('attn.decode', args, H, { costPerRow: T * seen * D * NS_PER_MAC });
   return out;
 }
 

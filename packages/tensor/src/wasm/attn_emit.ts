@@ -139,7 +139,7 @@ export function emitAttnDecode(): { params: ValType[]; locals: ValType[]; code: 
   );
   const kq = [l.add(I32), l.add(I32), l.add(I32), l.add(I32)];
   const [mx, inv] = [l.add(F32), l.add(F32)];
-  const acc = [l.add(V128), l.add(V128), l.add(V128), l.add(V128)];
+  const acc = Array.from({ length: 8 }, () => l.add(V128));
   const [qv, sv] = [l.add(V128), l.add(V128)];
   const ex = expLocals(l);
   const c = new Code();
@@ -273,7 +273,7 @@ export function emitAttnDecode(): { params: ValType[]; locals: ValType[]; code: 
     });
   }
 
-  // out[t, h, d..] = sum_j p_j V[lo + j, d..]: 16 lanes at a time, then 4
+  // out[t, h, d..] = sum_j p_j V[lo + j, d..]: 32 lanes at a time, then 16, then 4
   function weightedPass(nv: number): void {
     for (let i = 0; i < nv; i++) c.v128Zero().set(acc[i]!);
     c.get(vb).set(vptr);
@@ -305,11 +305,17 @@ export function emitAttnDecode(): { params: ValType[]; locals: ValType[]; code: 
   function weighted(): void {
     c.get(outp).get(qrow).get(qp).sub().add().set(optr);
     c.get(D).set(dleft);
-    whileLoop(
-      c,
-      () => c.get(dleft).i32(16).ltU().eqz(),
-      () => weightedPass(4),
-    );
+    for (const nv of [8, 4])
+      whileLoop(
+        c,
+        () =>
+          c
+            .get(dleft)
+            .i32(4 * nv)
+            .ltU()
+            .eqz(),
+        () => weightedPass(nv),
+      );
     whileLoop(
       c,
       () => c.get(dleft),
