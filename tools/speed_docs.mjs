@@ -24,8 +24,8 @@ forced with \`--weights dense|f16|sparse\`):
 - **dense float32** (\`dense\`): 4 bytes per weight;
 - **dense 16-bit** (\`f16\`): F16/BF16 checkpoints stay 16-bit and are widened inside the kernels (2 bytes per
   weight); a float32 checkpoint is rounded to f16;
-- **2:4** (\`sparse\`, or \`auto\` on a 2:4-pruned layer): the two kept values of every group of four plus one
-  metadata byte naming their positions (1.25 bytes per weight with 16-bit values);
+- **2:4** (\`sparse\`, or \`auto\` on a 2:4-pruned layer): the two kept values of every group of four; one metadata
+  byte per 8 inputs names the position pairs of both groups (1.125 bytes per weight with 16-bit values);
 - **unstructured sparse** (\`sparse\`, or \`auto\` from ${autoMin * 100}% zeros on): the kept values plus a position
   byte each, per block of 256 inputs (3 bytes per kept 16-bit value: 1.5 bytes per weight at 50%, 0.9 at 70%).
 
@@ -35,12 +35,26 @@ thread's own memory on every call (that copy doubled the memory traffic of decod
 4 GiB; weights beyond stay on the copying path (a float32 model above ~1B parameters). The language-model head is
 copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
 sleeping, since a futex wake-up costs more than one decode chunk (that polling counts as CPU time in the tables
-below). Kernels: the dense ones stream one W row at a time (four f32x4 chains; bf16 widened from one 16-byte load
+below); on Node a job reaches a polling worker through shared memory (a header per worker and one argument
+record), not as a message, and the layers that share an input (q/k/v; Llama's gate and up) run as one split.
+The KV cache lives in the resident arena too, and a decode step's attention runs every head in one WebAssembly
+SIMD call that reads the cache in place (\`decodeAttention\`; GQA and sliding windows included; heads split across
+threads only on long contexts); before, each head ran two general matmuls through the pool, which cost OPT-125M's
+shape about a quarter of a decode step. Kernels: the dense ones stream one W row at a time (four f32x4 chains; bf16 widened from one 16-byte load
 by a shift for the even and a mask for the odd weights, x staged in the matching order so that every sum keeps
-its order), 2:4 gathers each group's two inputs with one 64-bit load from a per-call table of
-x at the six position pairs, unstructured gathers x by position byte; WebAssembly SIMD has no gather, so the
-sparse kernels do more work per weight than the dense ones and win only where memory, not instructions, is the
-limit (the unstructured format from about 80% zeros in one-thread measurements). Prefill (more than 4 rows) is
+its order). 2:4 decode reads, per 8 inputs, one metadata byte (code \`6a + b\`) that picks the 4 inputs its kept
+weights multiply from a per-call table of x (for every 8 inputs all 36 codes, 16 bytes each, built by a
+WebAssembly kernel); 16-bit values interleave the two slots of every 16 inputs, so one 16-byte load widens to both
+slots with a shift and a mask. 8 weights then cost 7.5 instructions (byte load, shift, add, x load, half a value
+load, widen, multiply, add) against about 8 for the dense bf16 kernel: the lookup costs what skipping half the
+multiplies saves, so 2:4 gains over dense bf16 only by bytes. The format holds blocks of 256 inputs one after
+another (each row after row), and decode passes over one block at a time so that its x table (18 KB) stays in L1
+(with the whole table in L2, weights streamed from DRAM evicted it: 0.6x of dense bf16). Unstructured gathers x by
+position byte. WebAssembly SIMD has no gather, so the sparse kernels do at least as much work per weight as the
+dense ones and win only where memory, not instructions, is the limit (the unstructured format from about 80% zeros
+in one-thread measurements). \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
+measures dense bf16 against 2:4 on resident weights per layer shape (\`--copies N\` cycles N copies of each weight so
+that they come from DRAM, as in a model). Prefill (more than 4 rows) is
 compute-bound instead: there the packed kernels run 32 tokens per pass over input-major panels of x, multiply each
 kept value with its input's 32 tokens (the pruned half of the multiplies is skipped) and read resident weights in
 place; the dense prefill GEMM reads W's rows in place too (no packing of the weight per call). Without a fused
