@@ -2,13 +2,15 @@
  * Packed sparse weights for `linear`: built once from a pruned W `[out, in]` (float32 Tensor or HalfTensor),
  * holding only the kept values (in W's own dtype: float32, bfloat16 or float16) plus positions.
  *
- * - '2:4': every group of 4 inputs keeps at most 2 values, named by a pair code 0..5: the positions (0,1) (0,2)
- *   (0,3) (1,2) (1,3) (2,3). Per slot of 8 inputs (two groups): their 4 values in order and one metadata byte
- *   `6 * a + b` (a, b: the two groups' pair codes). Rows are padded to a multiple of 16 inputs with zero
- *   groups. The arrays hold k blocks of BLOCK_2_4 inputs one after the other, each block row after row
- *   (`group24`): a kernel pass over one block streams its weights and keeps the block's x in L1. 16-bit values
- *   interleave the two slots of every 16 inputs (`stored24`). 1.125 bytes per weight with 16-bit values
- *   (dense bf16: 2).
+ * - '2:4': every group of 4 inputs keeps at most 2 values (positions padded to a pair with zero values). Per slot
+ *   of 8 inputs (two groups) its 4 kept positions are the set of 4 consecutive entries of `SLOT_SEQ` (x positions
+ *   0..7, alternating the two groups) starting at some window w < `SLOT_WINDOWS`; the slot stores one metadata
+ *   byte `4 * w` and its 4 values in the window's order (`slotPositions`). Rows are padded to a multiple of 16
+ *   inputs with zero groups. The arrays hold k blocks of BLOCK_2_4 inputs one after the other, each block row
+ *   after row (`group24`): a kernel pass over one block streams its weights and keeps the block's x in L1.
+ *   16-bit values interleave the two slots of every 16 inputs (`stored24`). 1.125 bytes per weight with 16-bit
+ *   values (dense bf16: 2). The decode gathers a slot's 4 x values with one 16-byte load at byte `4 * w` of the
+ *   slot's copy of x in `SLOT_SEQ` order (wasm/packed_module.ts).
  * - 'sparse' (unstructured): per row and per block of 256 inputs, the kept values in order with a one-byte
  *   position inside the block, padded with zero entries to a multiple of 4 per block; `quads[row][block]`
  *   counts the 4-entry groups. 3 bytes per kept 16-bit value (bitmask formats were not used: they cost work
@@ -43,9 +45,9 @@ export const SPARSE_BLOCK = 256;
 export const BLOCK_2_4 = 256;
 
 /**
- * Where group q (inputs 4q .. 4q + 3) of row j of a 2:4 weight with n rows and kp padded inputs keeps its two
- * values (`v`: the first one's index before `stored24`) and its metadata byte (`m`: index in `index`; the
- * group's pair code is `pairCode(index[m], q)`).
+ * Where the slot of group q (q even: inputs 4q .. 4q + 7) of row j of a 2:4 weight with n rows and kp padded
+ * inputs keeps its 4 values (`v`: the first one's index before `stored24`) and its metadata byte (`m`: index in
+ * `index`; the values' positions are `slotPositions(index[m])`).
  */
 export function group24(n: number, kp: number, j: number, q: number): { v: number; m: number } {
   const kb = Math.floor((4 * q) / BLOCK_2_4) * BLOCK_2_4;
@@ -54,8 +56,27 @@ export function group24(n: number, kp: number, j: number, q: number): { v: numbe
   return { v: (n * kb + j * width) / 2 + 2 * qb, m: (n * kb + j * width) / 8 + (qb >> 1) };
 }
 
-/** The pair code of group q in its slot's metadata byte `b`. */
-export const pairCode = (b: number, q: number): number => (q & 1 ? b % 6 : Math.floor(b / 6));
+/**
+ * x positions (0..7 in a slot; 0..3 one group, 4..7 the other, alternating) whose windows of 4 consecutive entries
+ * hold every pair of one group with every pair of the other (36 sets), found by search; the decode's table per
+ * slot is x in this order (`SLOT_SEQ.length` floats).
+ */
+export const SLOT_SEQ: readonly number[] = [
+  1, 7, 0, 6, 3, 4, 1, 7, 2, 5, 3, 4, 1, 5, 2, 6, 0, 4, 1, 5, 3, 7, 0, 4, 1, 6, 2, 7, 0, 5, 1, 6, 3, 7, 2, 4, 0, 5, 3,
+  6, 2, 4,
+];
+/** Windows of SLOT_SEQ (metadata bytes are `4 * w`, w < SLOT_WINDOWS). */
+export const SLOT_WINDOWS = SLOT_SEQ.length - 3;
+
+/** Per pair codes a, b of a slot's groups (index 6a + b): the first window holding their 4 positions. */
+const WINDOW_OF: readonly number[] = Array.from({ length: 36 }, (_, code) => {
+  const want = [...PAIRS_2_4[Math.floor(code / 6)]!, ...PAIRS_2_4[code % 6]!.map((p) => p + 4)].sort();
+  for (let w = 0; w < SLOT_WINDOWS; w++) if (String(SLOT_SEQ.slice(w, w + 4).sort()) === String(want)) return w;
+  throw new Error(`SLOT_SEQ lacks positions ${want}`);
+});
+
+/** The slot positions (0..7) of a 2:4 slot's 4 stored values, in storage order, from its metadata byte. */
+export const slotPositions = (b: number): readonly number[] => SLOT_SEQ.slice(b >> 2, (b >> 2) + 4);
 
 /**
  * Where 2:4 value v (the (v mod 4)-th kept value of slot v / 4, counted from the first row) is stored: float32
@@ -113,14 +134,13 @@ export class PackedWeight {
     const vals = widenAll(this.values, this.dtype);
     const kp = this.paddedIn;
     if (this.format === '2:4') {
-      const g = kp / 4;
+      const half = this.dtype !== 'f32';
       for (let j = 0; j < n; j++) {
-        for (let q = 0; q < g; q++) {
+        for (let q = 0; q < kp / 4; q += 2) {
           const { v, m } = group24(n, kp, j, q);
-          const [p0, p1] = PAIRS_2_4[pairCode(this.index[m]!, q)]!;
-          const half = this.dtype !== 'f32';
-          if (4 * q + p0 < k) out.data[j * k + 4 * q + p0] = vals[stored24(v, half)]!;
-          if (4 * q + p1 < k) out.data[j * k + 4 * q + p1] = vals[stored24(v + 1, half)]!;
+          slotPositions(this.index[m]!).forEach((p, l) => {
+            if (4 * q + p < k) out.data[j * k + 4 * q + p] = vals[stored24(v + l, half)]!;
+          });
         }
       }
       return out;
@@ -192,12 +212,12 @@ export function packWeight(w: Tensor | HalfTensor, format: PackFormat, into: Pac
 function pack24(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
   const { dense, raw, dtype, n, k } = s;
   const kp = roundUp(Math.max(k, 1), 16);
-  const g = kp / 4;
   const values = alloc(into, dtype, n * (kp / 2));
-  const index = into.u8(n * (g / 2));
+  const index = into.u8(n * (kp / 8));
   let nnz = 0;
+  const codes = [0, 0];
   for (let j = 0; j < n; j++) {
-    for (let q = 0; q < g; q++) {
+    for (let q = 0; q < kp / 4; q++) {
       const pos: number[] = [];
       for (let p = 0; p < 4 && 4 * q + p < k; p++) if (dense[j * k + 4 * q + p] !== 0) pos.push(p);
       if (pos.length > 2)
@@ -208,12 +228,15 @@ function pack24(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
       // fill up to a pair with zero-valued positions
       for (let p = 0; pos.length < 2; p++) if (!pos.includes(p)) pos.push(p);
       pos.sort((a, b) => a - b);
-      const code = PAIRS_2_4.findIndex(([a, b]) => a === pos[0] && b === pos[1]);
-      const { v, m } = group24(n, kp, j, q);
-      index[m]! += q & 1 ? code : 6 * code;
-      for (let t = 0; t < 2; t++) {
-        const col = 4 * q + pos[t]!;
-        if (col < k && dense[j * k + col] !== 0) values[stored24(v + t, dtype !== 'f32')] = raw[j * k + col]!;
+      codes[q & 1] = PAIRS_2_4.findIndex(([a, b]) => a === pos[0] && b === pos[1]);
+      if ((q & 1) === 0) continue;
+      // the slot of groups q - 1, q: its window and its values in the window's order
+      const w = WINDOW_OF[6 * codes[0]! + codes[1]!]!;
+      const { v, m } = group24(n, kp, j, q - 1);
+      index[m] = 4 * w;
+      for (let l = 0; l < 4; l++) {
+        const col = 4 * (q - 1) + SLOT_SEQ[w + l]!;
+        if (col < k && dense[j * k + col] !== 0) values[stored24(v + l, dtype !== 'f32')] = raw[j * k + col]!;
       }
     }
   }

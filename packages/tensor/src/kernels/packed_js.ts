@@ -3,7 +3,7 @@
  * output element is one float64 sum over the row's kept entries in order, rounded once to float32.
  */
 import { decodeBf16, decodeF16 } from '../dtype.js';
-import { BLOCK_2_4, group24, pairCode, stored24 } from '../packed.js';
+import { BLOCK_2_4, group24, slotPositions, stored24 } from '../packed.js';
 import type { SharedWasmMemory } from '../parallel/types.js';
 
 export interface PackedArgs {
@@ -44,9 +44,6 @@ export interface PackedArgs {
 
 export const FORMAT_2_4 = 1;
 export const FORMAT_SPARSE = 2;
-/** Position pairs of the 2:4 pair codes. */
-const P0 = [0, 0, 0, 1, 1, 2];
-const P1 = [1, 2, 3, 2, 3, 3];
 
 let rowVals = new Float32Array(0);
 let rowCols = new Int32Array(0);
@@ -76,13 +73,12 @@ function rowEntries(args: PackedArgs, j: number): number {
   // 2:4: the row's values block by block (../packed.ts: group24), 16-bit ones back from slot-pair interleaving
   for (let kb = 0; kb < kp; kb += BLOCK_2_4)
     widenInto(args, group24(args.n, kp, j, kb / 4).v, Math.min(BLOCK_2_4, kp - kb) / 2, rowTmp, kb / 2);
-  for (let q = 0; q < kp / 4; q++) {
+  for (let q = 0; q < kp / 4; q += 2) {
     const { m } = group24(args.n, kp, j, q);
-    const code = pairCode(args.index[m]!, q);
-    for (const t of [0, 1]) {
-      rowCols[2 * q + t] = 4 * q + (t ? P1 : P0)[code]!;
-      rowVals[2 * q + t] = rowTmp[stored24(2 * q + t, args.half !== 0)]!;
-    }
+    slotPositions(args.index[m]!).forEach((p, l) => {
+      rowCols[2 * q + l] = 4 * q + p;
+      rowVals[2 * q + l] = rowTmp[stored24(2 * q + l, args.half !== 0)]!;
+    });
   }
   return count;
 }

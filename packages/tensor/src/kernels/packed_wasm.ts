@@ -3,11 +3,11 @@
  * the n output columns (W rows): chunks of W rows are block-copied into the module memory and run there.
  * Every output element is summed by one call in a fixed order, so any column split gives the same bits.
  */
-import { BLOCK_2_4, group24, PAIRS_2_4, SPARSE_BLOCK } from '../packed.js';
+import { BLOCK_2_4, group24, SLOT_SEQ, SLOT_WINDOWS, SPARSE_BLOCK } from '../packed.js';
 import { arenaScratch, arenaViews } from '../wasm/arena.js';
 import { X36_SLOT } from '../wasm/packed_module.js';
 import { packedWasm } from '../wasm/packed_runtime.js';
-import { TILE_BIAS, TILE_FIRST, TILE_LAST, TT } from '../wasm/packed_tiles.js';
+import { TBL_ODD, TILE_BIAS, TILE_FIRST, TILE_LAST, TT } from '../wasm/packed_tiles.js';
 import { residentWasm } from '../wasm/resident_runtime.js';
 import { FORMAT_2_4, type PackedArgs } from './packed_js.js';
 
@@ -251,7 +251,7 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
   const ldo = ncols * 4;
   // layout (bytes from base): position table, x panels, output block [tiles * TT][ncols], bias, accumulator
   // tile, W copies
-  const AP = 2 * X36_SLOT;
+  const AP = 2 * TBL_ODD;
   const OUT = align(AP + tiles * panel);
   const BIAS = align(OUT + tiles * TT * ldo);
   const CT = align(BIAS + ldo);
@@ -261,13 +261,10 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
   if (pw) pw.ensure(WB);
   const view = () => (res ? arenaViews() : pw!.view());
   let v = view();
-  // per slot code 6a + b: the panel byte offsets of its 4 kept values, in an even slot and in an odd one
+  // per window w of SLOT_SEQ: the panel byte offsets of its 4 kept values, in an even slot and in an odd one
   for (const odd of [0, 1])
-    for (let a = 0; a < 6; a++)
-      for (let b = 0; b < 6; b++)
-        [PAIRS_2_4[a]![0], PAIRS_2_4[a]![1], 4 + PAIRS_2_4[b]![0], 4 + PAIRS_2_4[b]![1]].forEach((p, l) => {
-          v.i32[(base + odd * X36_SLOT) / 4 + 4 * (6 * a + b) + l] = (p + 8 * odd) * TT * 4;
-        });
+    for (let w = 0; w < SLOT_WINDOWS; w++)
+      for (let l = 0; l < 4; l++) v.i32[(base + odd * TBL_ODD) / 4 + 4 * w + l] = (SLOT_SEQ[w + l]! + 8 * odd) * TT * 4;
   if (hasBias)
     for (let j = 0; j < ncols; j++)
       v.f32[(base + BIAS) / 4 + j] = args.bias[args.biasOff + (colStart + j) * args.biasStride]!;

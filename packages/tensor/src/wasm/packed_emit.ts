@@ -2,6 +2,7 @@
  * Emission helpers shared by the packed-sparse decode kernels (packed_module.ts) and prefill tiles
  * (packed_tiles.ts): value loads (widened from 16 bits), row and countdown loops, the unstructured row walk.
  */
+import { SLOT_SEQ } from '../packed.js';
 import type { Code, ValType } from './emitter.js';
 import { emitWidenLoad, type WeightKind } from './half_emit.js';
 
@@ -14,8 +15,8 @@ export interface Fn {
   code: Code;
 }
 
-/** Bytes of one 8-input slot's entry in the 2:4 decode's x table (36 codes of 4 floats; packed_module.ts). */
-export const X36_SLOT = 576;
+/** Bytes of one 8-input slot's entry in the 2:4 decode's x table (x in ../packed.ts's SLOT_SEQ order). */
+export const X36_SLOT = Math.ceil(SLOT_SEQ.length / 4) * 16;
 
 export const wBytes = (k: ValueKind) => (k === 'f32' ? 4 : 2);
 

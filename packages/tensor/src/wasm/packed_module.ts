@@ -3,12 +3,13 @@
  * (packed_tiles.ts) for 2:4 and unstructured weights, with kept values stored as float32, bfloat16 or float16
  * (widened in the loop).
  *
- * Decode avoids any per-input work: a 2:4 row reads, per group of 4 inputs, one metadata byte and gathers its
- * two x values with one 64-bit load from `x6`, a per-call table holding for every group all 6 position pairs
- * of x; an unstructured row gathers x with 32-bit lane loads at its position bytes.
+ * Decode avoids any per-input work: a 2:4 row reads, per slot of 8 inputs, one metadata byte and gathers its
+ * four x values with one 16-byte load from `x36`, a per-call table holding every slot's x in the order that
+ * makes each slot's kept positions 4 consecutive floats; an unstructured row gathers x with 32-bit lane loads at
+ * its position bytes.
  */
 
-import { PAIRS_2_4 } from '../packed.js';
+import { BLOCK_2_4, SLOT_SEQ } from '../packed.js';
 import { Code, I32, ModuleBuilder, V128 } from './emitter.js';
 import { emitWidenInit, type WeightKind, widenLocals } from './half_emit.js';
 import {
@@ -27,34 +28,33 @@ import { emitTile24, emitTileSparse, TILE_FIRST, TILE_LAST } from './packed_tile
 
 export { KINDS, type ValueKind, X36_SLOT } from './packed_emit.js';
 
-/** Slots per unrolled step of dots24. */
-const U = 8;
+/** Slots in a full k block (../packed.ts's BLOCK_2_4 / 8): dots24 unrolls them. */
+const BLOCK_SLOTS = BLOCK_2_4 / 8;
+/** Slots summed as a tree before one accumulator add (see emitDots24). */
+const GROUP = 4;
 
-/** 32-bit lane shuffle: lanes 0, 1 from lanes a0, a1 of the first operand, lanes 2, 3 from b0, b1 of the second. */
-const gatherLanes = (a0: number, a1: number, b0: number, b1: number) =>
-  [a0, a1, 4 + b0, 4 + b1].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+/** Byte indices of a shuffle whose 32-bit lane l takes lane p[l] of the pair (first, second operand). */
+const laneShuffle = (p: readonly number[]) => p.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
 
 /**
- * x36(xp, tp, slots): the decode's x table. For every slot of 8 inputs at xp (float32), at tp + slot * 576
- * and every code c = 6 * a + b of the slot's metadata byte (a, b: the pair codes of its two groups), the 4 x
- * values that the slot's 4 kept weights multiply: x[P0[a]], x[P1[a]], x[4 + P0[b]], x[4 + P1[b]].
+ * x36(xp, tp, slots): the decode's x table. For every slot of 8 inputs at xp (float32), at tp + slot * X36_SLOT
+ * the slot's x in ../packed.ts's SLOT_SEQ order (padded with x[0]): a slot whose metadata byte is 4w finds its 4
+ * x values at byte 4w.
  */
 export function emitX36(): Fn {
   const [xp, tp, slots] = [0, 1, 2];
   const [lo, hi] = [3, 4];
   const c = new Code();
+  const seq = [...SLOT_SEQ, ...new Array(X36_SLOT / 4 - SLOT_SEQ.length).fill(0)];
   countdown(c, slots, () => {
     c.get(xp).v128Load(0).set(lo);
     c.get(xp).v128Load(16).set(hi);
-    for (let a = 0; a < 6; a++)
-      for (let b = 0; b < 6; b++) {
-        const [pa, pb] = [PAIRS_2_4[a]!, PAIRS_2_4[b]!];
-        c.get(tp)
-          .get(lo)
-          .get(hi)
-          .i8x16Shuffle(gatherLanes(pa[0], pa[1], pb[0], pb[1]))
-          .v128Store((6 * a + b) * 16);
-      }
+    for (let i = 0; i < seq.length; i += 4)
+      c.get(tp)
+        .get(lo)
+        .get(hi)
+        .i8x16Shuffle(laneShuffle(seq.slice(i, i + 4)))
+        .v128Store(4 * i);
     c.inc(xp, 32).inc(tp, X36_SLOT);
   });
   return { params: [I32, I32, I32], locals: [V128, V128], code: c };
@@ -80,71 +80,82 @@ function widenSlot(c: Code, kind: 'bf16' | 'f16', wv: number, hiMask: number, wl
 }
 
 /**
- * dots24(x36, vp, mp, slots, rows, out, ldv, ldm): 2:4 rows over the x table from `x36` (slots = inputs / 8,
- * even; ldv, ldm in bytes). Per slot: one metadata byte picks the slot's 4 gathered x values (one 16-byte
- * load), times its 4 kept values (16-bit: one 16-byte load holds a slot pair's 8). Slot s goes into
- * accumulator s mod 4; then ((a0 + a1) + (a2 + a3)) and lanes (l0 + l1) + (l2 + l3): a fixed order.
+ * dots24(xt, vp, mp, slots, rows, part, ldv, ldm, mode, out): 2:4 rows of one k block over its x table at `xt`
+ * (slots = block inputs / 8, even; ldv, ldm: row strides in bytes). Per slot: its metadata byte is the byte
+ * offset of its 4 x values in the slot's table entry (one 16-byte load), times its 4 kept values (16-bit: one
+ * 16-byte load holds a slot pair's 8). A full block (32 slots) is unrolled: per group of 4 slots the products
+ * are summed as ((p0 + p1) + (p2 + p3)) and added to the row's accumulator, which is stored to the row's partial
+ * sum after every group (the store keeps V8 from hoisting all 32 slots' loads and spilling them: +35% measured);
+ * a partial block does the same per 2 slots. The accumulator starts at 0 (mode & FIRST) or the row's partial sum
+ * (part + 16r), and ends there or, with mode & LAST, as the lane sum (l0 + l1) + (l2 + l3) at out + 4r.
  */
 export function emitDots24(kind: ValueKind): Fn {
-  const [x36, vp, mp, slots, rows, part, ldv, ldm, mode, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [r, it, xr, vr, mr] = [10, 11, 12, 13, 14];
-  const accs = [15, 16, 17, 18];
-  const [wv, hiMask] = [19, 20];
-  const wl = 21;
+  const [xt, vp, mp, slots, rows, part, ldv, ldm, mode, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [r, it, xr, vr, mr, pr] = [10, 11, 12, 13, 14, 15];
+  const [acc, wv, hiMask, keep] = [16, 17, 18, 19];
+  const wl = 20;
   const c = new Code();
-  // n slots (even) from the pointers, slot u into accumulator u mod 4
-  const step = (n: number) => {
-    for (let u = 0; u < n; u++) {
-      if (kind !== 'f32' && u % 2 === 0)
-        c.get(vr)
-          .v128Load(8 * u)
-          .set(wv);
-      c.get(accs[u % 4]!);
-      c.get(xr)
-        .get(mr)
-        .i32Load8U(u)
-        .i32(4)
-        .shl()
-        .add()
-        .v128Load(u * X36_SLOT);
-      if (kind === 'f32') loadValues(c, kind, vr, wl, 4 * u);
-      else widenSlot(c, kind, wv, hiMask, wl, u % 2 === 1);
-      c.f32x4Mul()
-        .f32x4Add()
-        .set(accs[u % 4]!);
+  // pushes the product of slot u (x table at local tb + u * X36_SLOT; pointers vr, mr)
+  const product = (u: number, tb: number) => {
+    if (kind !== 'f32' && u % 2 === 0)
+      c.get(vr)
+        .v128Load(8 * u)
+        .set(wv);
+    c.get(mr)
+      .i32Load8U(u)
+      .get(tb)
+      .add()
+      .v128Load(u * X36_SLOT);
+    if (kind === 'f32') loadValues(c, kind, vr, wl, 4 * u);
+    else widenSlot(c, kind, wv, hiMask, wl, u % 2 === 1);
+    c.f32x4Mul();
+  };
+  // acc += the pairwise sum of slots u0 .. u0 + n - 1 (n = 2 or 4), then acc stored at pr
+  const group = (u0: number, n: number, tb: number) => {
+    c.get(acc);
+    product(u0, tb);
+    product(u0 + 1, tb);
+    c.f32x4Add();
+    if (n === 4) {
+      product(u0 + 2, tb);
+      product(u0 + 3, tb);
+      c.f32x4Add().f32x4Add();
     }
-    c.inc(xr, n * X36_SLOT)
-      .inc(mr, n)
-      .inc(vr, 4 * n * wBytes(kind));
+    c.f32x4Add().set(acc);
+    c.get(pr).get(acc).v128Store(0);
   };
   emitWidenInit(c, kind as WeightKind, wl);
   c.i32x4Const(0xffff0000 | 0).set(hiMask);
+  // keep: all ones unless mode & FIRST (then the partial sums read as zero)
+  c.v128Zero().set(keep);
+  c.get(mode).i32(TILE_FIRST).and().eqz().if();
+  c.i32x4Const(-1).set(keep);
+  c.end();
+  c.get(part).set(pr);
   forRows(c, r, rows, () => {
-    c.get(x36).set(xr);
-    c.get(vp).get(r).get(ldv).mul().add().set(vr);
-    c.get(mp).get(r).get(ldm).mul().add().set(mr);
-    for (const a of accs) c.v128Zero().set(a);
-    c.get(mode).i32(TILE_FIRST).and().eqz().if();
-    c.get(part).get(r).i32(4).shl().add().v128Load(0).set(accs[0]!);
-    c.end();
-    c.get(slots).i32(Math.log2(U)).shrU().set(it);
-    countdown(c, it, () => step(U));
-    // slots is even: the remaining 0 .. U - 2
-    for (let n = U / 2; n >= 2; n /= 2) {
-      c.get(slots).i32(n).and().if();
-      step(n);
-      c.end();
-    }
-    c.get(accs[0]!).get(accs[1]!).f32x4Add().get(accs[2]!).get(accs[3]!).f32x4Add().f32x4Add().set(accs[0]!);
-    c.get(mode).i32(TILE_LAST).and().if();
-    storeSum(c, accs[0]!, out, r);
+    c.get(vp).set(vr);
+    c.get(mp).set(mr);
+    c.get(pr).v128Load(0).get(keep).v128And().set(acc);
+    c.get(slots).i32(BLOCK_SLOTS).sub().eqz().if();
+    for (let u = 0; u < BLOCK_SLOTS; u += GROUP) group(u, GROUP, xt);
     c.else();
-    c.get(part).get(r).i32(4).shl().add().get(accs[0]!).v128Store(0);
+    c.get(xt).set(xr);
+    c.get(slots).i32(1).shrU().set(it);
+    countdown(c, it, () => {
+      group(0, 2, xr);
+      c.inc(xr, 2 * X36_SLOT)
+        .inc(mr, 2)
+        .inc(vr, 8 * wBytes(kind));
+    });
     c.end();
+    c.get(mode).i32(TILE_LAST).and().if();
+    storeSum(c, acc, out, r);
+    c.end();
+    c.inc(pr, 16).incBy(vp, ldv).incBy(mp, ldm);
   });
   return {
     params: new Array(10).fill(I32),
-    locals: [...new Array(5).fill(I32), ...new Array(6).fill(V128), ...widenLocals(kind as WeightKind)],
+    locals: [...new Array(6).fill(I32), ...new Array(4).fill(V128), ...widenLocals(kind as WeightKind)],
     code: c,
   };
 }

@@ -6,10 +6,14 @@
  * and spilled, at half the speed), and a step costs 66 instructions for 64 multiply-adds. The last k block
  * writes each row's TT sums transposed, as column r of an output block [TT][ldo bytes], with the bias added.
  */
+
+import { SLOT_WINDOWS } from '../packed.js';
 import { Code, I32, V128, type ValType } from './emitter.js';
 import { emitWidenInit, type WeightKind, widenLocals } from './half_emit.js';
-import { type Fn, forRows, loadValues, sparseRow, type ValueKind, wBytes, X36_SLOT } from './packed_emit.js';
+import { type Fn, forRows, loadValues, sparseRow, type ValueKind, wBytes } from './packed_emit.js';
 
+/** Bytes of tile24's position table for an even slot (16 per window of ../packed.ts's SLOT_SEQ); the odd one follows. */
+export const TBL_ODD = SLOT_WINDOWS * 16;
 /** Tokens per prefill pass. */
 export const TT = 32;
 /** `mode` bits of the tiles: zero the accumulators (first k block); write the output (last); add the bias. */
@@ -140,8 +144,8 @@ const ZIP_HI = [2, 6, 3, 7].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l +
 /**
  * tile24(ap, vp, mp, slots, rows, ct, ldv, ldm, tbl, mode, out, ldo, bias, op): 2:4 prefill of one k block
  * (`slots` slots of 8 inputs, even) over a [block][TT] x panel at ap, W rows from vp / mp (already offset to
- * the block; row strides ldv / ldm bytes). tbl: per slot code (16 bytes each), the panel byte offsets of its
- * 4 kept values (i32) in an even slot, then (at tbl + 576) in an odd one. Per row, a first pass writes at op
+ * the block; row strides ldv / ldm bytes). tbl: per window w of SLOT_SEQ (16 bytes each, at 4 * the metadata
+ * byte 4w), the panel byte offsets of its 4 kept values (i32) in an even slot, then (at tbl + TBL_ODD) in an odd one. Per row, a first pass writes at op
  * the panel address of every kept value in the order they are stored (../packed.ts's stored24: float32 s0..s3
  * t0..t3, 16-bit s0 t0 s1 t1 ... per slot pair s, t); the loop then takes two values per step.
  */
@@ -163,8 +167,8 @@ export function emitTile24(kind: ValueKind): Fn {
     c.block();
     c.get(slots).eqz().brIf(0);
     c.loop(); // addresses of one slot pair's 8 values
-    i32x4Add(c.get(tbl).get(mr).i32Load8U(0).i32(4).shl().add().v128Load(0).get(bv)).set(e0);
-    i32x4Add(c.get(tbl).get(mr).i32Load8U(1).i32(4).shl().add().v128Load(X36_SLOT).get(bv)).set(e1);
+    i32x4Add(c.get(tbl).get(mr).i32Load8U(0).i32(2).shl().add().v128Load(0).get(bv)).set(e0);
+    i32x4Add(c.get(tbl).get(mr).i32Load8U(1).i32(2).shl().add().v128Load(TBL_ODD).get(bv)).set(e1);
     if (kind === 'f32') {
       c.get(q).get(e0).v128Store(0);
       c.get(q).get(e1).v128Store(16);
