@@ -130,5 +130,6 @@ export {
   packResident,
   releaseResident,
   releaseResidentDecode,
+  residentAs,
 } from './wasm/resident.js';
 export { relaxedSimdSupported, simdSupported } from './wasm/runtime.js';

@@ -164,19 +164,23 @@ function widenAll(values: Float32Array | Uint16Array, dtype: PackedDtype): Float
   return dtype === 'bf16' ? decodeBf16(values, out) : decodeF16(values, out);
 }
 
-/** Source rows as float32 (for testing zeros) and the raw storage to copy kept values from. */
+/**
+ * The source weight as raw bit patterns, read in place (nothing widened, nothing copied for a contiguous
+ * weight): 16-bit patterns, or float32 bits as uint32. A value is zero when `(bits & zero) === 0` (±0); its
+ * bits are copied unchanged into the packed values.
+ */
 function source(w: Tensor | HalfTensor): {
-  dense: Float32Array;
-  raw: Float32Array | Uint16Array;
+  bits: Uint16Array | Uint32Array;
+  zero: number;
   dtype: PackedDtype;
   n: number;
   k: number;
 } {
   if (w.ndim !== 2) throw new TensorError(`packWeight: weight must be 2-d [out, in], got ${fmtShape(w.shape)}`);
   const [n, k] = w.shape as [number, number];
-  if (w instanceof HalfTensor) return { dense: w.toFloat32().data, raw: w.data, dtype: w.dtype, n, k };
-  const c = w.toContiguous();
-  return { dense: c.data, raw: c.data, dtype: 'f32', n, k };
+  if (w instanceof HalfTensor) return { bits: w.data, zero: 0x7fff, dtype: w.dtype, n, k };
+  const d = w.values(); // a view of a contiguous weight (a copy only for a strided one)
+  return { bits: new Uint32Array(d.buffer, d.byteOffset, d.length), zero: 0x7fffffff, dtype: 'f32', n, k };
 }
 
 /** Where `packWeight` allocates the packed arrays (zero-filled); `resident.ts` packs straight into the arena. */
@@ -193,9 +197,35 @@ const STORAGE: PackAlloc = {
   u8: (len) => new Uint8Array(allocU16(Math.ceil(len / 2)).buffer, 0, len),
 };
 
-function alloc(into: PackAlloc, dtype: PackedDtype, len: number): Float32Array | Uint16Array {
-  return dtype === 'f32' ? into.f32(len) : into.u16(len);
+/** The packed values array of `dtype` and a raw-bit view of it (the same memory). */
+function alloc(
+  into: PackAlloc,
+  dtype: PackedDtype,
+  len: number,
+): { values: Float32Array | Uint16Array; bits: Uint16Array | Uint32Array } {
+  if (dtype !== 'f32') {
+    const values = into.u16(len);
+    return { values, bits: values };
+  }
+  const values = into.f32(len);
+  return { values, bits: new Uint32Array(values.buffer, values.byteOffset, len) };
 }
+
+/**
+ * By the nonzero mask of a group of 4 inputs (bit p: input p): the 2:4 pair code that keeps them (fewer than 2
+ * nonzeros are filled up with the lowest zero positions), or -1 for more than 2 nonzeros.
+ */
+const CODE_BY_MASK: readonly number[] = Array.from({ length: 16 }, (_, mask) => {
+  const pos = [0, 1, 2, 3].filter((p) => (mask >> p) & 1);
+  if (pos.length > 2) return -1;
+  for (let p = 0; pos.length < 2; p++) if (!pos.includes(p)) pos.push(p);
+  pos.sort((a, b) => a - b);
+  return PAIRS_2_4.findIndex(([a, b]) => a === pos[0] && b === pos[1]);
+});
+const BITS_IN: readonly number[] = Array.from(
+  { length: 16 },
+  (_, m) => (m & 1) + ((m >> 1) & 1) + ((m >> 2) & 1) + (m >> 3),
+);
 
 /**
  * Packs a pruned weight `[out, in]` into `format`. '2:4' requires at most 2 nonzeros in every group of 4
@@ -209,34 +239,63 @@ export function packWeight(w: Tensor | HalfTensor, format: PackFormat, into: Pac
   throw new TensorError(`packWeight: unknown format '${String(format)}' (expected '2:4' or 'sparse')`);
 }
 
+/*
+ * The packers read the source's bit patterns in place and write straight into the arrays from `into`: no
+ * widened or intermediate copy of the weight, and no allocation but the packed arrays (and, for 'sparse', the
+ * `rowStart` offsets).
+ */
+
 function pack24(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
-  const { dense, raw, dtype, n, k } = s;
+  const { bits: src, zero, dtype, n, k } = s;
   const kp = roundUp(Math.max(k, 1), 16);
-  const values = alloc(into, dtype, n * (kp / 2));
+  const g = kp / 4;
+  const half = dtype !== 'f32';
+  const { values, bits: dst } = alloc(into, dtype, n * (kp / 2));
   const index = into.u8(n * (kp / 8));
   let nnz = 0;
-  const codes = [0, 0];
+  /** The nonzero mask of group q of the row starting at `row` (bit p: input 4q + p), checked for 2:4. */
+  const groupMask = (row: number, j: number, q: number): number => {
+    const c0 = 4 * q;
+    const i = row + c0;
+    let mask = 0;
+    if (c0 + 4 <= k)
+      // branch-free: (0 - v) >>> 31 is 1 for v > 0
+      mask =
+        ((0 - (src[i]! & zero)) >>> 31) |
+        (((0 - (src[i + 1]! & zero)) >>> 31) << 1) |
+        (((0 - (src[i + 2]! & zero)) >>> 31) << 2) |
+        (((0 - (src[i + 3]! & zero)) >>> 31) << 3);
+    else for (let p = 0; c0 + p < k; p++) mask |= ((0 - (src[i + p]! & zero)) >>> 31) << p;
+    if (CODE_BY_MASK[mask]! < 0)
+      throw new TensorError(
+        `packWeight: weight [${n}, ${k}] is not 2:4 sparse: row ${j}, columns ${c0}..${c0 + 3} hold ${BITS_IN[mask]} nonzeros`,
+      );
+    return mask;
+  };
   for (let j = 0; j < n; j++) {
-    for (let q = 0; q < kp / 4; q++) {
-      const pos: number[] = [];
-      for (let p = 0; p < 4 && 4 * q + p < k; p++) if (dense[j * k + 4 * q + p] !== 0) pos.push(p);
-      if (pos.length > 2)
-        throw new TensorError(
-          `packWeight: weight [${n}, ${k}] is not 2:4 sparse: row ${j}, columns ${4 * q}..${4 * q + 3} hold ${pos.length} nonzeros`,
-        );
-      nnz += pos.length;
-      // fill up to a pair with zero-valued positions
-      for (let p = 0; pos.length < 2; p++) if (!pos.includes(p)) pos.push(p);
-      pos.sort((a, b) => a - b);
-      codes[q & 1] = PAIRS_2_4.findIndex(([a, b]) => a === pos[0] && b === pos[1]);
-      if ((q & 1) === 0) continue;
-      // the slot of groups q - 1, q: its window and its values in the window's order
-      const w = WINDOW_OF[6 * codes[0]! + codes[1]!]!;
-      const { v, m } = group24(n, kp, j, q - 1);
-      index[m] = 4 * w;
-      for (let l = 0; l < 4; l++) {
-        const col = 4 * (q - 1) + SLOT_SEQ[w + l]!;
-        if (col < k && dense[j * k + col] !== 0) values[stored24(v + l, dtype !== 'f32')] = raw[j * k + col]!;
+    const row = j * k;
+    for (let q0 = 0; q0 < g; q0 += BLOCK_2_4 / 4) {
+      // one row's slots of a block are consecutive: 4 values and 1 metadata byte per slot (checked at its last)
+      const { v: v0, m: m0 } = group24(n, kp, j, q0);
+      const qEnd = Math.min(g, q0 + BLOCK_2_4 / 4);
+      const last = group24(n, kp, j, qEnd - 2);
+      if (last.v !== v0 + 2 * (qEnd - 2 - q0) || last.m !== m0 + ((qEnd - 2 - q0) >> 1))
+        throw new Error('pack24: group24 no longer keeps the slots of a block row consecutive; update the packer');
+      for (let q = q0; q < qEnd; q += 2) {
+        // the slot of groups q, q + 1: positions 0..3 and 4..7 of its 8 inputs
+        const lo = groupMask(row, j, q);
+        const hi = groupMask(row, j, q + 1);
+        nnz += BITS_IN[lo]! + BITS_IN[hi]!;
+        const w = WINDOW_OF[6 * CODE_BY_MASK[lo]! + CODE_BY_MASK[hi]!]!;
+        const v = v0 + 2 * (q - q0);
+        index[m0 + ((q - q0) >> 1)] = 4 * w;
+        const mask = lo | (hi << 4);
+        const i = row + 4 * q;
+        // only nonzeros are written: padding positions and positions past k keep the zero fill
+        for (let l = 0; l < 4; l++) {
+          const p = SLOT_SEQ[w + l]!;
+          if ((mask >> p) & 1) dst[stored24(v + l, half)] = src[i + p]!;
+        }
       }
     }
   }
@@ -244,7 +303,7 @@ function pack24(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
 }
 
 function packSparse(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight {
-  const { dense, raw, dtype, n, k } = s;
+  const { bits: src, zero, dtype, n, k } = s;
   const nb = roundUp(Math.max(k, 1), SPARSE_BLOCK) / SPARSE_BLOCK;
   const quads = into.u8(n * nb);
   const rowStart = allocF64(n + 1);
@@ -254,26 +313,28 @@ function packSparse(s: ReturnType<typeof source>, into: PackAlloc): PackedWeight
     rowStart[j] = entries;
     for (let b = 0; b < nb; b++) {
       let c = 0;
-      for (let col = b * SPARSE_BLOCK; col < Math.min(k, (b + 1) * SPARSE_BLOCK); col++)
-        if (dense[j * k + col] !== 0) c++;
+      const end = Math.min(k, (b + 1) * SPARSE_BLOCK);
+      for (let col = b * SPARSE_BLOCK; col < end; col++) c += (0 - (src[j * k + col]! & zero)) >>> 31;
       nnz += c;
       quads[j * nb + b] = Math.ceil(c / 4);
       entries += 4 * Math.ceil(c / 4);
     }
   }
   rowStart[n] = entries;
-  const values = alloc(into, dtype, entries);
+  const { values, bits: dst } = alloc(into, dtype, entries);
   const index = into.u8(entries);
   for (let j = 0; j < n; j++) {
     let e = rowStart[j]!;
     for (let b = 0; b < nb; b++) {
-      const end = e + 4 * quads[j * nb + b]!;
-      for (let col = b * SPARSE_BLOCK; col < Math.min(k, (b + 1) * SPARSE_BLOCK); col++) {
-        if (dense[j * k + col] === 0) continue;
-        values[e] = raw[j * k + col]!;
+      const last = e + 4 * quads[j * nb + b]!;
+      const end = Math.min(k, (b + 1) * SPARSE_BLOCK);
+      for (let col = b * SPARSE_BLOCK; col < end; col++) {
+        const x = src[j * k + col]!;
+        if ((x & zero) === 0) continue;
+        dst[e] = x;
         index[e++] = col - b * SPARSE_BLOCK;
       }
-      for (; e < end; e++) index[e] = 0; // padding entries: value 0 at position 0
+      for (; e < last; e++) index[e] = 0; // padding entries: value 0 at position 0
     }
   }
   return new PackedWeight('sparse', [n, k], dtype, values, index, quads, rowStart, nnz);

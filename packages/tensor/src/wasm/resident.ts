@@ -2,6 +2,7 @@
  * Resident weights: copies of linear weights in the shared arena (arena.ts), which the decode kernels read in
  * place on every thread. The caller owns a resident weight: `releaseResident` returns its memory to the arena.
  */
+import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from '../dtype.js';
 import { HalfTensor } from '../half.js';
 import { type PackAlloc, PackedWeight, type PackFormat, packWeight } from '../packed.js';
 import { Tensor } from '../tensor.js';
@@ -36,6 +37,44 @@ export function makeResident(w: Weight): Weight {
   return new PackedWeight(w.format, w.shape, w.dtype, values, index, quads, w.rowStart, w.nnz, ptr);
 }
 
+/** Elements converted per step between two 16-bit dtypes (through `scratch`). */
+const CHUNK = 1 << 14;
+/** This module's scratch for 16-bit to 16-bit conversions (64 KB, allocated once, reused by every call). */
+let scratch: Float32Array | null = null;
+
+/**
+ * A resident copy of the 2-d weight `w` in `dtype`, written straight into the arena (no intermediate copy of the
+ * whole weight): exact when `dtype` is w's own or float32, else rounded to nearest even (16-bit to 16-bit goes
+ * through float32 in chunks of a fixed scratch buffer). Null when it does not fit in the arena (or there is none).
+ * The caller owns the result (`releaseResident`).
+ */
+export function residentAs(w: Tensor | HalfTensor, dtype: 'f32' | 'f16' | 'bf16'): Tensor | HalfTensor | null {
+  const src = w instanceof HalfTensor ? w.data : w.values(); // a view of a contiguous weight
+  if (dtype === 'f32') {
+    const out = arenaAlloc(Float32Array, src.length);
+    if (!out) return null;
+    if (src instanceof Float32Array) out.set(src);
+    else if ((w as HalfTensor).dtype === 'bf16') decodeBf16(src, out);
+    else decodeF16(src, out);
+    return new Tensor(out, w.shape);
+  }
+  const out = arenaAlloc(Uint16Array, src.length);
+  if (!out) return null;
+  const encode = dtype === 'bf16' ? encodeBf16 : encodeF16;
+  if (src instanceof Float32Array) encode(src, out);
+  else if ((w as HalfTensor).dtype === dtype) out.set(src);
+  else {
+    scratch ??= new Float32Array(CHUNK);
+    const decode = (w as HalfTensor).dtype === 'bf16' ? decodeBf16 : decodeF16;
+    for (let i = 0; i < src.length; i += CHUNK) {
+      const m = Math.min(CHUNK, src.length - i);
+      const f = scratch.subarray(0, m);
+      encode(decode(src.subarray(i, i + m), f), out.subarray(i, i + m));
+    }
+  }
+  return new HalfTensor(dtype, out, w.shape);
+}
+
 /** Thrown by the arena allocator of `packResident` when the arena is full. */
 class ArenaFull extends Error {}
 
@@ -59,7 +98,8 @@ export function packResident(w: Tensor | HalfTensor, format: PackFormat): Packed
   try {
     const p = packWeight(w, format, into);
     if (format !== 'sparse') return p;
-    const ptr = take(arenaCopy(Int32Array.from(p.rowStart)));
+    const ptr = take(arenaAlloc(Int32Array, p.rowStart.length));
+    for (let i = 0; i < ptr.length; i++) ptr[i] = p.rowStart[i]!;
     return new PackedWeight(p.format, p.shape, p.dtype, p.values, p.index, p.quads, p.rowStart, p.nnz, ptr);
   } catch (e) {
     for (const a of held) arenaFree(a);

@@ -6,10 +6,10 @@ import {
   HalfTensor,
   isResident,
   type LinearWeight,
-  makeResident,
   packResident,
   packWeight,
   releaseResident,
+  residentAs,
   type Tensor,
 } from '@stade/tensor';
 import { StadeError } from '../errors.js';
@@ -46,22 +46,30 @@ export const AUTO_SPARSE_MIN_INPUTS = 256;
 export function measureWeight(w: Tensor | HalfTensor): { sparsity: number; is24: boolean } {
   if (w.shape.length !== 2) throw new StadeError(`weight format: expected a 2-d weight, got [${w.shape.join(', ')}]`);
   const [n, k] = w.shape as [number, number];
-  const zero: (i: number) => boolean =
-    w instanceof HalfTensor
-      ? (i) => (w.data[i]! & 0x7fff) === 0
-      : (
-          (d) => (i: number) =>
-            d[i] === 0
-        )(w.toContiguous().values());
+  // the bit patterns read in place: ±0 is `(bits & zero) === 0`
+  const d = w instanceof HalfTensor ? w.data : w.values();
+  const bits = d instanceof Uint16Array ? d : new Uint32Array(d.buffer, d.byteOffset, d.length);
+  const zero = d instanceof Uint16Array ? 0x7fff : 0x7fffffff;
   let zeros = 0;
   let is24 = true;
   for (let r = 0; r < n; r++) {
     const row = r * k;
-    for (let g = 0; g < k; g += 4) {
+    let g = 0;
+    for (; g + 4 <= k; g += 4) {
+      const i = row + g;
+      // branch-free: (0 - v) >>> 31 is 1 for v > 0
+      const nz =
+        ((0 - (bits[i]! & zero)) >>> 31) +
+        ((0 - (bits[i + 1]! & zero)) >>> 31) +
+        ((0 - (bits[i + 2]! & zero)) >>> 31) +
+        ((0 - (bits[i + 3]! & zero)) >>> 31);
+      zeros += 4 - nz;
+      if (nz > 2) is24 = false;
+    }
+    if (g < k) {
       let nz = 0;
-      const end = Math.min(k, g + 4);
-      for (let j = g; j < end; j++) if (!zero(row + j)) nz++;
-      zeros += end - g - nz;
+      for (let j = g; j < k; j++) if ((bits[row + j]! & zero) !== 0) nz++;
+      zeros += k - g - nz;
       if (nz > 2) is24 = false;
     }
   }
@@ -133,8 +141,9 @@ export function weightFormHook(
     record?.({ name, format: f, ...m });
     const old = resident.get(name);
     if (old) releaseResident(old);
-    // packed formats go straight into the arena (no packed copy outside it)
-    const w = f === '2:4' || f === 'sparse' ? packResident(stored, f) : makeResident(convertWeight(stored, f));
+    // every format is written straight into the arena from the stored form (no converted copy outside it)
+    const w =
+      f === '2:4' || f === 'sparse' ? packResident(stored, f) : (residentAs(stored, f) ?? convertWeight(stored, f));
     if (isResident(w)) resident.set(name, w);
     return w;
   };
@@ -149,7 +158,7 @@ interface LinearFormSettable {
 
 /**
  * Puts every linear layer of `model` in `format` as it is loaded, held in the resident arena that the decode
- * kernels read in place (`makeResident`), and turns on the tensor package's decode scope (`enableResidentDecode`;
+ * kernels read in place (`packResident`, `residentAs`), and turns on the tensor package's decode scope (`enableResidentDecode`;
  * `releaseResidentDecode` frees it). Blocks already loaded are released first, so the format applies to them
  * when they are read again. Returns the list of choices, filled as layers load.
  */
