@@ -29,10 +29,11 @@ forced with \`--weights dense|f16|sparse\`):
 - **unstructured sparse** (\`sparse\`, or \`auto\` from ${autoMin * 100}% zeros on): the kept values plus a position
   byte each, per block of 256 inputs (3 bytes per kept 16-bit value: 1.5 bytes per weight at 50%, 0.9 at 70%).
 
-All of them are held in the *resident arena*: one shared WebAssembly memory that every worker thread's decode
+All of them are held in the *resident arenas*: shared WebAssembly memories that every worker thread's decode
 kernels import, so a matrix-vector product reads the weight in place instead of block-copying it into each
-thread's own memory on every call (that copy doubled the memory traffic of decode). wasm32 caps the arena at
-4 GiB; weights beyond stay on the copying path (a float32 model above ~1B parameters). The language-model head is
+thread's own memory on every call (that copy doubled the memory traffic of decode). wasm32 caps one memory at
+4 GiB, so a larger model opens more arenas as they fill (up to 16, 64 GiB; a 7B model's 13.5 GB of bf16 weights
+take four); a weight lives in one arena and a kernel call runs the thread's instance made over it. The language-model head is
 copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
 sleeping, since a futex wake-up costs more than one decode chunk (that polling counts as CPU time in the tables
 below); on Node a job reaches a polling worker through shared memory (a header per worker and one argument

@@ -348,11 +348,11 @@ export function matvecResident(args: MatmulArgs, colStart: number, colEnd: numbe
   const wb = half ? 2 : 4;
   const cnt = colEnd - colStart;
   const xBytes = m * k * 4;
-  const base = arenaScratch(xBytes * (half === 2 ? 2 : 1) + m * cnt * 4);
+  const base = arenaScratch(xBytes * (half === 2 ? 2 : 1) + m * cnt * 4, args.arena);
   const X = base;
   const XS = X + xBytes;
   const OUT = XS + (half === 2 ? xBytes : 0);
-  const scaledOk = stageRows(args, arenaViews().f32, X, XS);
+  const scaledOk = stageRows(args, arenaViews(args.arena).f32, X, XS);
   const wp = args.bArena! + colStart * k * wb;
   const dots = half === 0 ? w.dots : half === 1 ? w.dotsBf16 : w.dotsF16;
   for (let i = 0; i < m; i++) {
@@ -363,6 +363,6 @@ export function matvecResident(args: MatmulArgs, colStart: number, colEnd: numbe
         ? w.dotsF16Scaled!(XS + i * k * 4, wp, k, cnt, k * wb, oo)
         : w.dotsF16Finite!(X + i * k * 4, wp, k, cnt, k * wb, oo)) === 0;
     if (!cheap) dots!(X + i * k * 4, wp, k, cnt, k * wb, oo);
-    storeRow(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
+    storeRow(args, i, colStart, cnt, arenaViews(args.arena).f32, OUT / 4 + i * cnt);
   }
 }

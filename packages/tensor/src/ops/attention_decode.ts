@@ -6,7 +6,7 @@
 
 import { parallelFor } from '../parallel/pool.js';
 import { allocF32 } from '../storage.js';
-import { arenaAlloc, arenaFree, arenaMemory, arenaOffset } from '../wasm/arena.js';
+import { arenaAlloc, arenaFree, arenaOf, arenaOffset } from '../wasm/arena.js';
 import { attnWasm } from '../wasm/attn_runtime.js';
 
 /** Measured time per query-key-lane step (both products and the softmax share, ns) for the pool's split decision. */
@@ -30,7 +30,8 @@ export interface DecodeAttentionSpec {
 
 /** True when the cache arrays live in the resident arena and the fused kernel can run on them. */
 export function decodeAttentionSupported(keys: Float32Array, values: Float32Array, headDim: number): boolean {
-  return headDim % 4 === 0 && arenaOffset(keys) >= 0 && arenaOffset(values) >= 0 && attnWasm() !== null;
+  const arena = arenaOf(keys);
+  return headDim % 4 === 0 && arena !== null && arenaOf(values) === arena && attnWasm(arena) !== null;
 }
 
 function check(ok: boolean, what: string): void {
@@ -65,8 +66,11 @@ export function decodeAttention(
   check(keys.length >= need && values.length >= need, `keys/values hold fewer than ${need} values`);
   const kp = arenaOffset(keys);
   const vp = arenaOffset(values);
-  const arena = arenaMemory();
-  check(kp >= 0 && vp >= 0 && arena !== null && attnWasm() !== null, 'keys and values must live in the resident arena');
+  const arena = arenaOf(keys);
+  check(
+    kp >= 0 && vp >= 0 && arena !== null && arenaOf(values) === arena && attnWasm(arena) !== null,
+    'keys and values must live in one resident arena',
+  );
   const seen = W === null ? len : Math.min(W, len); // keys per query row, at most
   const args = { arena: arena!, q, out, kp, vp, H, rep: H / KV, D, L, len, T, W: W === null ? 0 : seen };
   // heads split across the pool only when worth a wake-up (long contexts); decode at short ones runs inline
@@ -75,11 +79,12 @@ export function decodeAttention(
 }
 
 /**
- * A zero-filled float32 array of `n` elements in the resident arena (where `decodeAttention` reads caches), or
- * null where the runtime has no arena or it is full. The caller owns it: `freeResidentF32` returns it.
+ * A zero-filled float32 array of `n` elements in a resident arena (where `decodeAttention` reads caches; in
+ * `near`'s arena when given: a block's keys and values must share one), or null where the runtime has no arena
+ * or it is full. The caller owns it: `freeResidentF32` returns it.
  */
-export function residentF32(n: number): Float32Array | null {
-  return arenaAlloc(Float32Array, n);
+export function residentF32(n: number, near?: Float32Array): Float32Array | null {
+  return arenaAlloc(Float32Array, n, near);
 }
 
 /** Returns an array from `residentF32` to the arena. */

@@ -13,7 +13,7 @@ import { parallelFor } from '../parallel/pool.js';
 import { allocF32, allocF64 } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import type { WasmMemory } from '../wasm/api.js';
-import { arenaMemory, arenaOffset } from '../wasm/arena.js';
+import { arenaOf, arenaOffset } from '../wasm/arena.js';
 import { decodeWeight } from '../wasm/resident.js';
 import { MATVEC_MAX_ROWS, residentCost, runGemm } from './matmul_dispatch.js';
 import { packedLinear } from './packed_linear.js';
@@ -155,7 +155,7 @@ function residentArgs(b: Tensor | HalfTensor, wLayout: boolean, rows: number): {
   if (off < 0) return {};
   const contiguousRows = b instanceof HalfTensor || (b.strides[1] === 1 && b.strides[0] === b.shape[1]);
   if (!contiguousRows) return {};
-  return { arena: arenaMemory()!, bArena: off + (b instanceof HalfTensor ? 0 : b.offset * 4) };
+  return { arena: arenaOf(b.data)!, bArena: off + (b instanceof HalfTensor ? 0 : b.offset * 4) };
 }
 
 /** One `[rows, k] x B` gemm; `wLayout`: B is W `[n, k]` (linear; a HalfTensor W has contiguous rows), else `[k, n]`. */
@@ -262,7 +262,7 @@ export function linearGroup(
     m: rv.rows,
     k,
     bHalf: fused[0]!.w instanceof HalfTensor ? HALF_CODE[fused[0]!.w.dtype] : 0,
-    arena: arenaMemory()!,
+    arena: fused[0]!.arena,
     parts: fused.length,
     meta: GROUP_META,
   };
@@ -287,10 +287,10 @@ function groupWeights(
   ws: readonly LinearWeight[],
   bs: readonly (Tensor | null | undefined)[],
   rows: number,
-): { w: Tensor | HalfTensor; bArena: number }[] | null {
+): { w: Tensor | HalfTensor; bArena: number; arena: WasmMemory }[] | null {
   const k = x.shape[x.ndim - 1]!;
   if (ws.length < 2 || ws.length > GROUP_MAX || k % 16 !== 0 || resolveBackend() !== 'wasm') return null;
-  const out: { w: Tensor | HalfTensor; bArena: number }[] = [];
+  const out: { w: Tensor | HalfTensor; bArena: number; arena: WasmMemory }[] = [];
   for (let i = 0; i < ws.length; i++) {
     const w0 = ws[i]!;
     const b = bs[i];
@@ -298,14 +298,14 @@ function groupWeights(
     if (b && (b.ndim !== 1 || b.shape[0] !== w0.shape[0])) return null;
     const w = decodeWeight(w0);
     const r = residentArgs(w, true, rows);
-    if (r.bArena === undefined) return null;
+    if (r.bArena === undefined || r.arena === undefined || (i > 0 && r.arena !== out[0]!.arena)) return null; // one arena per call
     if (
       i > 0 &&
       (w instanceof HalfTensor ? w.dtype : 'f32') !==
         (out[0]!.w instanceof HalfTensor ? (out[0]!.w as HalfTensor).dtype : 'f32')
     )
       return null;
-    out.push({ w, bArena: r.bArena });
+    out.push({ w, bArena: r.bArena, arena: r.arena });
   }
   return out;
 }

@@ -9,7 +9,7 @@ import type { PackedWeight } from '../packed.js';
 import { parallelFor } from '../parallel/pool.js';
 import { allocF32 } from '../storage.js';
 import type { Tensor } from '../tensor.js';
-import { arenaMemory, arenaOffset } from '../wasm/arena.js';
+import { arenaOf, arenaOffset } from '../wasm/arena.js';
 import { MATVEC_MAX_ROWS, residentCost } from './matmul_dispatch.js';
 
 const EMPTY32 = allocF32(0);
@@ -54,13 +54,14 @@ export function packedLinear(
     return;
   }
   // A resident W (wasm/resident.ts) is read in place by both kernels.
+  // (packResident puts every array of a weight in one arena: one kernel instance reads them all)
   const vArena = arenaOffset(w.values);
   const all: PackedArgs =
     vArena < 0
       ? args
       : {
           ...args,
-          arena: arenaMemory(),
+          arena: arenaOf(w.values),
           vArena,
           iArena: arenaOffset(w.index),
           qArena: arenaOffset(w.quads),

@@ -1,14 +1,18 @@
 /**
- * The resident arena: one shared WebAssembly memory that holds weights for the decode kernels. Every thread's
- * instance of the resident module (resident_runtime.ts) imports this same memory, so a matrix-vector kernel
+ * The resident arenas: shared WebAssembly memories that hold weights for the decode kernels. Every thread's
+ * instance of the resident module (resident_runtime.ts) imports the arena it works on, so a matrix-vector kernel
  * reads W in place instead of block-copying it into its own memory on every call (for a memory-bound product
- * that copy doubled the traffic). wasm32 caps the arena at 4 GiB: an allocation that does not fit returns null
- * and its weight stays on the copying path.
+ * that copy doubled the traffic). wasm32 caps one memory at 4 GiB, so a model larger than that (a 7B model holds
+ * 13.5 GB of 16-bit weights) spreads over several arenas, opened one after the other as they fill; a kernel call
+ * reads one weight, which lives in one arena, and runs the instance made over that arena. An allocation that
+ * fits nowhere (the runtime refuses more memory, or MAX_ARENAS are full) returns null and its weight stays on the
+ * copying path.
  *
- * Layout: a 64-byte header (int32 [0]: the bump top in 64-byte units, moved with Atomics so that workers can
- * take scratch space), then 64-byte aligned blocks. Weights are allocated and freed by the calling thread only
- * (first fit over a free list, adjacent free blocks merged); each thread's scratch (x rows and outputs of its
- * kernel calls) is bump-allocated once and replaced by one twice as large when too small.
+ * Layout of each arena: a 64-byte header (int32 [0]: the bump top in 64-byte units, moved with Atomics so that
+ * workers can take scratch space), then 64-byte aligned blocks. Weights are allocated and freed by the calling
+ * thread only (first fit over the arenas' free lists, adjacent free blocks merged); each thread's scratch in an
+ * arena (x rows and outputs of its kernel calls) is bump-allocated once and replaced by one twice as large when
+ * too small. Weights leave SCRATCH_ROOM free at the top of an arena for that scratch.
  */
 import { inPoolWorker } from '../parallel/context.js';
 import { sharedMemoryAvailable } from '../storage.js';
@@ -16,67 +20,129 @@ import { type WasmMemory, wasmApi } from './api.js';
 import { simdSupported } from './runtime.js';
 
 const PAGE = 65536;
-/** wasm32: 65536 pages of 64 KiB = 4 GiB. */
+/** wasm32: 65536 pages of 64 KiB = 4 GiB per arena. */
 export const ARENA_MAX_PAGES = 65536;
+/** At most this many arenas (64 GiB of resident weights). */
+export const MAX_ARENAS = 16;
 const UNIT = 64;
 const HEADER = 64;
 /** Bytes past every block that kernels may read (they never use the values). */
 const SLACK = 64;
 
-let memory: WasmMemory | null = null;
-let tried = false;
-/** Every SharedArrayBuffer object this thread has seen for the arena (one per growth). */
-const buffers = new WeakSet<ArrayBufferLike>();
-let views: { u8: Uint8Array; u16: Uint16Array; i32: Int32Array; f32: Float32Array } | null = null;
-/** Free blocks (byte offset, bytes), sorted by offset; live blocks by offset. */
-let free: { off: number; bytes: number }[] = [];
-const live = new Map<number, number>();
-let scratchOff = 0;
-let scratchBytes = 0;
+type Views = { u8: Uint8Array; u16: Uint16Array; i32: Int32Array; f32: Float32Array };
 
-/** The arena's memory, created on first use by the calling thread; null where shared wasm memory is unavailable. */
-export function arenaMemory(): WasmMemory | null {
-  if (memory || tried || inPoolWorker()) return memory;
-  tried = true;
+/** One arena as this thread sees it. */
+interface ArenaState {
+  readonly memory: WasmMemory;
+  views: Views | null;
+  /** Free blocks (byte offset, bytes), sorted by offset; live blocks by offset (allocating thread only). */
+  free: { off: number; bytes: number }[];
+  readonly live: Map<number, number>;
+  /** This thread's scratch region. */
+  scratchOff: number;
+  scratchBytes: number;
+}
+
+/** This thread's arenas: on the allocating thread in the order they were opened (the first is the primary). */
+const arenas: ArenaState[] = [];
+/** Every SharedArrayBuffer object this thread has seen for an arena (one per growth), with its arena. */
+const byBuffer = new WeakMap<ArrayBufferLike, ArenaState>();
+let tried = false;
+/** Pages one arena may grow to (ARENA_MAX_PAGES; tests lower it to exercise several arenas). */
+let capPages = ARENA_MAX_PAGES;
+
+/** Bytes kept free at the top of every arena for the threads' kernel scratch. */
+function scratchRoom(): number {
+  return Math.min(64 << 20, (capPages * PAGE) >> 3);
+}
+
+function track(m: WasmMemory): ArenaState {
+  const st: ArenaState = { memory: m, views: null, free: [], live: new Map(), scratchOff: 0, scratchBytes: 0 };
+  arenas.push(st);
+  return st;
+}
+
+/** Opens one more arena (calling thread); null where the runtime refuses or MAX_ARENAS are open. */
+function openArena(): ArenaState | null {
   const api = wasmApi();
-  if (!sharedMemoryAvailable || !api?.Memory || !simdSupported()) return null;
+  if (arenas.length >= MAX_ARENAS || !sharedMemoryAvailable || !api?.Memory || !simdSupported()) return null;
+  let m: WasmMemory;
   try {
-    memory = new api.Memory({ initial: 1, maximum: ARENA_MAX_PAGES, shared: true });
+    m = new api.Memory({ initial: 1, maximum: ARENA_MAX_PAGES, shared: true });
   } catch {
     return null;
   }
-  Atomics.store(arenaViews().i32, 0, HEADER / UNIT);
-  return memory;
+  const st = track(m);
+  Atomics.store(viewsOf(st).i32, 0, HEADER / UNIT);
+  return st;
 }
 
-/** In a pool worker: adopts the caller's arena (kernel arguments carry it). */
+/** The primary arena's memory, created on first use by the calling thread; null where shared wasm memory is unavailable. */
+export function arenaMemory(): WasmMemory | null {
+  if (arenas.length > 0 || tried || inPoolWorker()) return arenas[0]?.memory ?? null;
+  tried = true;
+  return openArena()?.memory ?? null;
+}
+
+/** The memory of the arena that holds `a`, or null when `a` does not live in one. */
+export function arenaOf(a: ArrayBufferView): WasmMemory | null {
+  return byBuffer.get(a.buffer)?.memory ?? null;
+}
+
+/** Arenas this thread knows (diagnostics and tests). */
+export function arenaCount(): number {
+  return arenas.length;
+}
+
+/** The arena this thread's kernel instance was last chosen for (`selectArena`): the default of the views and scratch. */
+let current: ArenaState | null = null;
+
+function stateOf(m?: WasmMemory | null): ArenaState {
+  if (!m) return current ?? arenas[0]!;
+  for (const st of arenas) if (st.memory === m) return st;
+  throw new Error('resident arena: unknown memory (a pool worker adopts an arena before using it)');
+}
+
+/** In a pool worker: adopts an arena of the caller (kernel arguments carry it). */
 export function adoptArena(m: WasmMemory): void {
-  if (memory === m) return;
-  if (memory) throw new Error('resident arena: a thread can only use one arena');
-  memory = m;
+  if (!arenas.some((st) => st.memory === m)) track(m);
 }
 
-/** Typed views over the whole arena (re-created after it grew). */
-export function arenaViews(): { u8: Uint8Array; u16: Uint16Array; i32: Int32Array; f32: Float32Array } {
-  const b = memory!.buffer;
-  if (!views || views.u8.buffer !== b) {
-    buffers.add(b);
-    views = { u8: new Uint8Array(b), u16: new Uint16Array(b), i32: new Int32Array(b), f32: new Float32Array(b) };
+/**
+ * Makes `m` this thread's current arena: `arenaViews()` and `arenaScratch()` without an arena then mean it. The
+ * instance getters (residentWasm, attnWasm) call it, so a kernel that took its instance for `args.arena` works in
+ * that arena.
+ */
+export function selectArena(m: WasmMemory): void {
+  adoptArena(m);
+  current = stateOf(m);
+}
+
+function viewsOf(st: ArenaState): Views {
+  const b = st.memory.buffer;
+  if (!st.views || st.views.u8.buffer !== b) {
+    byBuffer.set(b, st);
+    st.views = { u8: new Uint8Array(b), u16: new Uint16Array(b), i32: new Int32Array(b), f32: new Float32Array(b) };
   }
-  return views;
+  return st.views;
 }
 
-/** Byte offset of `a`'s first element in the arena, or -1 when `a` does not live there. */
+/** Typed views over a whole arena (re-created after it grew): `mem`'s, else the current one's (`selectArena`). */
+export function arenaViews(mem?: WasmMemory | null): Views {
+  return viewsOf(stateOf(mem));
+}
+
+/** Byte offset of `a`'s first element in its arena, or -1 when `a` does not live in one. */
 export function arenaOffset(a: ArrayBufferView): number {
-  return memory && buffers.has(a.buffer) ? a.byteOffset : -1;
+  return byBuffer.has(a.buffer) ? a.byteOffset : -1;
 }
 
-/** Makes the memory at least `end` bytes long; false when that exceeds 4 GiB or the runtime refuses. */
-function growTo(end: number): boolean {
-  const m = memory!;
+/** Makes the memory at least `end` bytes long; false when that exceeds the cap or the runtime refuses. */
+function growTo(st: ArenaState, end: number): boolean {
+  const m = st.memory;
   while (m.buffer.byteLength < end) {
     const pages = Math.ceil((end - m.buffer.byteLength) / PAGE);
-    if (m.buffer.byteLength / PAGE + pages > ARENA_MAX_PAGES) return false;
+    if (m.buffer.byteLength / PAGE + pages > capPages) return false;
     try {
       m.grow(pages);
     } catch {
@@ -87,84 +153,123 @@ function growTo(end: number): boolean {
 }
 
 /** Takes `bytes` (a multiple of UNIT) from the top; -1 when the arena cannot grow that far. */
-function bump(bytes: number): number {
-  const hdr = arenaViews().i32;
+function bump(st: ArenaState, bytes: number): number {
+  const hdr = viewsOf(st).i32;
   const off = Atomics.add(hdr, 0, bytes / UNIT) * UNIT;
-  return growTo(off + bytes) ? off : -1;
+  return growTo(st, off + bytes) ? off : -1;
 }
 
-/** Allocates `bytes` (+ slack) for a resident array; -1 when it does not fit. Calling thread only. */
-function reserve(bytes: number): number {
-  if (!arenaMemory()) return -1;
-  const need = Math.ceil((bytes + SLACK) / UNIT) * UNIT;
-  const i = free.findIndex((f) => f.bytes >= need);
+/** Takes `need` bytes for a weight in `st` (its free list, else its top below the scratch room); -1 if no room. */
+function reserveIn(st: ArenaState, need: number): number {
+  const i = st.free.findIndex((f) => f.bytes >= need);
   let off: number;
   if (i >= 0) {
-    const f = free[i]!;
+    const f = st.free[i]!;
     off = f.off;
-    if (f.bytes === need) free.splice(i, 1);
-    else free[i] = { off: f.off + need, bytes: f.bytes - need };
+    if (f.bytes === need) st.free.splice(i, 1);
+    else st.free[i] = { off: f.off + need, bytes: f.bytes - need };
   } else {
-    off = bump(need);
+    const top = Atomics.load(viewsOf(st).i32, 0) * UNIT;
+    if (top + need > capPages * PAGE - scratchRoom()) return -1;
+    off = bump(st, need);
     if (off < 0) return -1;
   }
-  live.set(off, need);
+  st.live.set(off, need);
   return off;
+}
+
+/**
+ * Allocates `bytes` (+ slack) for a resident array: in `near`'s arena when given, else in the first arena with
+ * room (opening one more when none has); null when it does not fit. Calling thread only.
+ */
+function reserve(bytes: number, near?: ArrayBufferView): { st: ArenaState; off: number } | null {
+  if (!arenaMemory()) return null;
+  const need = Math.ceil((bytes + SLACK) / UNIT) * UNIT;
+  if (near) {
+    const st = byBuffer.get(near.buffer);
+    const off = st ? reserveIn(st, need) : -1;
+    return off < 0 ? null : { st: st!, off };
+  }
+  for (const st of arenas) {
+    const off = reserveIn(st, need);
+    if (off >= 0) return { st, off };
+  }
+  const st = need <= capPages * PAGE - scratchRoom() - HEADER ? openArena() : null;
+  const off = st ? reserveIn(st, need) : -1;
+  return off < 0 ? null : { st: st!, off };
 }
 
 type Typed = Float32Array | Uint16Array | Uint8Array | Int32Array;
 type Ctor<T> = new (b: ArrayBufferLike, off: number, len: number) => T;
 
-/** A zero-filled array of `len` elements in the arena, or null when it does not fit. */
-export function arenaAlloc<T extends Typed>(ctor: Ctor<T> & { BYTES_PER_ELEMENT: number }, len: number): T | null {
-  const off = reserve(len * ctor.BYTES_PER_ELEMENT);
-  if (off < 0) return null;
-  const out = new ctor(arenaViews().u8.buffer, off, len);
+/**
+ * A zero-filled array of `len` elements in an arena (in `near`'s when given: arrays that one kernel call reads
+ * together must share an arena), or null when it does not fit.
+ */
+export function arenaAlloc<T extends Typed>(
+  ctor: Ctor<T> & { BYTES_PER_ELEMENT: number },
+  len: number,
+  near?: ArrayBufferView,
+): T | null {
+  const r = reserve(len * ctor.BYTES_PER_ELEMENT, near);
+  if (!r) return null;
+  const out = new ctor(viewsOf(r.st).u8.buffer, r.off, len);
   out.fill(0 as never);
   return out;
 }
 
-/** A copy of `src` in the arena (same type), or null when it does not fit. */
-export function arenaCopy<T extends Typed>(src: T): T | null {
-  const off = reserve(src.byteLength);
-  if (off < 0) return null;
-  const out = new (src.constructor as Ctor<T>)(arenaViews().u8.buffer, off, src.length);
+/** A copy of `src` in an arena (same type; in `near`'s when given), or null when it does not fit. */
+export function arenaCopy<T extends Typed>(src: T, near?: ArrayBufferView): T | null {
+  const r = reserve(src.byteLength, near);
+  if (!r) return null;
+  const out = new (src.constructor as Ctor<T>)(viewsOf(r.st).u8.buffer, r.off, src.length);
   out.set(src as never);
   return out;
 }
 
-/** Returns the block of `a` (from `arenaCopy`) to the free list. */
+/** Returns the block of `a` (from `arenaAlloc` / `arenaCopy`) to its arena's free list. */
 export function arenaFree(a: ArrayBufferView): void {
-  const off = arenaOffset(a);
-  const bytes = live.get(off);
-  if (bytes === undefined) throw new Error('arenaFree: the array was not allocated in the resident arena');
-  live.delete(off);
-  free.push({ off, bytes });
-  free.sort((x, y) => x.off - y.off);
+  const st = byBuffer.get(a.buffer);
+  const off = a.byteOffset;
+  const bytes = st?.live.get(off);
+  if (!st || bytes === undefined) throw new Error('arenaFree: the array was not allocated in a resident arena');
+  st.live.delete(off);
+  st.free.push({ off, bytes });
+  st.free.sort((x, y) => x.off - y.off);
   const merged: { off: number; bytes: number }[] = [];
-  for (const f of free) {
+  for (const f of st.free) {
     const last = merged[merged.length - 1];
     if (last && last.off + last.bytes === f.off) last.bytes += f.bytes;
     else merged.push({ ...f });
   }
-  free = merged;
+  st.free = merged;
 }
 
-/** Bytes held by live resident arrays (diagnostics and tests). */
+/** Bytes held by live resident arrays, over every arena (diagnostics and tests). */
 export function arenaLiveBytes(): number {
   let s = 0;
-  for (const b of live.values()) s += b;
+  for (const st of arenas) for (const b of st.live.values()) s += b;
   return s;
 }
 
-/** This thread's scratch region of at least `bytes` (byte offset); throws when the arena is full. */
-export function arenaScratch(bytes: number): number {
-  if (bytes > scratchBytes) {
-    const n = Math.ceil(Math.max(bytes, 2 * scratchBytes, 1 << 20) / UNIT) * UNIT;
-    const off = bump(n);
+/** This thread's scratch region in arena `mem` (the current one when absent) of at least `bytes` (byte offset). */
+export function arenaScratch(bytes: number, mem?: WasmMemory | null): number {
+  const st = stateOf(mem);
+  if (bytes > st.scratchBytes) {
+    const n = Math.ceil(Math.max(bytes, 2 * st.scratchBytes, 1 << 20) / UNIT) * UNIT;
+    const off = bump(st, n);
     if (off < 0) throw new Error(`resident arena: no room for ${n} bytes of kernel scratch (4 GiB limit)`);
-    scratchOff = off;
-    scratchBytes = n;
+    st.scratchOff = off;
+    st.scratchBytes = n;
   }
-  return scratchOff;
+  return st.scratchOff;
+}
+
+/**
+ * @internal Tests: caps every arena at `pages` pages of 64 KiB (ARENA_MAX_PAGES when absent), so that a few
+ * MB of weights spread over several arenas. Only before any arena exists.
+ */
+export function setArenaCapForTests(pages?: number): void {
+  if (arenas.length > 0) throw new Error('setArenaCapForTests: an arena already exists');
+  capPages = pages ?? ARENA_MAX_PAGES;
 }

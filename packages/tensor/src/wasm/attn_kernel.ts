@@ -31,8 +31,8 @@ export interface AttnDecodeArgs {
 export function attnDecodeKernel(a: AttnDecodeArgs, h0: number, h1: number): void {
   const w = attnWasm(a.arena)!;
   const qBytes = a.q.length * 4;
-  const base = arenaScratch(2 * qBytes + (a.len + 4) * 4);
-  const f = arenaViews().f32;
+  const base = arenaScratch(2 * qBytes + (a.len + 4) * 4, a.arena);
+  const f = arenaViews(a.arena).f32;
   f.set(a.q, base / 4);
   const o = base + qBytes;
   w.attnDecode(base, a.kp, a.vp, o, o + qBytes, a.H, a.rep, a.D, a.L, a.len, a.T, a.W, h0, h1);

@@ -3,7 +3,7 @@
  * (arena.ts), so that it reads a KV cache held there in place. One instance per thread, made on first use.
  */
 import { instantiateSync, type WasmMemory } from './api.js';
-import { ARENA_MAX_PAGES, adoptArena, arenaMemory } from './arena.js';
+import { ARENA_MAX_PAGES, arenaMemory, selectArena } from './arena.js';
 import { emitAttnDecode, emitExpTest } from './attn_emit.js';
 import { ModuleBuilder } from './emitter.js';
 
@@ -17,20 +17,23 @@ export interface AttnWasm {
   expF32: F;
 }
 
-let instance: AttnWasm | null = null;
+/** This thread's instances, by arena. */
+const instances = new Map<WasmMemory, AttnWasm>();
 
-/** This thread's attention instance over the arena (a pool worker passes the caller's), or null without one. */
+/** This thread's attention instance over arena `mem` (the primary when absent), or null without an arena. */
 export function attnWasm(mem?: WasmMemory | null): AttnWasm | null {
-  if (instance) return instance;
-  if (mem) adoptArena(mem);
   const m = mem ?? arenaMemory();
   if (!m) return null;
+  selectArena(m);
+  const have = instances.get(m);
+  if (have) return have;
   const b = new ModuleBuilder().importSharedMemory('env', 'memory', 1, ARENA_MAX_PAGES);
   const a = emitAttnDecode();
   b.addFunction('attnDecode', a.params, [], a.locals, a.code);
   const e = emitExpTest();
   b.addFunction('expF32', e.params, [], e.locals, e.code);
   const ex = instantiateSync(b.build(), { env: { memory: m } }).exports as Record<string, F>;
-  instance = { attnDecode: ex.attnDecode!, expF32: ex.expF32! };
-  return instance;
+  const made: AttnWasm = { attnDecode: ex.attnDecode!, expF32: ex.expF32! };
+  instances.set(m, made);
+  return made;
 }

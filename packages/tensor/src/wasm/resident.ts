@@ -13,7 +13,7 @@ type Weight = Tensor | HalfTensor | PackedWeight;
 
 /**
  * A copy of `w` in the resident arena (same values, same format), or `w` itself when it is already resident
- * or does not fit (wasm32: 4 GiB for all resident weights together) or the runtime has no shared wasm memory.
+ * or does not fit (the arenas: 4 GiB each, MAX_ARENAS of them) or the runtime has no shared wasm memory.
  */
 export function makeResident(w: Weight): Weight {
   if (isResident(w)) return w;
@@ -27,8 +27,10 @@ export function makeResident(w: Weight): Weight {
     return d ? new Tensor(d, w.shape) : w;
   }
   const parts = [w.values, w.index, w.quads] as const;
-  const copies = parts.map((p) => arenaCopy(p));
-  const ptr = w.format === 'sparse' ? arenaCopy(Int32Array.from(w.rowStart)) : null;
+  // every array of a packed weight in one arena (one kernel instance reads them all)
+  const first = arenaCopy(parts[0]);
+  const copies = [first, ...parts.slice(1).map((p) => (first ? arenaCopy(p, first) : null))];
+  const ptr = w.format === 'sparse' && first ? arenaCopy(Int32Array.from(w.rowStart), first) : null;
   if (copies.some((c) => c === null) || (w.format === 'sparse' && ptr === null)) {
     for (const c of [...copies, ptr]) if (c) arenaFree(c);
     return w;
@@ -85,20 +87,21 @@ class ArenaFull extends Error {}
  */
 export function packResident(w: Tensor | HalfTensor, format: PackFormat): PackedWeight {
   const held: ArrayBufferView[] = [];
+  const near = (): ArrayBufferView | undefined => held[0]; // every array in the first one's arena
   const take = <T extends Float32Array | Uint16Array | Uint8Array | Int32Array>(a: T | null): T => {
     if (!a) throw new ArenaFull();
     held.push(a);
     return a;
   };
   const into: PackAlloc = {
-    f32: (len) => take(arenaAlloc(Float32Array, len)),
-    u16: (len) => take(arenaAlloc(Uint16Array, len)),
-    u8: (len) => take(arenaAlloc(Uint8Array, len)),
+    f32: (len) => take(arenaAlloc(Float32Array, len, near())),
+    u16: (len) => take(arenaAlloc(Uint16Array, len, near())),
+    u8: (len) => take(arenaAlloc(Uint8Array, len, near())),
   };
   try {
     const p = packWeight(w, format, into);
     if (format !== 'sparse') return p;
-    const ptr = take(arenaAlloc(Int32Array, p.rowStart.length));
+    const ptr = take(arenaAlloc(Int32Array, p.rowStart.length, near()));
     for (let i = 0; i < ptr.length; i++) ptr[i] = p.rowStart[i]!;
     return new PackedWeight(p.format, p.shape, p.dtype, p.values, p.index, p.quads, p.rowStart, p.nnz, ptr);
   } catch (e) {

@@ -5,7 +5,7 @@
  */
 
 import { instantiateSync, type WasmMemory } from './api.js';
-import { ARENA_MAX_PAGES, adoptArena, arenaMemory } from './arena.js';
+import { ARENA_MAX_PAGES, arenaMemory, selectArena } from './arena.js';
 import { emitDots } from './dots_emit.js';
 import { ModuleBuilder } from './emitter.js';
 import { addPackedKernels } from './packed_module.js';
@@ -47,21 +47,23 @@ export interface ResidentWasm {
   x36: F;
 }
 
-let instance: ResidentWasm | null = null;
+/** This thread's instances, by arena. */
+const instances = new Map<WasmMemory, ResidentWasm>();
 
 /**
- * This thread's resident instance over the arena `mem` (a pool worker adopts the caller's arena from the kernel
- * arguments), or null when the calling thread has no arena.
+ * This thread's resident instance over the arena `mem` (the primary arena when absent; a pool worker adopts the
+ * caller's arena from the kernel arguments), or null when the calling thread has no arena.
  */
 export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
-  if (instance) return instance;
-  if (mem) adoptArena(mem);
   const m = mem ?? arenaMemory();
   if (!m) return null;
+  selectArena(m);
+  const have = instances.get(m);
+  if (have) return have;
   const inst = instantiateSync(buildResidentModule(relaxedSimdSupported()), { env: { memory: m } });
   const e = inst.exports as Record<string, F>;
   const kinds = (name: string) => ['F32', 'Bf16', 'F16'].map((s) => e[name + s]!);
-  instance = {
+  const made: ResidentWasm = {
     dots: e.dots!,
     dotsBf16: e.dotsBf16!,
     dotsF16: e.dotsF16!,
@@ -73,5 +75,6 @@ export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
     tileSparse: kinds('tileSparse'),
     x36: e.x36!,
   };
-  return instance;
+  instances.set(m, made);
+  return made;
 }

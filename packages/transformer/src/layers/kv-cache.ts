@@ -46,7 +46,7 @@ export class KvCache {
     }
     const per = kvHeads * maxLen * headDim;
     for (let i = 0; i < 2 * numBlocks; i++) {
-      const a = residentF32(per);
+      const a = residentF32(per, i % 2 ? this.keys[this.keys.length - 1] : undefined); // values beside keys
       if (!a) break;
       (i % 2 ? this.values : this.keys).push(a);
     }
