@@ -40,7 +40,7 @@ below); on Node a job reaches a polling worker through shared memory (a header p
 record), not as a message, and the layers that share an input (q/k/v; Llama's gate and up) run as one split.
 The KV cache lives in the resident arena too, and a decode step's attention runs every head in one WebAssembly
 SIMD call that reads the cache in place (\`decodeAttention\`; GQA and sliding windows included; heads split across
-threads only on long contexts); before, each head ran two general matmuls through the pool, which cost OPT-125M's
+threads when the work is worth it: from ~40 µs while the workers still poll after a split, as in every decode step); before, each head ran two general matmuls through the pool, which cost OPT-125M's
 shape about a quarter of a decode step. Kernels: the dense ones stream one W row at a time (four f32x4 chains; bf16 widened from one 16-byte load
 by a shift for the even and a mask for the odd weights, x staged in the matching order so that every sum keeps
 its order). 2:4 decode reads, per 8 inputs, one metadata byte (code \`6a + b\`) that picks the 4 inputs its kept

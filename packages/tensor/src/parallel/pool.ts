@@ -10,7 +10,7 @@
  *   jobs.ts) that a polling worker picks up within a microsecond or so; argument layouts and shared buffers
  *   are registered with the workers once, by message. In browsers (and Deno) each job is a message.
  * - Small work stays inline: the call runs on the calling thread unless rows * costPerRow (ns) exceeds ~0.5 ms
- *   (a worker wake-up round trip costs ~40-50 µs). It also stays inline inside a worker, inside a kernel that
+ *   (a worker wake-up round trip costs ~40-50 µs), or ~40 µs while the workers still poll after a recent split. It also stays inline inside a worker, inside a kernel that
  *   is already running on the pool, with setThreads(1), and where the runtime has no workers/shared memory.
  * - Arguments: numbers, strings, booleans and typed arrays. Typed arrays on SharedArrayBuffer (what
  *   allocF32/allocF64 return) are shared with no copy. Typed arrays on a plain ArrayBuffer are COPIED into
@@ -78,6 +78,10 @@ let rec: Float64Array | null = null;
 const encoder = new JobEncoder();
 let busy = false;
 let jobId = 0;
+/** When the last split call ended (performance.now()); the workers poll for HOT_MS after their last job. */
+let lastSplitEnd = Number.NEGATIVE_INFINITY;
+/** Below the workers' polling time (worker.ts: 2 ms), with a margin for a worker that finished early. */
+const HOT_MS = 1;
 const counts = { parallel: 0, inline: 0, stolen: 0 };
 
 /** The worker script: next to this module, or the built dist/ copy when this module runs from src/*.ts. */
@@ -197,7 +201,7 @@ export function parallelFor<K extends KernelName>(
   if (!Number.isInteger(rows) || rows < 0) throw new TensorError(`parallelFor(${kernel}): invalid row count ${rows}`);
   const platform = getPlatform();
   const canSplit = platform !== null && sharedMemoryAvailable && !busy && !inPoolWorker();
-  const chunks = canSplit ? chunkCount(rows, getThreads(), opts) : 1;
+  const chunks = canSplit ? chunkCount(rows, getThreads(), opts, performance.now() - lastSplitEnd < HOT_MS) : 1;
   const prepared = shareArgs(kernel, args as Record<string, unknown>, chunks > 1);
   if (rows === 0) return 1;
   if (chunks === 1) {
@@ -220,6 +224,7 @@ export function parallelFor<K extends KernelName>(
     );
   } finally {
     busy = false;
+    lastSplitEnd = performance.now();
     prepared.copyBack();
     if (platform!.keepsProcessAlive) stopWhenIdle();
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkCount, INLINE_BELOW_NS, splitRows } from './split.js';
+import { chunkCount, HOT_INLINE_BELOW_NS, INLINE_BELOW_NS, splitRows } from './split.js';
 
 describe('splitRows', () => {
   it('covers [0, rows) with ordered, contiguous, non-empty, aligned chunks', () => {
@@ -60,6 +60,16 @@ describe('chunkCount', () => {
     expect(chunkCount(6, 4, { costPerRow: 1e6, minRowsPerThread: 3 })).toBe(2);
     expect(chunkCount(8, 4, { costPerRow: 1e6, align: 4 })).toBe(2);
     expect(chunkCount(1, 4, { costPerRow: 1e9 })).toBe(1);
+  });
+
+  it('splits smaller work while the workers poll (hot), never below HOT_INLINE_BELOW_NS', () => {
+    // a decode step's attention at OPT-125M's shape: 12 heads, ~4.4 µs each
+    expect(chunkCount(12, 2, { costPerRow: 4400 })).toBe(1);
+    expect(chunkCount(12, 2, { costPerRow: 4400 }, true)).toBe(2);
+    expect(chunkCount(12, 4, { costPerRow: 4400 }, true)).toBe(2); // 53 µs: 20 µs per extra thread at least
+    expect(chunkCount(100, 2, { costPerRow: (HOT_INLINE_BELOW_NS - 1) / 100 }, true)).toBe(1);
+    expect(chunkCount(1000, 4, { costPerRow: 10_000 }, true)).toBe(4);
+    expect(chunkCount(12, 1, { costPerRow: 1e6 }, true)).toBe(1);
   });
 
   it('rejects bad options with a clear message', () => {

@@ -16,6 +16,13 @@ export interface SplitOptions {
 export const INLINE_BELOW_NS = 500_000;
 /** Each extra thread should get at least this much work (ns). */
 export const MIN_NS_PER_THREAD = 250_000;
+/**
+ * The same two limits while the workers are polling for work (a split ended within the last millisecond: decode
+ * steps post a job every few hundred µs): a job then reaches them in about a microsecond, so work of a few tens
+ * of µs (a decode step's attention) is worth splitting.
+ */
+export const HOT_INLINE_BELOW_NS = 40_000;
+export const HOT_MIN_NS_PER_THREAD = 20_000;
 export const DEFAULT_COST_PER_ROW_NS = 1000;
 
 function positiveInt(v: number | undefined, def: number, what: string): number {
@@ -24,16 +31,20 @@ function positiveInt(v: number | undefined, def: number, what: string): number {
   return v;
 }
 
-/** How many chunks a call of `rows` rows should be split into when `threads` threads are available. */
-export function chunkCount(rows: number, threads: number, opts: SplitOptions = {}): number {
+/**
+ * How many chunks a call of `rows` rows should be split into when `threads` threads are available (`hot`: the
+ * workers are polling, see HOT_INLINE_BELOW_NS).
+ */
+export function chunkCount(rows: number, threads: number, opts: SplitOptions = {}, hot = false): number {
   const cost = opts.costPerRow ?? DEFAULT_COST_PER_ROW_NS;
   if (!(cost >= 0)) throw new RangeError(`parallelFor: costPerRow must be a number >= 0, got ${cost}`);
   const minRows = positiveInt(opts.minRowsPerThread, 1, 'minRowsPerThread');
   const align = positiveInt(opts.align, 1, 'align');
   const total = rows * cost;
-  if (threads <= 1 || rows <= 1 || total < INLINE_BELOW_NS) return 1;
+  if (threads <= 1 || rows <= 1 || total < (hot ? HOT_INLINE_BELOW_NS : INLINE_BELOW_NS)) return 1;
   const units = Math.ceil(rows / align);
-  return Math.max(1, Math.min(threads, units, Math.floor(rows / minRows), Math.floor(total / MIN_NS_PER_THREAD)));
+  const perThread = hot ? HOT_MIN_NS_PER_THREAD : MIN_NS_PER_THREAD;
+  return Math.max(1, Math.min(threads, units, Math.floor(rows / minRows), Math.floor(total / perThread)));
 }
 
 /**
