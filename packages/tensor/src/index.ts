@@ -125,11 +125,13 @@ export { arenaLiveBytes } from './wasm/arena.js';
 export {
   decodeWeight,
   enableResidentDecode,
+  freeResidentArray,
   isResident,
   makeResident,
   packResident,
   releaseResident,
   releaseResidentDecode,
+  residentArray,
   residentAs,
 } from './wasm/resident.js';
 export { relaxedSimdSupported, simdSupported } from './wasm/runtime.js';

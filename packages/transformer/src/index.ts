@@ -41,6 +41,7 @@ export {
   summarizeChoices,
   WEIGHT_FORMATS,
   type WeightFormat,
+  type WeightFormHook,
   weightFormHook,
 } from './generate/weight-format.js';
 // in-memory safetensors for runtimes without a file system (the docs site's browser demo)

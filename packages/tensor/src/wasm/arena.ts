@@ -159,8 +159,11 @@ function bump(st: ArenaState, bytes: number): number {
   return growTo(st, off + bytes) ? off : -1;
 }
 
-/** Takes `need` bytes for a weight in `st` (its free list, else its top below the scratch room); -1 if no room. */
-function reserveIn(st: ArenaState, need: number): number {
+/**
+ * Takes `need` bytes for a weight in `st` (its free list, else its top below the scratch room); -1 if no room.
+ * `fresh`: taken from the top (memory never written: zero).
+ */
+function reserveIn(st: ArenaState, need: number): { off: number; fresh: boolean } {
   const i = st.free.findIndex((f) => f.bytes >= need);
   let off: number;
   if (i >= 0) {
@@ -170,51 +173,54 @@ function reserveIn(st: ArenaState, need: number): number {
     else st.free[i] = { off: f.off + need, bytes: f.bytes - need };
   } else {
     const top = Atomics.load(viewsOf(st).i32, 0) * UNIT;
-    if (top + need > capPages * PAGE - scratchRoom()) return -1;
+    if (top + need > capPages * PAGE - scratchRoom()) return { off: -1, fresh: false };
     off = bump(st, need);
-    if (off < 0) return -1;
+    if (off < 0) return { off: -1, fresh: false };
   }
   st.live.set(off, need);
-  return off;
+  return { off, fresh: i < 0 };
 }
 
 /**
  * Allocates `bytes` (+ slack) for a resident array: in `near`'s arena when given, else in the first arena with
  * room (opening one more when none has); null when it does not fit. Calling thread only.
  */
-function reserve(bytes: number, near?: ArrayBufferView): { st: ArenaState; off: number } | null {
+function reserve(bytes: number, near?: ArrayBufferView): { st: ArenaState; off: number; fresh: boolean } | null {
   if (!arenaMemory()) return null;
   const need = Math.ceil((bytes + SLACK) / UNIT) * UNIT;
   if (near) {
     const st = byBuffer.get(near.buffer);
-    const off = st ? reserveIn(st, need) : -1;
-    return off < 0 ? null : { st: st!, off };
+    const r = st ? reserveIn(st, need) : null;
+    return r && r.off >= 0 ? { st: st!, ...r } : null;
   }
   for (const st of arenas) {
-    const off = reserveIn(st, need);
-    if (off >= 0) return { st, off };
+    const r = reserveIn(st, need);
+    if (r.off >= 0) return { st, ...r };
   }
   const st = need <= capPages * PAGE - scratchRoom() - HEADER ? openArena() : null;
-  const off = st ? reserveIn(st, need) : -1;
-  return off < 0 ? null : { st: st!, off };
+  const r = st ? reserveIn(st, need) : null;
+  return r && r.off >= 0 ? { st: st!, ...r } : null;
 }
 
 type Typed = Float32Array | Uint16Array | Uint8Array | Int32Array;
 type Ctor<T> = new (b: ArrayBufferLike, off: number, len: number) => T;
 
 /**
- * A zero-filled array of `len` elements in an arena (in `near`'s when given: arrays that one kernel call reads
- * together must share an arena), or null when it does not fit.
+ * An array of `len` elements in an arena (in `near`'s when given: arrays that one kernel call reads together must
+ * share an arena), or null when it does not fit. Zero-filled unless `zero` is false (then its contents are
+ * unspecified); memory taken from an arena's top is zero already and is not written here (its pages are first
+ * touched by whoever fills the array).
  */
 export function arenaAlloc<T extends Typed>(
   ctor: Ctor<T> & { BYTES_PER_ELEMENT: number },
   len: number,
   near?: ArrayBufferView,
+  zero = true,
 ): T | null {
   const r = reserve(len * ctor.BYTES_PER_ELEMENT, near);
   if (!r) return null;
   const out = new ctor(viewsOf(r.st).u8.buffer, r.off, len);
-  out.fill(0 as never);
+  if (zero && !r.fresh) out.fill(0 as never);
   return out;
 }
 

@@ -53,14 +53,14 @@ let scratch: Float32Array | null = null;
 export function residentAs(w: Tensor | HalfTensor, dtype: 'f32' | 'f16' | 'bf16'): Tensor | HalfTensor | null {
   const src = w instanceof HalfTensor ? w.data : w.values(); // a view of a contiguous weight
   if (dtype === 'f32') {
-    const out = arenaAlloc(Float32Array, src.length);
+    const out = arenaAlloc(Float32Array, src.length, undefined, false);
     if (!out) return null;
     if (src instanceof Float32Array) out.set(src);
     else if ((w as HalfTensor).dtype === 'bf16') decodeBf16(src, out);
     else decodeF16(src, out);
     return new Tensor(out, w.shape);
   }
-  const out = arenaAlloc(Uint16Array, src.length);
+  const out = arenaAlloc(Uint16Array, src.length, undefined, false);
   if (!out) return null;
   const encode = dtype === 'bf16' ? encodeBf16 : encodeF16;
   if (src instanceof Float32Array) encode(src, out);
@@ -75,6 +75,20 @@ export function residentAs(w: Tensor | HalfTensor, dtype: 'f32' | 'f16' | 'bf16'
     }
   }
   return new HalfTensor(dtype, out, w.shape);
+}
+
+/**
+ * An array of `n` elements in the resident arena to read a weight's stored data into (`u16`: 16-bit patterns,
+ * `f32`), or null when it does not fit (or there is no arena). Its contents are unspecified: the caller fills it.
+ * The caller owns it: `freeResidentArray`, or `releaseResident` of a weight made over it.
+ */
+export function residentArray(kind: 'u16' | 'f32', n: number): Uint16Array | Float32Array | null {
+  return kind === 'u16' ? arenaAlloc(Uint16Array, n, undefined, false) : arenaAlloc(Float32Array, n, undefined, false);
+}
+
+/** Returns an array from `residentArray` (or any resident weight's array) to the arena. */
+export function freeResidentArray(a: Uint16Array | Float32Array): void {
+  arenaFree(a);
 }
 
 /** Thrown by the arena allocator of `packResident` when the arena is full. */

@@ -3,12 +3,14 @@ import {
   enableResidentDecode,
   encodeBf16,
   encodeF16,
+  freeResidentArray,
   HalfTensor,
   isResident,
   type LinearWeight,
   packResident,
   packWeight,
   releaseResident,
+  residentArray,
   residentAs,
   type Tensor,
 } from '@stade/tensor';
@@ -125,33 +127,98 @@ function halfBits(w: Tensor, f: 'f16' | 'bf16'): Uint16Array {
   return f === 'f16' ? encodeF16(src, dst) : encodeBf16(src, dst);
 }
 
+/** The load-time hook `weightFormHook` makes: a `LinearForm` that also reads tensors into the resident arena. */
+export interface WeightFormHook {
+  (name: string, stored: Tensor | HalfTensor): LinearWeight;
+  readTarget(
+    name: string,
+    kind: 'u16' | 'f32',
+    shape: readonly number[],
+    linear: boolean,
+  ): Float32Array | Uint16Array | null;
+  returnTarget(a: Float32Array | Uint16Array): void;
+}
+
+/** Tensors other than linear weights read into the arena from this size on (the decode scope's threshold). */
+const RESIDENT_MIN_BYTES = 1 << 20;
+
 /**
  * The load-time hook for the weight store (`setLinearForm`): measures each linear weight as it is read, picks its
- * format with `chooseFormat` and converts it; `record` sees every choice (for reports).
+ * format with `chooseFormat` and converts it; `record` sees every choice (for reports). Reads go straight into the
+ * resident arena (`readTarget`): a linear weight whose format is its stored one stays where it was read (no copy),
+ * one packed or converted is written into the arena from there and its read array freed at once; large 2-d
+ * tensors the hook does not convert but the forward multiplies by (an untied head) are read there too, so the
+ * decode scope finds them resident and holds no second copy (an embedding table read by rows stays in the
+ * store: it would take arena room from the layers). Layers whose format will not be their stored one (`sparse`, or
+ * `auto` after a layer of the same shape was packed) are read into the store's own reused buffer instead.
  */
-export function weightFormHook(
-  format: WeightFormat,
-  record?: (c: LayerChoice) => void,
-): (name: string, stored: Tensor | HalfTensor) => LinearWeight {
-  // The resident copies this hook made, by layer: a layer read again (its block was released) replaces its copy.
+export function weightFormHook(format: WeightFormat, record?: (c: LayerChoice) => void): WeightFormHook {
+  // What the hook owns in the arena, by tensor name: a layer's resident weight or a tensor's read array. A tensor
+  // read again (its block was released) frees what it had.
   const resident = new Map<string, LinearWeight>();
-  return (name, stored) => {
-    const m = measureWeight(stored);
-    const f = chooseFormat(format, stored, m);
-    record?.({ name, format: f, ...m });
+  const lent = new Map<string, Float32Array | Uint16Array>();
+  // by shape, whether the last linear weight of that shape kept its stored format (`auto`)
+  const kept = new Map<string, boolean>();
+  const forget = (name: string) => {
     const old = resident.get(name);
     if (old) releaseResident(old);
-    // every format is written straight into the arena from the stored form (no converted copy outside it)
-    const w =
-      f === '2:4' || f === 'sparse' ? packResident(stored, f) : (residentAs(stored, f) ?? convertWeight(stored, f));
-    if (isResident(w)) resident.set(name, w);
-    return w;
+    resident.delete(name);
+    const a = lent.get(name);
+    if (a) freeResidentArray(a);
+    lent.delete(name);
   };
+  const form = (name: string, stored: Tensor | HalfTensor): LinearWeight => {
+    const mine = lent.get(name);
+    lent.delete(name);
+    const inPlace = mine !== undefined && stored.data === mine;
+    if (mine && !inPlace) freeResidentArray(mine);
+    const old = resident.get(name);
+    if (old) releaseResident(old);
+    resident.delete(name);
+    try {
+      const m = measureWeight(stored);
+      const f = chooseFormat(format, stored, m);
+      record?.({ name, format: f, ...m });
+      const asStored = f === (stored instanceof HalfTensor ? stored.dtype : 'f32');
+      kept.set(String(stored.shape), asStored);
+      // kept as read, or written straight into the arena from the stored form (no converted copy outside it)
+      const w =
+        inPlace && asStored
+          ? stored
+          : f === '2:4' || f === 'sparse'
+            ? packResident(stored, f)
+            : (residentAs(stored, f) ?? convertWeight(stored, f));
+      if (isResident(w)) resident.set(name, w);
+      if (inPlace && w !== stored) freeResidentArray(mine);
+      return w;
+    } catch (e) {
+      if (inPlace && !resident.has(name)) freeResidentArray(mine);
+      throw e;
+    }
+  };
+  const readTarget = (name: string, kind: 'u16' | 'f32', shape: readonly number[], linear: boolean) => {
+    if (shape.length !== 2) return null;
+    const n = shape[0]! * shape[1]!;
+    if (linear) {
+      const stays =
+        format === 'auto' ? kept.get(String(shape)) !== false : format === (kind === 'u16' ? 'f16' : 'dense');
+      if (!stays) return null;
+    } else if (n * (kind === 'u16' ? 2 : 4) < RESIDENT_MIN_BYTES) return null;
+    forget(name);
+    const a = residentArray(kind, n);
+    if (a) lent.set(name, a);
+    return a;
+  };
+  const returnTarget = (a: Float32Array | Uint16Array) => {
+    for (const [name, b] of lent) if (b === a) lent.delete(name);
+    freeResidentArray(a);
+  };
+  return Object.assign(form, { readTarget, returnTarget });
 }
 
 /** A model whose weight store takes a load-time hook for its linear weights (DecoderModel: every architecture). */
 interface LinearFormSettable {
-  setLinearForm(form: ((name: string, stored: Tensor | HalfTensor) => LinearWeight) | null): void;
+  setLinearForm(form: WeightFormHook | null): void;
   releaseBlock(i: number): void;
   numBlocks: number;
 }

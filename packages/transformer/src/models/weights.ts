@@ -24,7 +24,25 @@ export interface ExpectedTensor {
  * released): e.g. keep it 16-bit, widen it, or pack it. Receives the stored form; returning it unchanged is the
  * default. A returned new object owns no store buffer: the store recycles the stored one at once.
  */
-export type LinearForm = (name: string, stored: StoredTensor) => LinearWeight;
+export interface LinearForm {
+  (name: string, stored: StoredTensor): LinearWeight;
+  /**
+   * Optional: memory of the form's own to read a tensor's stored data into (e.g. the resident arena, so that a
+   * weight kept as stored is never copied): an array of exactly `n` elements of `kind` (`u16` for F16/BF16, `f32`
+   * for F32), or null for the store's own buffer. Asked before every read of a tensor with that stored kind;
+   * `linear`: the tensor goes through the form next (which then owns the array: keeps it or frees it), else the
+   * store uses the tensor as read (the form still owns the array). An array the read did not use goes back
+   * through `returnTarget`.
+   */
+  readTarget?(
+    name: string,
+    kind: 'u16' | 'f32',
+    shape: readonly number[],
+    linear: boolean,
+  ): Float32Array | Uint16Array | null;
+  /** Takes back an array from `readTarget` that the read did not use. */
+  returnTarget?(a: Float32Array | Uint16Array): void;
+}
 
 /** A cached stored-form tensor; `owned` when its buffer belongs to the store and may be recycled. */
 interface Stored {
@@ -42,8 +60,9 @@ type Buffer = Float32Array | Uint16Array;
  * Two caches: `stored(name)` keeps the checkpoint's own dtype (16-bit data for F16/BF16) for the forward pass;
  * `get(name)` gives float32 (converted on demand). Memory has an owner: buffers read for `stored` only are the
  * store's and are reused by the next block's reads of the same size after `release`, so a pass over the blocks
- * holds one block of weights without relying on the garbage collector. Stored-form reads are always the store's
- * (`persistent`, never from an open arena). Float32 tensors made by `get` belong to whoever owns the allocations at
+ * holds one block of weights without relying on the garbage collector (a read into memory the `linearForm`
+ * lends, `readTarget`, is the form's). Stored-form reads are never lent by an open
+ * arena (`persistent`). Float32 tensors made by `get` belong to whoever owns the allocations at
  * the time (an open `Arena`, e.g. the pruning driver's block arena, or the caller); the store forgets them on
  * `release`, and one made in an arena that was reset since is never served again (it is converted anew).
  */
@@ -172,6 +191,12 @@ export class WeightStore {
    * Valid until `release` of its prefix: do not keep it.
    */
   stored(name: string, linear = false): LinearWeight {
+    return this.storedFor(name, linear ? 'linear' : 'matrix');
+  }
+
+  /** `stored` for a linear layer, a tensor used whole (e.g. a head), or a table read by `rows` (never a target). */
+  private storedFor(name: string, use: 'linear' | 'matrix' | 'rows'): LinearWeight {
+    const linear = use === 'linear';
     const r = this.replaced.get(name) ?? this.f32Live(name);
     if (r) return r;
     const c = this.storedCache.get(name);
@@ -184,9 +209,21 @@ export class WeightStore {
       const info = src.info(key) as { shape: readonly number[]; dtype?: string };
       const n = info.shape.reduce((a, d) => a * d, 1);
       const kind = info.dtype === 'F16' || info.dtype === 'BF16' ? 'u16' : info.dtype === 'F32' ? 'f32' : null;
-      const reuse = kind ? this.pool.get(`${kind}:${n}`)?.pop() : undefined;
-      t = persistent(() => src.getStored!(key, reuse)); // the store's own buffer, reused after `release`
-      owned = src.freshReads === true;
+      // the form's memory when it asks for the read (it owns that), else the store's own buffer (reused after `release`)
+      const lf = this.linearForm;
+      let target = kind && use !== 'rows' && lf?.readTarget ? lf.readTarget(name, kind, info.shape, linear) : null;
+      const reuse = target ?? (kind ? this.pool.get(`${kind}:${n}`)?.pop() : undefined);
+      try {
+        t = persistent(() => src.getStored!(key, reuse));
+      } catch (e) {
+        if (target) lf!.returnTarget?.(target);
+        throw e;
+      }
+      if (target && t.data !== target) {
+        lf!.returnTarget?.(target);
+        target = null;
+      }
+      owned = !target && src.freshReads === true;
     } else {
       t = persistent(() => src.get(key));
     }
@@ -209,7 +246,7 @@ export class WeightStore {
    * rows; into `into` (contiguous, that shape) when given.
    */
   rows(name: string, ids: Int32Array, into?: Tensor): Tensor {
-    const t = this.replaced.get(name) ?? this.f32Live(name) ?? this.stored(name);
+    const t = this.replaced.get(name) ?? this.f32Live(name) ?? this.storedFor(name, 'rows');
     const [rows, width] = t.shape as [number, number];
     if (into && (!into.contiguous || into.size !== ids.length * width)) {
       throw new StadeError(`${name}: rows need a contiguous [${ids.length}, ${width}] output`, { key: name });
