@@ -3,7 +3,7 @@
  * output element is one float64 sum over the row's kept entries in order, rounded once to float32.
  */
 import { decodeBf16, decodeF16 } from '../dtype.js';
-import { BLOCK_2_4, group24, slotPositions, stored24 } from '../packed.js';
+import { BLOCK_2_4, group24, pairPositions, SPARSE_BLOCK, slotPositions, stored24 } from '../packed.js';
 import type { SharedWasmMemory } from '../parallel/types.js';
 
 export interface PackedArgs {
@@ -53,20 +53,29 @@ let rowTmp = new Float32Array(0);
 function rowEntries(args: PackedArgs, j: number): number {
   const { kp } = args;
   const is24 = args.format === FORMAT_2_4;
-  const count = is24 ? kp / 2 : args.rowStart[j + 1]! - args.rowStart[j]!;
+  const nb = kp / SPARSE_BLOCK;
+  let count = kp / 2;
+  if (!is24) {
+    count = 0;
+    for (let b = 0; b < nb; b++) count += 8 * args.quads[b * args.n + j]!;
+  }
   if (rowVals.length < count) {
     rowVals = new Float32Array(count);
     rowCols = new Int32Array(count);
     rowTmp = new Float32Array(count);
   }
   if (!is24) {
-    const start = args.rowStart[j]!;
-    widenInto(args, start, count, rowVals, 0);
-    const nb = kp / 256;
     let e = 0;
     for (let b = 0; b < nb; b++) {
-      const end = e + 4 * args.quads[j * nb + b]!;
-      for (; e < end; e++) rowCols[e] = b * 256 + args.index[start + e]!;
+      const start = args.rowStart[b * args.n + j]!;
+      const cnt = 8 * args.quads[b * args.n + j]!;
+      widenInto(args, 2 * start, cnt, rowVals, e);
+      for (let i = 0; i < cnt; i += 2, e += 2) {
+        const at = 2 * start + i;
+        const [p0, p1] = pairPositions(args.index[at]! | (args.index[at + 1]! << 8));
+        rowCols[e] = b * SPARSE_BLOCK + p0;
+        rowCols[e + 1] = b * SPARSE_BLOCK + p1;
+      }
     }
     return count;
   }

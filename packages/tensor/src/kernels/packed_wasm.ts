@@ -3,7 +3,16 @@
  * the n output columns (W rows): chunks of W rows are block-copied into the module memory and run there.
  * Every output element is summed by one call in a fixed order, so any column split gives the same bits.
  */
-import { BLOCK_2_4, group24, SLOT_SEQ, SLOT_WINDOWS, SPARSE_BLOCK } from '../packed.js';
+import {
+  BLOCK_2_4,
+  group24,
+  PAIR_SEQ,
+  PAIR_SLOT,
+  PAIR_SLOT_BYTES,
+  SLOT_SEQ,
+  SLOT_WINDOWS,
+  SPARSE_BLOCK,
+} from '../packed.js';
 import { arenaScratch, arenaViews } from '../wasm/arena.js';
 import { X36_SLOT } from '../wasm/packed_module.js';
 import { packedWasm } from '../wasm/packed_runtime.js';
@@ -80,61 +89,111 @@ function run24(
 }
 
 /**
- * Unstructured W rows [j0, j1) to the module: row pointers (i32, relative) at RP, quads at QB, position bytes
- * at IB, values at VB; returns the layout's end (bytes).
+ * Unstructured W rows [j0, j1) to the module, in the format's layout for a weight of j1 - j0 rows: i32 first pairs
+ * ([blocks][rows], relative) at rp, group counts at qb, metadata words at ib, values at vb; returns the layout.
  */
-function copySparse(
-  args: PackedArgs,
-  j0: number,
-  j1: number,
-  base: number,
-): { rp: number; qb: number; ib: number; vb: number; end: number } {
+function copySparse(args: PackedArgs, j0: number, j1: number, base: number): SparseLayout {
   const w = packedWasm();
+  const { n } = args;
   const nb = args.kp / SPARSE_BLOCK;
-  const e0 = args.rowStart[j0]!;
-  const e1 = args.rowStart[j1]!;
+  const cnt = j1 - j0;
+  let pairs = 0;
+  for (let b = 0; b < nb; b++) pairs += args.rowStart[b * n + j1]! - args.rowStart[b * n + j0]!;
   const wb = args.half ? 2 : 4;
   const rp = base;
-  const qb = align(rp + 4 * (j1 - j0 + 1));
-  const ib = align(qb + (j1 - j0) * nb);
-  const vb = align(ib + (e1 - e0));
-  const end = align(vb + (e1 - e0) * wb);
-  w.ensure(end);
+  const qb = align(rp + 4 * nb * cnt);
+  const ib = align(qb + nb * cnt);
+  const vb = align(ib + 2 * pairs);
+  w.ensure(align(vb + 2 * pairs * wb));
   const v = w.view();
-  for (let j = j0; j <= j1; j++) v.i32[rp / 4 + j - j0] = args.rowStart[j]! - e0;
-  v.u8.set(args.quads.subarray(j0 * nb, j1 * nb), qb);
-  v.u8.set(args.index.subarray(e0, e1), ib);
-  if (args.half) v.u16.set(args.values16.subarray(e0, e1), vb / 2);
-  else v.f32.set(args.values32.subarray(e0, e1), vb / 4);
-  return { rp, qb, ib, vb, end };
+  let at = 0;
+  for (let b = 0; b < nb; b++) {
+    const [e0, e1] = [args.rowStart[b * n + j0]!, args.rowStart[b * n + j1]!];
+    for (let j = j0; j < j1; j++) v.i32[rp / 4 + b * cnt + j - j0] = args.rowStart[b * n + j]! - e0 + at;
+    v.u8.set(args.quads.subarray(b * n + j0, b * n + j1), qb + b * cnt);
+    v.u8.set(args.index.subarray(2 * e0, 2 * e1), ib + 2 * at);
+    if (args.half) v.u16.set(args.values16.subarray(2 * e0, 2 * e1), vb / 2 + 2 * at);
+    else v.f32.set(args.values32.subarray(2 * e0, 2 * e1), vb / 4 + 2 * at);
+    at += e1 - e0;
+  }
+  return { vb, ib, qb, rp, nw: cnt };
 }
 
-/** Rows from j0 (at least one, at most `end`) whose unstructured entries fit CHUNK_BYTES. */
+/** Where an unstructured W's arrays are (byte offsets of its first row) and its rows (the block stride). */
+interface SparseLayout {
+  vb: number;
+  ib: number;
+  qb: number;
+  rp: number;
+  nw: number;
+}
+
+/**
+ * dotsSparse over `cnt` unstructured rows of layout `lay`, one call per k block over x's pair tables at `tables`
+ * (accumulators at `part`, 16 bytes per row): float32 sums to out.
+ */
+function runSparse(
+  f: (...a: number[]) => unknown,
+  kp: number,
+  lay: SparseLayout,
+  cnt: number,
+  tables: number,
+  part: number,
+  out: number,
+): void {
+  const nb = kp / SPARSE_BLOCK;
+  const blockTable = (SPARSE_BLOCK / PAIR_SLOT) * PAIR_SLOT_BYTES;
+  for (let b = 0; b < nb; b++) {
+    const mode = (b === 0 ? TILE_FIRST : 0) | (b === nb - 1 ? TILE_LAST : 0);
+    f(tables + b * blockTable, lay.vb, lay.ib, lay.qb + b * lay.nw, cnt, out, lay.rp + 4 * b * lay.nw, part, mode);
+  }
+}
+
+/** Rows from j0 (at least one, at most `end`) whose unstructured pairs fit CHUNK_BYTES. */
 function sparseChunkEnd(args: PackedArgs, j0: number, end: number): number {
-  const per = (args.half ? 2 : 4) + 1;
-  const limit = args.rowStart[j0]! + CHUNK_BYTES / per;
+  const per = 2 * (args.half ? 2 : 4) + 2;
+  const nb = args.kp / SPARSE_BLOCK;
+  const rowBytes = (j: number) => {
+    let q = 0;
+    for (let b = 0; b < nb; b++) q += args.quads[b * args.n + j]!;
+    return 4 * q * per;
+  };
+  let bytes = rowBytes(j0);
   let j1 = j0 + 1;
-  while (j1 < end && args.rowStart[j1 + 1]! <= limit) j1++;
+  while (j1 < end && bytes + rowBytes(j1) <= CHUNK_BYTES) bytes += rowBytes(j1++);
   return j1;
 }
 
 /**
- * The x36 tables (wasm/packed_module.ts) of every x row at byte `at` (row pitch `x36` bytes), built by the
- * module's `x36` kernel from x staged at `xs` (kp floats).
+ * The decode's x tables (wasm/packed_module.ts's x36; `mode` 0: 2:4, 1: unstructured pairs) of every x row at
+ * byte `at` (row pitch `pitch` bytes), built from x staged at `xs` (kp floats).
  */
-function stageX36(
+function stageTables(
   args: PackedArgs,
   f: () => Float32Array,
   build: (...a: number[]) => unknown,
   at: number,
-  x36: number,
+  pitch: number,
   xs: number,
+  mode: 0 | 1,
 ): void {
   for (let i = 0; i < args.m; i++) {
     stageX(args, i, f(), xs / 4);
-    build(xs, at + i * x36, args.kp / 8);
+    build(xs, at + i * pitch, mode ? args.kp / PAIR_SLOT : args.kp / 8, mode);
   }
 }
+
+/** The layout of a resident unstructured W from row j0 (read in place). */
+const residentSparse = (args: PackedArgs, j0: number): SparseLayout => ({
+  vb: args.vArena!,
+  ib: args.iArena!,
+  qb: args.qArena! + j0,
+  rp: args.rArena! + 4 * j0,
+  nw: args.n,
+});
+
+/** Bytes of one x row's unstructured pair tables. */
+const pairTableBytes = (kp: number) => (kp / PAIR_SLOT) * PAIR_SLOT_BYTES;
 
 /** The decode kernel over a resident W (read in place in the arena; x and outputs in this thread's scratch). */
 function packedMatvecResident(args: PackedArgs, colStart: number, colEnd: number): void {
@@ -147,21 +206,20 @@ function packedMatvecResident(args: PackedArgs, colStart: number, colEnd: number
     const base = arenaScratch(m * x36 + m * cnt * 4 + kp * 4 + cnt * 16);
     const OUT = base + m * x36;
     const PART = OUT + m * cnt * 4 + kp * 4;
-    stageX36(args, () => arenaViews().f32, w.x36, base, x36, OUT + m * cnt * 4);
+    stageTables(args, () => arenaViews().f32, w.x36, base, x36, OUT + m * cnt * 4, 0);
     const lay = { vb: args.vArena!, mb: args.iArena!, nw: args.n, j0: colStart };
     for (let i = 0; i < m; i++) run24(w.dots24[half]!, args, lay, cnt, base + i * x36, PART, OUT + i * cnt * 4);
     for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
     return;
   }
-  const nb = kp / SPARSE_BLOCK;
-  const base = arenaScratch(m * kp * 4 + m * cnt * 4);
-  const OUT = base + m * kp * 4;
-  const f = arenaViews().f32;
-  for (let i = 0; i < m; i++) stageX(args, i, f, base / 4 + i * kp);
-  const qp = args.qArena! + colStart * nb;
-  const rp = args.rArena! + colStart * 4;
+  const tb = pairTableBytes(kp);
+  const base = arenaScratch(m * tb + m * cnt * 4 + kp * 4 + cnt * 16);
+  const OUT = base + m * tb;
+  const XS = OUT + m * cnt * 4;
+  stageTables(args, () => arenaViews().f32, w.x36, base, tb, XS, 1);
+  const lay = residentSparse(args, colStart);
   for (let i = 0; i < m; i++)
-    w.dotsSparse[half]!(base + i * kp * 4, args.vArena!, args.iArena!, qp, nb, cnt, OUT + i * cnt * 4, rp);
+    runSparse(w.dotsSparse[half]!, kp, lay, cnt, base + i * tb, XS + kp * 4, OUT + i * cnt * 4);
   for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
 }
 
@@ -184,7 +242,7 @@ export function packedMatvecWasmKernel(args: PackedArgs, colStart: number, colEn
     const XS = align(OUT + m * chunk * 4);
     const PART = align(XS + kp * 4);
     w.ensure(PART + chunk * 16);
-    stageX36(args, () => w.view().f32, w.x36, 0, x36, XS);
+    stageTables(args, () => w.view().f32, w.x36, 0, x36, XS, 0);
     for (let j0 = colStart; j0 < colEnd; j0 += chunk) {
       const cnt = Math.min(chunk, colEnd - j0);
       copy24(args, j0, cnt, VB, MB);
@@ -195,17 +253,16 @@ export function packedMatvecWasmKernel(args: PackedArgs, colStart: number, colEn
     }
     return;
   }
-  const nb = kp / SPARSE_BLOCK;
-  const X = 0;
-  const OUT = align(m * kp * 4);
+  const tb = pairTableBytes(kp);
+  const XS = m * tb;
+  const OUT = align(XS + kp * 4);
   for (let j0 = colStart; j0 < colEnd; ) {
     const j1 = sparseChunkEnd(args, j0, colEnd);
     const cnt = j1 - j0;
-    const lay = copySparse(args, j0, j1, align(OUT + m * cnt * 4));
-    const f = w.view().f32;
-    if (j0 === colStart) for (let i = 0; i < m; i++) stageX(args, i, f, X / 4 + i * kp);
-    for (let i = 0; i < m; i++)
-      w.dotsSparse[half]!(X + i * kp * 4, lay.vb, lay.ib, lay.qb, nb, cnt, OUT + i * cnt * 4, lay.rp);
+    const PART = align(OUT + m * cnt * 4);
+    const lay = copySparse(args, j0, j1, PART + cnt * 16);
+    if (j0 === colStart) stageTables(args, () => w.view().f32, w.x36, 0, tb, XS, 1);
+    for (let i = 0; i < m; i++) runSparse(w.dotsSparse[half]!, kp, lay, cnt, i * tb, PART, OUT + i * cnt * 4);
     const out = w.view().f32;
     for (let i = 0; i < m; i++) store(args, i, j0, cnt, out, OUT / 4 + i * cnt);
     j0 = j1;
@@ -251,7 +308,7 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
   const ldo = ncols * 4;
   // layout (bytes from base): position table, x panels, output block [tiles * TT][ncols], bias, accumulator
   // tile, W copies
-  const AP = 2 * TBL_ODD;
+  const AP = align(Math.max(2 * TBL_ODD, 8 * PAIR_SEQ.length));
   const OUT = align(AP + tiles * panel);
   const BIAS = align(OUT + tiles * TT * ldo);
   const CT = align(BIAS + ldo);
@@ -262,9 +319,15 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
   const view = () => (res ? arenaViews() : pw!.view());
   let v = view();
   // per window w of SLOT_SEQ: the panel byte offsets of its 4 kept values, in an even slot and in an odd one
-  for (const odd of [0, 1])
-    for (let w = 0; w < SLOT_WINDOWS; w++)
-      for (let l = 0; l < 4; l++) v.i32[(base + odd * TBL_ODD) / 4 + 4 * w + l] = (SLOT_SEQ[w + l]! + 8 * odd) * TT * 4;
+  if (is24)
+    for (const odd of [0, 1])
+      for (let w = 0; w < SLOT_WINDOWS; w++)
+        for (let l = 0; l < 4; l++)
+          v.i32[(base + odd * TBL_ODD) / 4 + 4 * w + l] = (SLOT_SEQ[w + l]! + 8 * odd) * TT * 4;
+  // unstructured: per window w of PAIR_SEQ, the panel byte offsets of its 2 positions
+  else
+    for (let w = 0; w + 1 < PAIR_SEQ.length; w++)
+      for (let l = 0; l < 2; l++) v.i32[base / 4 + 2 * w + l] = PAIR_SEQ[w + l]! * TT * 4;
   if (hasBias)
     for (let j = 0; j < ncols; j++)
       v.f32[(base + BIAS) / 4 + j] = args.bias[args.biasOff + (colStart + j) * args.biasStride]!;
@@ -281,7 +344,7 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
       let ip: number;
       let qp = 0;
       let rp = 0;
-      // 2:4: the W layout (rows nw, first row jw) that vp / ip point to
+      // the W layout (rows nw, first row jw) that vp / ip point to
       let nw = args.n;
       let jw = j0;
       if (is24 && res) {
@@ -293,13 +356,9 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
         pw!.ensure(ip + cnt * (kp / 8));
         copy24(args, j0, cnt, vp, ip);
         [nw, jw] = [cnt, 0];
-      } else if (res) {
-        [vp, ip] = [args.vArena!, args.iArena!];
-        qp = args.qArena! + j0 * (kp / SPARSE_BLOCK);
-        rp = args.rArena! + j0 * 4;
       } else {
-        const lay = copySparse(args, j0, j1, WB);
-        [vp, ip, qp, rp] = [lay.vb, lay.ib, lay.qb, lay.rp];
+        const lay = res ? residentSparse(args, j0) : copySparse(args, j0, j1, WB);
+        [vp, ip, qp, rp, nw] = [lay.vb, lay.ib, lay.qb, lay.rp, lay.nw];
       }
       const out = base + OUT + (j0 - colStart) * 4;
       const bias = base + BIAS + (j0 - colStart) * 4;
@@ -328,7 +387,8 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
               base + OP,
             );
           }
-        } else kSparse[half]!(ap, vp, ip, qp, kp / SPARSE_BLOCK, cnt, rp, last, out + p * TT * ldo, ldo, bias);
+        } else
+          kSparse[half]!(ap, vp, ip, qp, kp / SPARSE_BLOCK, cnt, rp, last, out + p * TT * ldo, ldo, bias, base, nw);
       }
       j0 = j1;
     }

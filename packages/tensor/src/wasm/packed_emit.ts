@@ -3,7 +3,7 @@
  * (packed_tiles.ts): value loads (widened from 16 bits), row and countdown loops, the unstructured row walk.
  */
 import { SLOT_SEQ } from '../packed.js';
-import type { Code, ValType } from './emitter.js';
+import { type Code, uleb, type ValType } from './emitter.js';
 import { emitWidenLoad, type WeightKind } from './half_emit.js';
 
 export const KINDS = ['f32', 'bf16', 'f16'] as const;
@@ -58,7 +58,15 @@ export function countdown(c: Code, cnt: number, body: () => void): void {
   c.end();
 }
 
+/** `i32.load16_u` at the address on the stack + offset. */
+export function i32Load16U(c: Code, offset: number): Code {
+  const b = [0x2f, 1];
+  uleb(b, offset);
+  return c.raw(...b);
+}
+
 export interface SparseLocals {
+  /** i32 first pair of row 0 in block 0 ([blocks][nw]; relative to vp / ip). */
   rowPtr: number;
   r: number;
   e: number;
@@ -66,16 +74,22 @@ export interface SparseLocals {
   vr: number;
   ip: number;
   ir: number;
+  /** 4-pair group count of row 0 in block 0 ([blocks][nw]). */
   qp: number;
-  qr: number;
+  /** Rows of the layout (the stride of rowPtr and qp between blocks). */
+  nw: number;
   nb: number;
   b: number;
   q: number;
+  /** Running pointers into rowPtr and qp. */
+  rb: number;
+  qb: number;
 }
 
 /**
- * Emits the walk over one unstructured row: pointers from rowPtr[r], then per 256-input block its entries,
- * `perStep` (4 or 2) per `step()` call, advancing local `base` by `blockBytes` per block.
+ * Emits the walk over one unstructured row (../packed.ts; blocks one after the other): per block its first pair
+ * from rowPtr, then its 4-pair groups, `perStep` pairs (4 or 1) per `step()` call, advancing local `base` by
+ * `blockBytes` per block.
  */
 export function sparseRow(
   c: Code,
@@ -84,28 +98,31 @@ export function sparseRow(
   base: number,
   blockBytes: number,
   step: () => void,
-  perStep: 2 | 4 = 4,
+  perStep: 1 | 4 = 4,
 ): void {
-  c.get(L.rowPtr).get(L.r).i32(2).shl().add().i32Load(0).set(L.e);
-  c.get(L.vp)
-    .get(L.e)
-    .i32(wBytes(kind) === 4 ? 2 : 1)
-    .shl()
-    .add()
-    .set(L.vr);
-  c.get(L.ip).get(L.e).add().set(L.ir);
-  c.get(L.qp).get(L.r).get(L.nb).mul().add().set(L.qr);
+  c.get(L.rowPtr).get(L.r).i32(2).shl().add().set(L.rb);
+  c.get(L.qp).get(L.r).add().set(L.qb);
   c.i32(0).set(L.b);
   c.block();
   c.get(L.nb).eqz().brIf(0);
   c.loop(); // blocks
-  c.get(L.qr).get(L.b).add().i32Load8U(0).set(L.q);
-  if (perStep === 2) c.get(L.q).i32(1).shl().set(L.q);
+  c.get(L.rb).i32Load(0).set(L.e);
+  c.get(L.vp)
+    .get(L.e)
+    .i32(wBytes(kind) === 4 ? 3 : 2)
+    .shl()
+    .add()
+    .set(L.vr);
+  c.get(L.ip).get(L.e).i32(1).shl().add().set(L.ir);
+  c.get(L.qb).i32Load8U(0).set(L.q);
+  if (perStep === 1) c.get(L.q).i32(2).shl().set(L.q);
   countdown(c, L.q, () => {
     step();
-    c.inc(L.ir, perStep).inc(L.vr, perStep * wBytes(kind));
+    c.inc(L.ir, 2 * perStep).inc(L.vr, 2 * perStep * wBytes(kind));
   });
   c.inc(base, blockBytes);
+  c.get(L.rb).get(L.nw).i32(2).shl().add().set(L.rb);
+  c.incBy(L.qb, L.nw);
   c.get(L.b).i32(1).add().tee(L.b).get(L.nb).ltU().brIf(0);
   c.end();
   c.end();

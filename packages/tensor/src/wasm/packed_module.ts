@@ -5,20 +5,20 @@
  *
  * Decode avoids any per-input work: a 2:4 row reads, per slot of 8 inputs, one metadata byte and gathers its
  * four x values with one 16-byte load from `x36`, a per-call table holding every slot's x in the order that
- * makes each slot's kept positions 4 consecutive floats; an unstructured row gathers x with 32-bit lane loads at
- * its position bytes.
+ * makes each slot's kept positions 4 consecutive floats; an unstructured row gathers each pair of kept values' x
+ * with one 64-bit load from a per-call table of x in an order where every pair of a slot's positions is adjacent.
  */
 
-import { BLOCK_2_4, SLOT_SEQ } from '../packed.js';
+import { BLOCK_2_4, PAIR_SEQ, PAIR_SLOT, PAIR_SLOT_BYTES, SLOT_SEQ, SPARSE_BLOCK } from '../packed.js';
 import { Code, I32, ModuleBuilder, V128 } from './emitter.js';
 import { emitWidenInit, type WeightKind, widenLocals } from './half_emit.js';
 import {
   countdown,
   type Fn,
   forRows,
+  i32Load16U,
   KINDS,
   loadValues,
-  sparseRow,
   storeSum,
   type ValueKind,
   wBytes,
@@ -37,15 +37,17 @@ const GROUP = 4;
 const laneShuffle = (p: readonly number[]) => p.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
 
 /**
- * x36(xp, tp, slots): the decode's x table. For every slot of 8 inputs at xp (float32), at tp + slot * X36_SLOT
- * the slot's x in ../packed.ts's SLOT_SEQ order (padded with x[0]): a slot whose metadata byte is 4w finds its 4
- * x values at byte 4w.
+ * x36(xp, tp, slots, mode): the decode's x tables. mode 0 (2:4): for every slot of 8 inputs at xp (float32), at
+ * tp + slot * X36_SLOT the slot's x in ../packed.ts's SLOT_SEQ order (padded with x[0]): a slot whose metadata
+ * byte is 4w finds its 4 x values at byte 4w. mode 1 (unstructured): for every pair slot of PAIR_SLOT inputs, at
+ * tp + slot * PAIR_SLOT_BYTES the slot's x in PAIR_SEQ order: a pair finds its 2 x values at its metadata word.
  */
 export function emitX36(): Fn {
-  const [xp, tp, slots] = [0, 1, 2];
-  const [lo, hi] = [3, 4];
+  const [xp, tp, slots, mode] = [0, 1, 2, 3];
+  const [lo, hi] = [4, 5];
   const c = new Code();
   const seq = [...SLOT_SEQ, ...new Array(X36_SLOT / 4 - SLOT_SEQ.length).fill(0)];
+  c.get(mode).eqz().if();
   countdown(c, slots, () => {
     c.get(xp).v128Load(0).set(lo);
     c.get(xp).v128Load(16).set(hi);
@@ -57,7 +59,18 @@ export function emitX36(): Fn {
         .v128Store(4 * i);
     c.inc(xp, 32).inc(tp, X36_SLOT);
   });
-  return { params: [I32, I32, I32], locals: [V128, V128], code: c };
+  c.else();
+  countdown(c, slots, () => {
+    PAIR_SEQ.forEach((p, i) => {
+      c.get(tp)
+        .get(xp)
+        .f32Load(4 * p)
+        .f32Store(4 * i);
+    });
+    c.inc(xp, 4 * PAIR_SLOT).inc(tp, PAIR_SLOT_BYTES);
+  });
+  c.end();
+  return { params: [I32, I32, I32, I32], locals: [V128, V128], code: c };
 }
 
 /** `i32x4.shr_s` by the i32 on top of the stack. */
@@ -161,32 +174,70 @@ export function emitDots24(kind: ValueKind): Fn {
 }
 
 /**
- * dotsSparse(x, vp, ip, qp, nb, rows, out, rowPtr): unstructured rows. x: nb blocks of 256 floats; rowPtr:
- * i32 entry offsets per row (relative to vp/ip); qp: [rows][nb] 4-entry group counts.
+ * dotsSparse(xt, vp, ip, qp, rows, out, rowPtr, part, mode): unstructured rows (../packed.ts) of one k block,
+ * whose pair table (x36 mode 1) is at xt: a pass over a block streams its pairs and keeps its table in L1. qp:
+ * the rows' 4-pair group counts in the block; rowPtr: their i32 first pairs (relative to vp / ip); part: 16 bytes
+ * per row, the accumulator carried between blocks (zero with mode & FIRST). Per group: each pair's metadata word gathers its 2 x values with one 64-bit load, and
+ * ((x01 * w0123) + (x23 * w4567)) is added to the accumulator, which is stored after every group (the store keeps
+ * V8 from hoisting loads, as in dots24); with mode & LAST the lane sum goes to out + 4r.
  */
 export function emitDotsSparse(kind: ValueKind): Fn {
-  const [x, vp, ip, qp, nb, rows, out, rowPtr] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [r, b, q, xb, vr, ir, qr, e] = [8, 9, 10, 11, 12, 13, 14, 15];
-  const [acc, g] = [16, 17];
+  const [xt, vp, ip, qp, rows, out, rowPtr, part, mode] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [r, q, vr, ir, e, pr] = [9, 10, 11, 12, 13, 14];
+  const [acc, x0, keep] = [15, 16, 17];
   const wl = 18;
-  const L = { rowPtr, r, e, vp, vr, ip, ir, qp, qr, nb, b, q };
   const c = new Code();
+  // pushes the x values of pairs i, i + 1 of the group at ir
+  const pairX = (i: number) => {
+    i32Load16U(c.get(ir), 2 * i)
+      .get(xt)
+      .add()
+      .v128Load64Zero(0)
+      .set(x0);
+    i32Load16U(c.get(ir), 2 * i + 2)
+      .get(xt)
+      .add()
+      .get(x0)
+      .v128Load64Lane(0, 1);
+  };
   emitWidenInit(c, kind as WeightKind, wl);
+  c.v128Zero().set(keep);
+  c.get(mode).i32(TILE_FIRST).and().eqz().if();
+  c.i32x4Const(-1).set(keep);
+  c.end();
+  c.get(part).set(pr);
   forRows(c, r, rows, () => {
-    c.v128Zero().set(acc);
-    c.get(x).set(xb);
-    sparseRow(c, kind, L, xb, 1024, () => {
-      c.get(xb).get(ir).i32Load8U(0).i32(2).shl().add().v128Load32Zero(0).set(g);
-      for (let l = 1; l < 4; l++) c.get(xb).get(ir).i32Load8U(l).i32(2).shl().add().get(g).v128Load32Lane(0, l).set(g);
-      c.get(acc).get(g);
+    c.get(rowPtr).get(r).i32(2).shl().add().i32Load(0).set(e);
+    c.get(pr).v128Load(0).get(keep).v128And().set(acc);
+    c.get(vp)
+      .get(e)
+      .i32(wBytes(kind) === 4 ? 3 : 2)
+      .shl()
+      .add()
+      .set(vr);
+    c.get(ip).get(e).i32(1).shl().add().set(ir);
+    c.get(qp).get(r).add().i32Load8U(0).set(q);
+    countdown(c, q, () => {
+      c.get(acc);
+      pairX(0);
       loadValues(c, kind, vr, wl, 0);
-      c.f32x4Mul().f32x4Add().set(acc);
+      c.f32x4Mul();
+      pairX(2);
+      loadValues(c, kind, vr, wl, 4);
+      c.f32x4Mul();
+      c.f32x4Add().f32x4Add().set(acc);
+      c.get(pr).get(acc).v128Store(0);
+      c.inc(ir, 8).inc(vr, 8 * wBytes(kind));
     });
+    c.get(pr).get(acc).v128Store(0);
+    c.get(mode).i32(TILE_LAST).and().if();
     storeSum(c, acc, out, r);
+    c.end();
+    c.inc(pr, 16);
   });
   return {
-    params: new Array(8).fill(I32),
-    locals: [...new Array(8).fill(I32), V128, V128, ...widenLocals(kind as WeightKind)],
+    params: new Array(9).fill(I32),
+    locals: [...new Array(6).fill(I32), V128, V128, V128, ...widenLocals(kind as WeightKind)],
     code: c,
   };
 }

@@ -7,10 +7,10 @@
  * writes each row's TT sums transposed, as column r of an output block [TT][ldo bytes], with the bias added.
  */
 
-import { SLOT_WINDOWS } from '../packed.js';
+import { PAIR_SLOT, PAIR_SLOT_BYTES, SLOT_WINDOWS, SPARSE_BLOCK } from '../packed.js';
 import { Code, I32, V128, type ValType } from './emitter.js';
 import { emitWidenInit, type WeightKind, widenLocals } from './half_emit.js';
-import { type Fn, forRows, loadValues, sparseRow, type ValueKind, wBytes } from './packed_emit.js';
+import { type Fn, forRows, i32Load16U, loadValues, sparseRow, type ValueKind, wBytes } from './packed_emit.js';
 
 /** Bytes of tile24's position table for an even slot (16 per window of ../packed.ts's SLOT_SEQ); the odd one follows. */
 export const TBL_ODD = SLOT_WINDOWS * 16;
@@ -205,16 +205,16 @@ export function emitTile24(kind: ValueKind): Fn {
 }
 
 /**
- * tileSparse(ap, vp, ip, qp, nb, rows, rowPtr, mode, out, ldo, bias): unstructured prefill over a whole
- * [kp][TT] x panel (mode has LAST set; FIRST is implied). rowPtr: i32 entry offsets per row (relative to
- * vp / ip); qp: [rows][nb] 4-entry group counts.
+ * tileSparse(ap, vp, ip, qp, nb, rows, rowPtr, mode, out, ldo, bias, tbl, nw): unstructured prefill over a whole
+ * [kp][TT] x panel (mode has LAST set; FIRST is implied). rowPtr: i32 first pair per block and row ([nb][nw],
+ * relative to vp / ip); qp: [nb][nw] 4-pair group counts; tbl: per window w of PAIR_SEQ (8 bytes each, at 2 * the metadata word's
+ * offset within its slot, 4w), the panel byte offsets of its 2 positions (i32). One pair per step.
  */
 export function emitTileSparse(kind: ValueKind): Fn {
-  const [ap, vp, ip, qp, nb, rows, rowPtr, mode, out, ldo, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [r, b, q, ab, vr, ir, qr, e, pa, pb] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
-  const t = tileLocals(kind, 21);
-  const L = { rowPtr, r, e, vp, vr, ip, ir, qp, qr, nb, b, q };
-  const shift = Math.log2(TT * 4);
+  const [ap, vp, ip, qp, nb, rows, rowPtr, mode, out, ldo, bias, tbl, nw] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const [r, b, q, ab, vr, ir, rb, e, pa, pb, m, sb, te, qb] = [13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+  const t = tileLocals(kind, 27);
+  const L = { rowPtr, r, e, vp, vr, ip, ir, qp, nw, nb, b, q, rb, qb };
   const c = new Code();
   initTile(c, kind, t);
   forRows(c, r, rows, () => {
@@ -225,16 +225,34 @@ export function emitTileSparse(kind: ValueKind): Fn {
       kind,
       L,
       ab,
-      256 * TT * 4,
+      SPARSE_BLOCK * TT * 4,
       () => {
         splatPair(c, kind, vr, t);
-        c.get(ab).get(ir).i32Load8U(0).i32(shift).shl().add().set(pa);
-        c.get(ab).get(ir).i32Load8U(1).i32(shift).shl().add().set(pb);
+        i32Load16U(c.get(ir), 0).set(m);
+        // the pair slot's panel rows, and the window's two offsets in them
+        c.get(ab)
+          .get(m)
+          .i32(Math.log2(PAIR_SLOT_BYTES))
+          .shrU()
+          .i32(Math.log2(PAIR_SLOT * TT * 4))
+          .shl()
+          .add()
+          .set(sb);
+        c.get(tbl)
+          .get(m)
+          .i32(PAIR_SLOT_BYTES - 1)
+          .and()
+          .i32(1)
+          .shl()
+          .add()
+          .set(te);
+        c.get(sb).get(te).i32Load(0).add().set(pa);
+        c.get(sb).get(te).i32Load(4).add().set(pb);
         madPair(c, t, pa, pb);
       },
-      2,
+      1,
     );
     finishRow(c, t, { mode, ct: 0, r, out, ldo, bias });
   });
-  return { params: new Array(11).fill(I32), locals: [...new Array(10).fill(I32), ...t.locals], code: c };
+  return { params: new Array(13).fill(I32), locals: [...new Array(14).fill(I32), ...t.locals], code: c };
 }
