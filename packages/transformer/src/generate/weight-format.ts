@@ -144,21 +144,19 @@ const RESIDENT_MIN_BYTES = 1 << 20;
 
 /**
  * The load-time hook for the weight store (`setLinearForm`): measures each linear weight as it is read, picks its
- * format with `chooseFormat` and converts it; `record` sees every choice (for reports). Reads go straight into the
- * resident arena (`readTarget`): a linear weight whose format is its stored one stays where it was read (no copy),
- * one packed or converted is written into the arena from there and its read array freed at once; large 2-d
- * tensors the hook does not convert but the forward multiplies by (an untied head) are read there too, so the
- * decode scope finds them resident and holds no second copy (an embedding table read by rows stays in the
- * store: it would take arena room from the layers). Layers whose format will not be their stored one (`sparse`, or
- * `auto` after a layer of the same shape was packed) are read into the store's own reused buffer instead.
+ * format with `chooseFormat` and writes it in that format straight into the resident arena from the stored form
+ * (`packResident`, `residentAs`: no converted copy outside the arena); `record` sees every choice (for reports).
+ * Linear weights are read into the store's reused buffer: on this project's test machine, reading a file straight
+ * into fresh arena pages and then scanning them was slower than reading into a reused buffer and copying. Large
+ * 2-d tensors the forward multiplies by whole but the hook does not convert (an untied head) are read straight
+ * into the arena (`readTarget`), so the decode scope finds them resident and holds no second copy; an embedding
+ * table read by rows stays in the store.
  */
 export function weightFormHook(format: WeightFormat, record?: (c: LayerChoice) => void): WeightFormHook {
   // What the hook owns in the arena, by tensor name: a layer's resident weight or a tensor's read array. A tensor
   // read again (its block was released) frees what it had.
   const resident = new Map<string, LinearWeight>();
   const lent = new Map<string, Float32Array | Uint16Array>();
-  // by shape, whether the last linear weight of that shape kept its stored format (`auto`)
-  const kept = new Map<string, boolean>();
   const forget = (name: string) => {
     const old = resident.get(name);
     if (old) releaseResident(old);
@@ -168,44 +166,20 @@ export function weightFormHook(format: WeightFormat, record?: (c: LayerChoice) =
     lent.delete(name);
   };
   const form = (name: string, stored: Tensor | HalfTensor): LinearWeight => {
-    const mine = lent.get(name);
-    lent.delete(name);
-    const inPlace = mine !== undefined && stored.data === mine;
-    if (mine && !inPlace) freeResidentArray(mine);
-    const old = resident.get(name);
-    if (old) releaseResident(old);
-    resident.delete(name);
-    try {
-      const m = measureWeight(stored);
-      const f = chooseFormat(format, stored, m);
-      record?.({ name, format: f, ...m });
-      const asStored = f === (stored instanceof HalfTensor ? stored.dtype : 'f32');
-      kept.set(String(stored.shape), asStored);
-      // kept as read, or written straight into the arena from the stored form (no converted copy outside it)
-      const w =
-        inPlace && asStored
-          ? stored
-          : f === '2:4' || f === 'sparse'
-            ? packResident(stored, f)
-            : (residentAs(stored, f) ?? convertWeight(stored, f));
-      if (isResident(w)) resident.set(name, w);
-      if (inPlace && w !== stored) freeResidentArray(mine);
-      return w;
-    } catch (e) {
-      if (inPlace && !resident.has(name)) freeResidentArray(mine);
-      throw e;
-    }
+    forget(name);
+    const m = measureWeight(stored);
+    const f = chooseFormat(format, stored, m);
+    record?.({ name, format: f, ...m });
+    const w =
+      f === '2:4' || f === 'sparse' ? packResident(stored, f) : (residentAs(stored, f) ?? convertWeight(stored, f));
+    if (isResident(w)) resident.set(name, w);
+    return w;
   };
   const readTarget = (name: string, kind: 'u16' | 'f32', shape: readonly number[], linear: boolean) => {
-    if (shape.length !== 2) return null;
-    const n = shape[0]! * shape[1]!;
-    if (linear) {
-      const stays =
-        format === 'auto' ? kept.get(String(shape)) !== false : format === (kind === 'u16' ? 'f16' : 'dense');
-      if (!stays) return null;
-    } else if (n * (kind === 'u16' ? 2 : 4) < RESIDENT_MIN_BYTES) return null;
+    if (linear || shape.length !== 2 || shape[0]! * shape[1]! * (kind === 'u16' ? 2 : 4) < RESIDENT_MIN_BYTES)
+      return null;
     forget(name);
-    const a = residentArray(kind, n);
+    const a = residentArray(kind, shape[0]! * shape[1]!);
     if (a) lent.set(name, a);
     return a;
   };
