@@ -7,6 +7,7 @@ import { refLinear } from './kernels/reference.js';
 import { linear, linearInto } from './ops/matmul.js';
 import { PackedWeight, type PackFormat, packWeight } from './packed.js';
 import { poolInfo, shutdownPool } from './parallel/pool.js';
+import { sharedMemoryAvailable } from './storage.js';
 import { Tensor } from './tensor.js';
 import { arbAnyLayout, arbDim, expectClose, mulberry32, randn } from './testing/index.js';
 import { simdSupported } from './wasm/runtime.js';
@@ -68,6 +69,14 @@ describe('packWeight', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('keeps every array in shared storage where there is one (a plain buffer makes pool jobs copy)', () => {
+    for (const format of formats) {
+      const p = packWeight(pruned(8, 40, format, 0.5, 1, 'bf16').w, format);
+      for (const a of [p.values, p.index, p.quads, p.rowStart])
+        expect(a.buffer instanceof SharedArrayBuffer).toBe(sharedMemoryAvailable);
+    }
   });
 
   it('rejects a weight that is not 2:4, a 1-d weight and an unknown format', () => {
