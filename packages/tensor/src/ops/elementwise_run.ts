@@ -4,7 +4,19 @@
  */
 import type { BinOp, UnOp } from '../kernels/elementwise.js';
 import { binaryRows, EW_BLOCK, unaryBlocks } from '../kernels/elementwise_rows.js';
+import { allocF64, persistent } from '../storage.js';
 import { runRows } from './run.js';
+
+/**
+ * The shape/stride table of a binary call, in shared memory reused by every call (calls never overlap: the pool
+ * is not re-entrant). A plain array would be copied to shared memory per call and make a split call post its
+ * arguments as a message instead of through the shared job record.
+ */
+let dimsScratch: Float64Array | null = null;
+function dimsTable(len: number): Float64Array {
+  if (!dimsScratch || dimsScratch.length < len) dimsScratch = persistent(() => allocF64(Math.max(len, 24)));
+  return dimsScratch.subarray(0, len);
+}
 
 /** Estimated ns per element, by unary op code (Neg, Exp, Relu, Sigmoid, Silu, GeluErf, GeluTanh, Scale). */
 const UNARY_NS = [2, 12, 3, 12, 12, 40, 35, 2]; // measured CPU time per element, rounded down
@@ -34,13 +46,13 @@ export function runBinary(
   if (flat || shape.length <= 1) {
     // 0-d and 1-d outputs with broadcast/strided inputs are small or dense in practice: keep one path.
     if (!flat && shape.length === 1) {
-      const dims = new Float64Array(3); // plain: copied to shared memory only when the call splits
+      const dims = dimsTable(3);
       dims.set([shape[0]!, sa[0]!, sb[0]!]);
       const args = { op, a, aOff, b, bOff, out, dims, nd: 1, flat: 0, n };
       runRows('ew.binary', binaryRows, args, shape[0]!, 2);
       return;
     }
-    const dims = new Float64Array(0);
+    const dims = dimsTable(0);
     runRows(
       'ew.binary',
       binaryRows,
@@ -54,7 +66,7 @@ export function runBinary(
   let lead = 0;
   while (lead < shape.length - 1 && shape[lead] === 1) lead++;
   const nd = shape.length - lead;
-  const dims = new Float64Array(3 * nd);
+  const dims = dimsTable(3 * nd);
   for (let d = 0; d < nd; d++) {
     dims[d] = shape[lead + d]!;
     dims[nd + d] = sa[lead + d]!;

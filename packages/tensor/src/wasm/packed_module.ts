@@ -9,7 +9,7 @@
  * with one 64-bit load from a per-call table of x in an order where every pair of a slot's positions is adjacent.
  */
 
-import { BLOCK_2_4, PAIR_SEQ, PAIR_SLOT, PAIR_SLOT_BYTES, SLOT_SEQ, SPARSE_BLOCK } from '../packed.js';
+import { BLOCK_2_4, PAIR_SEQ, PAIR_SLOT, PAIR_SLOT_BYTES, SLOT_SEQ } from '../packed.js';
 import { Code, I32, ModuleBuilder, V128 } from './emitter.js';
 import { emitWidenInit, type WeightKind, widenLocals } from './half_emit.js';
 import {
