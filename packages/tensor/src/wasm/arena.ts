@@ -53,7 +53,12 @@ let capPages = ARENA_MAX_PAGES;
 
 /** Bytes kept free at the top of every arena for the threads' kernel scratch. */
 function scratchRoom(): number {
-  return Math.min(64 << 20, (capPages * PAGE) >> 3);
+  return Math.min(64 * 2 ** 20, (capPages * PAGE) / 8); // (no bit shifts: 4 GiB exceeds int32)
+}
+
+/** @internal The bytes of an arena that weights may fill (the rest stays for the threads' kernel scratch). */
+export function arenaWeightLimit(): number {
+  return capPages * PAGE - scratchRoom();
 }
 
 function track(m: WasmMemory): ArenaState {
@@ -173,7 +178,7 @@ function reserveIn(st: ArenaState, need: number): { off: number; fresh: boolean 
     else st.free[i] = { off: f.off + need, bytes: f.bytes - need };
   } else {
     const top = Atomics.load(viewsOf(st).i32, 0) * UNIT;
-    if (top + need > capPages * PAGE - scratchRoom()) return { off: -1, fresh: false };
+    if (top + need > arenaWeightLimit()) return { off: -1, fresh: false };
     off = bump(st, need);
     if (off < 0) return { off: -1, fresh: false };
   }
@@ -197,7 +202,7 @@ function reserve(bytes: number, near?: ArrayBufferView): { st: ArenaState; off: 
     const r = reserveIn(st, need);
     if (r.off >= 0) return { st, ...r };
   }
-  const st = need <= capPages * PAGE - scratchRoom() - HEADER ? openArena() : null;
+  const st = need <= arenaWeightLimit() - HEADER ? openArena() : null;
   const r = st ? reserveIn(st, need) : null;
   return r && r.off >= 0 ? { st: st!, ...r } : null;
 }
