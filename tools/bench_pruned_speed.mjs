@@ -137,8 +137,8 @@ const rows = [
   { key: 'dense f32', model: f32, weights: 'dense', bytes: [4, 4] },
   { key: 'dense bf16', model: bf16, weights: 'f16', bytes: [2, 2] },
   { key: '2:4', model: prunedCheckpoint(bf16, '2:4'), weights: 'sparse', bytes: [1.125, 2] },
-  { key: '50% unstructured', model: prunedCheckpoint(bf16, 0.5), weights: 'sparse', bytes: [1.5, 2] },
-  { key: '70% unstructured', model: prunedCheckpoint(bf16, 0.7), weights: 'sparse', bytes: [0.9, 2] },
+  { key: '50% unstructured', model: prunedCheckpoint(bf16, 0.5), weights: 'sparse', bytes: [1.63, 2] },
+  { key: '70% unstructured', model: prunedCheckpoint(bf16, 0.7), weights: 'sparse', bytes: [1.03, 2] },
   { key: 'PyTorch dense f32', model: f32, torch: true, bytes: [4, 4] },
 ];
 const counts = weightCounts(bf16);

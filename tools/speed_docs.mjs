@@ -25,16 +25,19 @@ forced with \`--weights dense|f16|sparse\`):
 - **dense 16-bit** (\`f16\`): F16/BF16 checkpoints stay 16-bit and are widened inside the kernels (2 bytes per
   weight); a float32 checkpoint is rounded to f16;
 - **2:4** (\`sparse\`, or \`auto\` on a 2:4-pruned layer): the two kept values of every group of four; one metadata
-  byte per 8 inputs names the position pairs of both groups (1.125 bytes per weight with 16-bit values);
-- **unstructured sparse** (\`sparse\`, or \`auto\` from ${autoMin * 100}% zeros on): the kept values plus a position
-  byte each, per block of 256 inputs (3 bytes per kept 16-bit value: 1.5 bytes per weight at 50%, 0.9 at 70%).
+  byte per 8 inputs says where their 4 kept inputs sit (1.125 bytes per weight with 16-bit values);
+- **unstructured sparse** (\`sparse\`, or \`auto\` from ${autoMin * 100}% zeros on): the kept values in pairs, each pair with a
+  16-bit word that locates its two inputs, per block of 512 inputs (with pads about 3.1-3.4 bytes per kept 16-bit
+  value: 1.63 bytes per weight at 50%, 1.03 at 70%).
 
 All of them are held in the *resident arenas*: shared WebAssembly memories that every worker thread's decode
 kernels import, so a matrix-vector product reads the weight in place instead of block-copying it into each
 thread's own memory on every call (that copy doubled the memory traffic of decode). wasm32 caps one memory at
 4 GiB, so a larger model opens more arenas as they fill (up to 16, 64 GiB; a 7B model's 13.5 GB of bf16 weights
-take four); a weight lives in one arena and a kernel call runs the thread's instance made over it. The language-model head is
-copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
+take four); a weight lives in one arena and a kernel call runs the thread's instance made over it. Weights are
+packed or converted from their stored bits straight into an arena (no float32 copy on the way: loading the 1.1B
+shape's 2:4 model peaks at about 1.6 GB), and an untied language-model head is read into one; a head tied to the
+embeddings (OPT) is copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
 sleeping, since a futex wake-up costs more than one decode chunk (that polling counts as CPU time in the tables
 below); on Node a job reaches a polling worker through shared memory (a header per worker and one argument
 record), not as a message, and the layers that share an input (q/k/v; Llama's gate and up) run as one split.
@@ -43,17 +46,15 @@ SIMD call that reads the cache in place (\`decodeAttention\`; GQA and sliding wi
 threads when the work is worth it: from ~40 µs while the workers still poll after a split, as in every decode step); before, each head ran two general matmuls through the pool, which cost OPT-125M's
 shape about a quarter of a decode step. Kernels: the dense ones stream one W row at a time (four f32x4 chains; bf16 widened from one 16-byte load
 by a shift for the even and a mask for the odd weights, x staged in the matching order so that every sum keeps
-its order). 2:4 decode reads, per 8 inputs, one metadata byte (code \`6a + b\`) that picks the 4 inputs its kept
-weights multiply from a per-call table of x (for every 8 inputs all 36 codes, 16 bytes each, built by a
-WebAssembly kernel); 16-bit values interleave the two slots of every 16 inputs, so one 16-byte load widens to both
-slots with a shift and a mask. 8 weights then cost 7.5 instructions (byte load, shift, add, x load, half a value
-load, widen, multiply, add) against about 8 for the dense bf16 kernel: the lookup costs what skipping half the
-multiplies saves, so 2:4 gains over dense bf16 only by bytes. The format holds blocks of 256 inputs one after
-another (each row after row), and decode passes over one block at a time so that its x table (18 KB) stays in L1
-(with the whole table in L2, weights streamed from DRAM evicted it: 0.6x of dense bf16). Unstructured gathers x by
-position byte. WebAssembly SIMD has no gather, so the sparse kernels do at least as much work per weight as the
-dense ones and win only where memory, not instructions, is the limit (the unstructured format from about 80% zeros
-in one-thread measurements). \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
+its order). 2:4 decode reads, per 8 inputs, one metadata byte that is directly the byte offset of
+the slot's 4 kept inputs in a small per-call table of x (for every 8 inputs 11 floats in an order where every pair
+of pair codes appears as 4 consecutive entries: one 16-byte load gathers them); 16-bit values interleave the two
+slots of every 16 inputs, so one 16-byte load widens to both slots with a shift and a mask; a 256-input block is
+unrolled and 4 slots are summed before each accumulator add. The format holds blocks of 256 inputs one after
+another (each row after row), and decode passes over one block at a time so that its x table stays in L1.
+Unstructured decode works the same way on pairs: a pair's 16-bit word is the offset of its two inputs in a per-call
+table (one 64-bit load gathers both), per block of 512 inputs. WebAssembly SIMD has no gather instruction; these
+tables give one load per 4 (2:4) or 2 (unstructured) kept weights instead. \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
 measures dense bf16 against 2:4 on resident weights per layer shape (\`--copies N\` cycles N copies of each weight so
 that they come from DRAM, as in a model). Prefill (more than 4 rows) is
 compute-bound instead: there the packed kernels run 32 tokens per pass over input-major panels of x, multiply each
