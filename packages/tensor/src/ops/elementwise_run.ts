@@ -12,9 +12,10 @@ import { runRows } from './run.js';
  * is not re-entrant). A plain array would be copied to shared memory per call and make a split call post its
  * arguments as a message instead of through the shared job record.
  */
-let dimsScratch: Float64Array | null = null;
+// made at load, so that no call's allocations include it (memory tests compare a pass's allocations exactly)
+let dimsScratch: Float64Array = persistent(() => allocF64(24));
 function dimsTable(len: number): Float64Array {
-  if (!dimsScratch || dimsScratch.length < len) dimsScratch = persistent(() => allocF64(Math.max(len, 24)));
+  if (dimsScratch.length < len) dimsScratch = persistent(() => allocF64(len)); // more than 8 axes
   return dimsScratch.subarray(0, len);
 }
 
