@@ -203,24 +203,24 @@ function packedMatvecResident(args: PackedArgs, colStart: number, colEnd: number
   if (args.format === FORMAT_2_4) {
     const slots = kp / 8;
     const x36 = slots * X36_SLOT;
-    const base = arenaScratch(m * x36 + m * cnt * 4 + kp * 4 + cnt * 16);
+    const base = arenaScratch(m * x36 + m * cnt * 4 + kp * 4 + cnt * 16, args.arena);
     const OUT = base + m * x36;
     const PART = OUT + m * cnt * 4 + kp * 4;
-    stageTables(args, () => arenaViews().f32, w.x36, base, x36, OUT + m * cnt * 4, 0);
+    stageTables(args, () => arenaViews(args.arena).f32, w.x36, base, x36, OUT + m * cnt * 4, 0);
     const lay = { vb: args.vArena!, mb: args.iArena!, nw: args.n, j0: colStart };
     for (let i = 0; i < m; i++) run24(w.dots24[half]!, args, lay, cnt, base + i * x36, PART, OUT + i * cnt * 4);
-    for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
+    for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews(args.arena).f32, OUT / 4 + i * cnt);
     return;
   }
   const tb = pairTableBytes(kp);
-  const base = arenaScratch(m * tb + m * cnt * 4 + kp * 4 + cnt * 16);
+  const base = arenaScratch(m * tb + m * cnt * 4 + kp * 4 + cnt * 16, args.arena);
   const OUT = base + m * tb;
   const XS = OUT + m * cnt * 4;
-  stageTables(args, () => arenaViews().f32, w.x36, base, tb, XS, 1);
+  stageTables(args, () => arenaViews(args.arena).f32, w.x36, base, tb, XS, 1);
   const lay = residentSparse(args, colStart);
   for (let i = 0; i < m; i++)
     runSparse(w.dotsSparse[half]!, kp, lay, cnt, base + i * tb, XS + kp * 4, OUT + i * cnt * 4);
-  for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews().f32, OUT / 4 + i * cnt);
+  for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews(args.arena).f32, OUT / 4 + i * cnt);
 }
 
 /** Kernel: output columns [colStart, colEnd) for few x rows (decode). */
@@ -314,9 +314,9 @@ export function packedGemmWasmKernel(args: PackedArgs, colStart: number, colEnd:
   const CT = align(BIAS + ldo);
   const OP = align(CT + (is24 ? maxRows * TT * 4 : 0));
   const WB = align(OP + (is24 ? BLOCK_2_4 * 4 : 0));
-  const base = res ? arenaScratch(WB) : 0;
+  const base = res ? arenaScratch(WB, args.arena) : 0;
   if (pw) pw.ensure(WB);
-  const view = () => (res ? arenaViews() : pw!.view());
+  const view = () => (res ? arenaViews(args.arena) : pw!.view());
   let v = view();
   // per window w of SLOT_SEQ: the panel byte offsets of its 4 kept values, in an even slot and in an odd one
   if (is24)

@@ -137,10 +137,11 @@ describe.runIf(can)('decodeAttention (fused decode-size attention on the residen
     const x = new Float32Array(n);
     const r = mulberry32(7);
     for (let i = 0; i < n; i++) x[i] = i < 8 ? [0, -1e-8, -0.5, EXP_FLOOR, -Infinity, -200, -87.5, -1][i]! : r() * -90;
-    const base = arenaScratch(8 * n);
-    arenaViews().f32.set(x, base / 4);
+    const mem = arenaMemory();
+    const base = arenaScratch(8 * n, mem);
+    arenaViews(mem).f32.set(x, base / 4);
     attnWasm()!.expF32(base, base + 4 * n, n);
-    const got = arenaViews().f32.slice(base / 4 + n, base / 4 + 2 * n);
+    const got = arenaViews(mem).f32.slice(base / 4 + n, base / 4 + 2 * n);
     for (let i = 0; i < n; i++) {
       const want = Math.fround(fastExp(x[i]!));
       if (x[i]! < EXP_FLOOR) expect(got[i]).toBe(0);

@@ -99,11 +99,9 @@ export function arenaCount(): number {
   return arenas.length;
 }
 
-/** The arena this thread's kernel instance was last chosen for (`selectArena`): the default of the views and scratch. */
-let current: ArenaState | null = null;
-
-function stateOf(m?: WasmMemory | null): ArenaState {
-  if (!m) return current ?? arenas[0]!;
+/** This thread's state of arena `m` (a pool worker adopts an arena before using it). */
+function stateOf(m: WasmMemory | null | undefined): ArenaState {
+  if (!m) throw new Error('resident arena: no arena given (a kernel passes the arena of its weight)');
   for (const st of arenas) if (st.memory === m) return st;
   throw new Error('resident arena: unknown memory (a pool worker adopts an arena before using it)');
 }
@@ -111,16 +109,6 @@ function stateOf(m?: WasmMemory | null): ArenaState {
 /** In a pool worker: adopts an arena of the caller (kernel arguments carry it). */
 export function adoptArena(m: WasmMemory): void {
   if (!arenas.some((st) => st.memory === m)) track(m);
-}
-
-/**
- * Makes `m` this thread's current arena: `arenaViews()` and `arenaScratch()` without an arena then mean it. The
- * instance getters (residentWasm, attnWasm) call it, so a kernel that took its instance for `args.arena` works in
- * that arena.
- */
-export function selectArena(m: WasmMemory): void {
-  adoptArena(m);
-  current = stateOf(m);
 }
 
 function viewsOf(st: ArenaState): Views {
@@ -132,8 +120,8 @@ function viewsOf(st: ArenaState): Views {
   return st.views;
 }
 
-/** Typed views over a whole arena (re-created after it grew): `mem`'s, else the current one's (`selectArena`). */
-export function arenaViews(mem?: WasmMemory | null): Views {
+/** Typed views over the whole arena `mem` (re-created after it grew). */
+export function arenaViews(mem: WasmMemory | null | undefined): Views {
   return viewsOf(stateOf(mem));
 }
 
@@ -263,8 +251,8 @@ export function arenaLiveBytes(): number {
   return s;
 }
 
-/** This thread's scratch region in arena `mem` (the current one when absent) of at least `bytes` (byte offset). */
-export function arenaScratch(bytes: number, mem?: WasmMemory | null): number {
+/** This thread's scratch region in arena `mem` of at least `bytes` (byte offset). */
+export function arenaScratch(bytes: number, mem: WasmMemory | null | undefined): number {
   const st = stateOf(mem);
   if (bytes > st.scratchBytes) {
     const n = Math.ceil(Math.max(bytes, 2 * st.scratchBytes, 1 << 20) / UNIT) * UNIT;

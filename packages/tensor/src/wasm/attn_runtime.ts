@@ -3,7 +3,7 @@
  * (arena.ts), so that it reads a KV cache held there in place. One instance per thread, made on first use.
  */
 import { instantiateSync, type WasmMemory } from './api.js';
-import { ARENA_MAX_PAGES, arenaMemory, selectArena } from './arena.js';
+import { ARENA_MAX_PAGES, adoptArena, arenaMemory } from './arena.js';
 import { emitAttnDecode, emitExpTest } from './attn_emit.js';
 import { ModuleBuilder } from './emitter.js';
 
@@ -24,7 +24,7 @@ const instances = new Map<WasmMemory, AttnWasm>();
 export function attnWasm(mem?: WasmMemory | null): AttnWasm | null {
   const m = mem ?? arenaMemory();
   if (!m) return null;
-  selectArena(m);
+  adoptArena(m);
   const have = instances.get(m);
   if (have) return have;
   const b = new ModuleBuilder().importSharedMemory('env', 'memory', 1, ARENA_MAX_PAGES);

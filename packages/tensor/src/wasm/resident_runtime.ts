@@ -5,7 +5,7 @@
  */
 
 import { instantiateSync, type WasmMemory } from './api.js';
-import { ARENA_MAX_PAGES, arenaMemory, selectArena } from './arena.js';
+import { ARENA_MAX_PAGES, adoptArena, arenaMemory } from './arena.js';
 import { emitDots } from './dots_emit.js';
 import { ModuleBuilder } from './emitter.js';
 import { addPackedKernels } from './packed_module.js';
@@ -57,7 +57,7 @@ const instances = new Map<WasmMemory, ResidentWasm>();
 export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
   const m = mem ?? arenaMemory();
   if (!m) return null;
-  selectArena(m);
+  adoptArena(m);
   const have = instances.get(m);
   if (have) return have;
   const inst = instantiateSync(buildResidentModule(relaxedSimdSupported()), { env: { memory: m } });
