@@ -27,15 +27,25 @@ export function bf16XOrder(p: number): number {
 
 /**
  * dots(xp, wp, kp, rows, ldw, out): out[r] = sum_k x[k] * w[r*ldw + k] for r < rows, with kp a multiple of
- * 16 (callers zero-pad) and `ldw` in bytes. Per row four f32x4 accumulators over k in order, one row at a time
- * (sharing x loads between two rows ran half as fast under V8: measured on [3072, 768] weights from DRAM), then a fixed pairwise
- * reduction: ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3). With `kind` bf16/f16 (exported
- * as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop: the same float32 products and
- * sums in the same order, hence bit-identical to `dots` on the widened W. 'f16finite' (dotsF16Finite) widens
- * without the Inf/NaN fix-up and returns 1 when any W pattern was Inf/NaN (its results are then wrong and the
- * caller reruns the rows with dotsF16), else 0: it tracks max((h << 1) & 0xffff), a NaN/Inf iff >= 0xf800.
- * 'f16scaled' (dotsF16Scaled) is 'f16finite' without the 2^112 product, for x staged as x * 2^112.
- * dotsBf16 takes x permuted by `bf16XOrder` (see above).
+ * 16 (callers zero-pad) and `ldw` in bytes. Per row four f32x4 accumulators over k in order, one row at a time,
+ * then a fixed pairwise reduction: ((acc0 + acc1) + (acc2 + acc3)), lanes (l0 + l1) + (l2 + l3).
+ *
+ * Why one row at a time, W read once in order (measured with tools/bench_dots_ab.mjs, bf16, one thread, 2026-12-01,
+ * AMD EPYC VM): from DRAM this machine streams W well only as ONE sequential stream per thread. Two rows sharing
+ * the x loads (`dotsRows: 2`; the mid-loop exit below keeps V8 from spilling their 8 accumulators) run 1.14x
+ * faster with W in L2 but 0.38-0.44x from DRAM (two W streams); blocking the dot over k (each block over a chunk
+ * of rows, accumulators kept in scratch between blocks: same bits) ran 0.63-0.67x at k = 5632 for any chunk of
+ * 2-256 rows (W read in 5.6 KB pieces). Long rows are slow for another reason: x (4 bytes a weight) plus the W row
+ * must stay in L1 (~32 KB here), and at k = 5632 (x 22 KB) x is evicted every row: 7.8 against 14.4 G weights/s
+ * at k = 2048, the same 14.8 when the kernel is made to reread one small piece of x. A fix needs W stored in k
+ * blocks (all rows' block 0, then block 1, ...), so that a block of x stays in L1 while W is still read in order.
+ *
+ * With `kind` bf16/f16 (exported as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop:
+ * the same float32 products and sums in the same order, hence bit-identical to `dots` on the widened W.
+ * 'f16finite' (dotsF16Finite) widens without the Inf/NaN fix-up and returns 1 when any W pattern was Inf/NaN (its
+ * results are then wrong and the caller reruns the rows with dotsF16), else 0: it tracks max((h << 1) & 0xffff),
+ * a NaN/Inf iff >= 0xf800. 'f16scaled' (dotsF16Scaled) is 'f16finite' without the 2^112 product, for x staged as
+ * x * 2^112. dotsBf16 takes x permuted by `bf16XOrder` (see above).
  */
 export function emitDots(
   o: MatmulModuleOptions,
@@ -44,8 +54,8 @@ export function emitDots(
   const [xp, wp, kp, rows, ldw, out] = [0, 1, 2, 3, 4, 5];
   const [r, k, xr] = [6, 7, 8];
   const wr = (q: number) => 9 + q; // W row pointers
-  // Rows per pass (the pass code handles R rows sharing x loads; 1 measured fastest for every kind).
-  const R = 1;
+  // Rows per pass sharing x loads (1 measured fastest from DRAM for every kind, see above)
+  const R = o.dotsRows ?? 1;
   const V0 = 9 + R;
   const acc = (q: number, i: number) => V0 + q * 4 + i;
   const s = V0 + 4 * R;
@@ -91,11 +101,18 @@ export function emitDots(
       for (let i = 0; i < 4; i++) c.v128Zero().set(acc(q, i));
     }
     c.get(xp).set(xr);
-    c.get(kp).i32(4).shrU().set(k);
+    // R > 1: the loop counts 8-weight halves, with an exit test after the first (never taken, kp being a multiple
+    // of 16) that ends V8's basic block there: it then computes the first half's products before the second
+    // half's loads instead of hoisting all of the loads and spilling accumulators
+    c.get(kp)
+      .i32(n > 1 ? 3 : 4)
+      .shrU()
+      .set(k);
     c.block();
     c.get(k).eqz().brIf(0);
     c.loop();
     for (let i = 0; i < 4; i++) {
+      if (n > 1 && i === 2) c.get(k).i32(1).sub().tee(k).eqz().brIf(1);
       c.get(xr)
         .v128Load(i * 16)
         .set(xv);

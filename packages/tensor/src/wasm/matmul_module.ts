@@ -30,6 +30,8 @@ export interface MatmulModuleOptions {
   packedA?: boolean;
   /** bf16 dots widening by interleaving with zeros (x in plain order) instead of the split kernel: for tuning. */
   bf16Zip?: boolean;
+  /** dots: rows per pass sharing the x loads (default 1, see dots_emit.ts): for tuning. */
+  dotsRows?: number;
 }
 
 /**
