@@ -7,6 +7,8 @@
 // row of scratch (for a variant that keeps accumulators between k blocks). Checks A and B give the same bits, warms
 // both up, then times `rounds` pairs of passes, the order alternating, and prints B's speed over A's (median of the
 // pairs, with quartiles): a ratio measured under the same load, which is what counts on a busy machine.
+// Tool-level options in --optsA/--optsB: `sharedX: true`, every thread reads the same x (else a copy each);
+// `interleave: R`, threads take turns over blocks of R rows (else each thread one contiguous share).
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { option } from './bench_best_ms.mjs';
 
@@ -38,28 +40,23 @@ if (!isMainThread) {
     Atomics.wait(c, 0, gen);
     gen = Atomics.load(c, 0);
     if (c[2] < 0) break;
-    runShare(dots[c[2]], plan[c[3]], t);
+    runShare(dots[c[2]], plan[c[3]], t, [optsA, optsB][c[2]]);
     Atomics.add(c, 1, 1);
     Atomics.notify(c, 1);
   }
   process.exit(0);
 }
 
-/** One pass: thread t's rows of every copy. */
-function runShare(dots, p, t) {
-  const per = Math.ceil(p.n / p.threads);
-  const r0 = t * per;
-  const cnt = Math.min(per, p.n - r0);
+/** One pass: thread t's rows of every copy (`o.sharedX`: one x for all threads; `o.interleave`: rows dealt in blocks). */
+function runShare(dots, p, t, o = {}) {
+  const x = p.x + (o.sharedX ? 0 : t * p.xStride);
+  const acc = p.acc + t * p.accStride;
+  const b = o.interleave ?? Math.ceil(p.n / p.threads);
   for (let c = 0; c < p.copies; c++)
-    dots(
-      p.x + t * p.xStride,
-      p.w + c * p.wBytes + r0 * p.ldw,
-      p.k,
-      cnt,
-      p.ldw,
-      p.out + t * p.outStride,
-      p.acc + t * p.accStride,
-    );
+    for (let r0 = t * b; r0 < p.n; r0 += p.threads * b) {
+      const cnt = Math.min(b, p.n - r0);
+      dots(x, p.w + c * p.wBytes + r0 * p.ldw, p.k, cnt, p.ldw, p.out + r0 * 4, acc);
+    }
 }
 
 const argv = process.argv.slice(2);
@@ -76,17 +73,17 @@ const shapes = opt('shapes', '2048x2048,256x2048,5632x2048,2048x5632,768x768,307
   .map((s) => s.split('x').map(Number));
 const wb = kind === 'f32' ? 4 : 2;
 
-// layout per shape: x per thread, out per thread, accumulator scratch per thread, then the W copies
+// layout per shape: x per thread, out, accumulator scratch per thread, then the W copies
 const plan = [];
 let top = 0;
 for (const [n, k] of shapes) {
   const wBytes = n * k * wb;
   const copies = Math.max(1, Math.ceil((mb << 20) / wBytes));
-  const p = { n, k, threads, copies, wBytes, ldw: k * wb, xStride: k * 4 + 64, outStride: n * 4 + 64 };
+  const p = { n, k, threads, copies, wBytes, ldw: k * wb, xStride: k * 4 + 64 };
   p.accStride = n * 64 + 64;
   p.x = 0;
   p.out = p.x + threads * p.xStride;
-  p.acc = p.out + threads * p.outStride;
+  p.acc = p.out + n * 4 + 64;
   p.w = (p.acc + threads * p.accStride + 63) & ~63;
   top = Math.max(top, p.w + copies * wBytes);
   plan.push(p);
@@ -109,7 +106,7 @@ function pass(v, si) {
   Atomics.store(c, 1, 0);
   Atomics.add(c, 0, 1);
   Atomics.notify(c, 0);
-  runShare(dots[v], plan[si], 0);
+  runShare(dots[v], plan[si], 0, [optsA, optsB][v]);
   for (;;) {
     const d = Atomics.load(c, 1);
     if (d >= threads - 1) break;
@@ -141,11 +138,11 @@ for (const [si, p] of plan.entries()) {
     for (let i = p.w / 2; i < p.w / 2 + p.n * p.k; i++) u16[i] = half(i);
     for (let c = 1; c < p.copies; c++) u8.copyWithin(p.w + c * p.wBytes, p.w, p.w + p.wBytes);
   }
-  for (let t = 0; t < threads; t++)
-    for (let i = 0; i < p.k; i++) f32[(p.x + t * p.xStride) / 4 + i] = Math.random() - 0.5;
+  for (let i = 0; i < p.k; i++) f32[p.x / 4 + i] = Math.random() - 0.5;
+  for (let t = 1; t < threads; t++) u8.copyWithin(p.x + t * p.xStride, p.x, p.x + 4 * p.k);
   const outs = [0, 1].map((v) => {
     pass(v, si);
-    return u8.slice(p.out, p.out + threads * p.outStride);
+    return u8.slice(p.out, p.out + 4 * p.n);
   });
   if (!Buffer.from(outs[0]).equals(Buffer.from(outs[1]))) throw new Error(`[${p.n}, ${p.k}]: A and B differ`);
   // warm-up (V8 first runs a module's code from its baseline compiler, then tiers up)
