@@ -68,6 +68,19 @@ describe('Arena', () => {
     );
   });
 
+  it('property: a buffer lent again is zero over every requested byte (any size, after any view type wrote it)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 8 }), (counts) => {
+        const arena = new Arena();
+        arena.use(() => {
+          for (const n of counts) new Uint8Array(allocF64(Math.ceil(n / 4)).buffer).fill(0xa5); // every byte non-zero
+        });
+        arena.reset();
+        return arena.use(() => counts.every((n) => allocU16(n).every((v) => v === 0))); // 2n bytes each
+      }),
+    );
+  });
+
   it('size classes: at most 25% above the request, monotonic, exact at powers of two', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 }), (n) => {
