@@ -1,4 +1,4 @@
-// `node tools/bench_decode_packed.mjs [--threads 2] [--ms 300] [--rounds 3] [--rows 1] [--copies 1]
+// `node tools/bench_decode_packed.mjs [--threads 2] [--ms 300] [--rounds 3] [--rows 1] [--copies 1] [--dram-mb 0]
 // [--formats f32,bf16,2:4,s50,s70] [--shapes 768x768,...]` (after `npm run build`): decode (batch 1) `linear`
 // over resident weights (as `stade generate` holds them) per format: dense f32, dense bf16, 2:4 with bf16
 // values ('2:4'), with float32 values ('2:4f32'), unstructured bf16 at 50% / 70% ('s50', 's70'); alternating in
@@ -26,7 +26,9 @@ const minMs = Number(opt('ms', '300'));
 const rounds = Number(opt('rounds', '3'));
 const rows = Number(opt('rows', '1'));
 // copies of every weight, used in turn: with enough of them the weights come from DRAM, as in a model
-const copies = Number(opt('copies', '1'));
+const copies0 = Number(opt('copies', '1'));
+// or enough copies that each format's dense bf16 bytes exceed this many MB (weights from DRAM, not L3)
+const dramMb = Number(opt('dram-mb', '0'));
 const names = opt('formats', 'f32,bf16,2:4,s50,s70').split(',');
 const shapes = opt('shapes', '768x768,3072x768,768x3072,2048x2048,5632x2048,2048x5632')
   .split(',')
@@ -67,7 +69,7 @@ function pruneRandom(w, p, seed) {
 setBackend('wasm');
 setThreads(threads);
 console.log(
-  `node ${process.version}, ${threads} threads, x [${rows}, in], best over ${minMs} ms, ${rounds} alternating rounds, ${copies} copies`,
+  `node ${process.version}, ${threads} threads, x [${rows}, in], best over ${minMs} ms, ${rounds} alternating rounds, ${copies0} copies, dram-mb ${dramMb}`,
 );
 const ib = names.indexOf('bf16');
 const i32 = names.indexOf('f32');
@@ -90,6 +92,7 @@ for (const [n, k] of shapes) {
     s50: () => [packResident(s50, 'sparse'), s50.toFloat32()],
     s70: () => [packResident(s70, 'sparse'), s70.toFloat32()],
   };
+  const copies = Math.max(copies0, Math.ceil((dramMb * 2 ** 20) / (2 * n * k)));
   const sets = Array.from({ length: copies }, () => names.map((f) => build[f]()[0]));
   const x = randn([rows, k], 1);
   const o = Tensor.zeros([rows, n]);

@@ -3,21 +3,22 @@
  * the n output columns (W rows): chunks of W rows are block-copied into the module memory and run there.
  * Every output element is summed by one call in a fixed order, so any column split gives the same bits.
  */
-import {
-  BLOCK_2_4,
-  group24,
-  PAIR_SEQ,
-  PAIR_SLOT,
-  PAIR_SLOT_BYTES,
-  SLOT_SEQ,
-  SLOT_WINDOWS,
-  SPARSE_BLOCK,
-} from '../packed.js';
+import { BLOCK_2_4, group24, PAIR_SEQ, SLOT_SEQ, SLOT_WINDOWS, SPARSE_BLOCK } from '../packed.js';
 import { arenaScratch, arenaViews } from '../wasm/arena.js';
 import { X36_SLOT } from '../wasm/packed_module.js';
 import { packedWasm } from '../wasm/packed_runtime.js';
 import { TBL_ODD, TILE_BIAS, TILE_FIRST, TILE_LAST, TT } from '../wasm/packed_tiles.js';
 import { residentWasm } from '../wasm/resident_runtime.js';
+import {
+  packedMatvecResident,
+  pairTableBytes,
+  residentSparse,
+  run24,
+  runSparse,
+  type SparseLayout,
+  stageTables,
+  store,
+} from './packed_decode.js';
 import { FORMAT_2_4, type PackedArgs } from './packed_js.js';
 
 /** Bytes of W copied per kernel call (stays in L2 while the x rows/tiles pass over it). */
@@ -25,26 +26,6 @@ const CHUNK_BYTES = 192 << 10;
 /** Tokens whose x panels are packed at once in the prefill kernel. */
 const TOKEN_CHUNK = 256;
 const align = (x: number) => Math.ceil(x / 64) * 64;
-
-/** Writes out[0..cnt) (+ bias) into C row `row` at columns j0.. */
-function store(args: PackedArgs, row: number, j0: number, cnt: number, out: Float32Array, off: number): void {
-  const o = row * args.n + j0;
-  const { bias, biasOff, biasStride } = args;
-  if (bias.length === 0) {
-    args.c.set(out.subarray(off, off + cnt), o);
-    return;
-  }
-  for (let j = 0; j < cnt; j++) args.c[o + j] = out[off + j]! + bias[biasOff + (j0 + j) * biasStride]!;
-}
-
-/** x row i (float32, zero padded to kp) into f at float index `d`. */
-function stageX(args: PackedArgs, i: number, f: Float32Array, d: number): void {
-  const src = args.aOff + i * args.aRowStride;
-  const { k, kp, a, aKStride } = args;
-  if (aKStride === 1) f.set(a.subarray(src, src + k), d);
-  else for (let kk = 0; kk < k; kk++) f[d + kk] = a[src + kk * aKStride]!;
-  f.fill(0, d + k, d + kp);
-}
 
 /**
  * W rows [j0, j0 + cnt) of the 2:4 format copied to VB (values) / MB (metadata), in the format's layout
@@ -61,30 +42,6 @@ function copy24(args: PackedArgs, j0: number, cnt: number, vb: number, mb: numbe
     if (args.half) v.u16.set(args.values16.subarray(src.v, src.v + nv), vb / 2 + dst.v);
     else v.f32.set(args.values32.subarray(src.v, src.v + nv), vb / 4 + dst.v);
     v.u8.set(args.index.subarray(src.m, src.m + nv / 4), mb + dst.m);
-  }
-}
-
-/**
- * dots24 over rows [j0, j0 + cnt) of a 2:4 W laid out for nw rows at byte offsets vb / mb, one call per k
- * block (partial sums per row at `part`, 16 bytes each), for x's table at x36: float32 sums to out.
- */
-function run24(
-  f: (...a: number[]) => unknown,
-  args: PackedArgs,
-  lay: { vb: number; mb: number; nw: number; j0: number },
-  cnt: number,
-  x36: number,
-  part: number,
-  out: number,
-): void {
-  const { kp } = args;
-  const wb = args.half ? 2 : 4;
-  for (let kb = 0; kb < kp; kb += BLOCK_2_4) {
-    const width = Math.min(BLOCK_2_4, kp - kb);
-    const { v, m } = group24(lay.nw, kp, lay.j0, kb / 4);
-    const mode = (kb === 0 ? TILE_FIRST : 0) | (kb + width >= kp ? TILE_LAST : 0);
-    const slots = width / 8;
-    f(x36 + (kb / 8) * X36_SLOT, lay.vb + v * wb, lay.mb + m, slots, cnt, part, (width / 2) * wb, slots, mode, out);
   }
 }
 
@@ -119,36 +76,6 @@ function copySparse(args: PackedArgs, j0: number, j1: number, base: number): Spa
   return { vb, ib, qb, rp, nw: cnt };
 }
 
-/** Where an unstructured W's arrays are (byte offsets of its first row) and its rows (the block stride). */
-interface SparseLayout {
-  vb: number;
-  ib: number;
-  qb: number;
-  rp: number;
-  nw: number;
-}
-
-/**
- * dotsSparse over `cnt` unstructured rows of layout `lay`, one call per k block over x's pair tables at `tables`
- * (accumulators at `part`, 16 bytes per row): float32 sums to out.
- */
-function runSparse(
-  f: (...a: number[]) => unknown,
-  kp: number,
-  lay: SparseLayout,
-  cnt: number,
-  tables: number,
-  part: number,
-  out: number,
-): void {
-  const nb = kp / SPARSE_BLOCK;
-  const blockTable = (SPARSE_BLOCK / PAIR_SLOT) * PAIR_SLOT_BYTES;
-  for (let b = 0; b < nb; b++) {
-    const mode = (b === 0 ? TILE_FIRST : 0) | (b === nb - 1 ? TILE_LAST : 0);
-    f(tables + b * blockTable, lay.vb, lay.ib, lay.qb + b * lay.nw, cnt, out, lay.rp + 4 * b * lay.nw, part, mode);
-  }
-}
-
 /** Rows from j0 (at least one, at most `end`) whose unstructured pairs fit CHUNK_BYTES. */
 function sparseChunkEnd(args: PackedArgs, j0: number, end: number): number {
   const per = 2 * (args.half ? 2 : 4) + 2;
@@ -162,65 +89,6 @@ function sparseChunkEnd(args: PackedArgs, j0: number, end: number): number {
   let j1 = j0 + 1;
   while (j1 < end && bytes + rowBytes(j1) <= CHUNK_BYTES) bytes += rowBytes(j1++);
   return j1;
-}
-
-/**
- * The decode's x tables (wasm/packed_module.ts's x36; `mode` 0: 2:4, 1: unstructured pairs) of every x row at
- * byte `at` (row pitch `pitch` bytes), built from x staged at `xs` (kp floats).
- */
-function stageTables(
-  args: PackedArgs,
-  f: () => Float32Array,
-  build: (...a: number[]) => unknown,
-  at: number,
-  pitch: number,
-  xs: number,
-  mode: 0 | 1,
-): void {
-  for (let i = 0; i < args.m; i++) {
-    stageX(args, i, f(), xs / 4);
-    build(xs, at + i * pitch, mode ? args.kp / PAIR_SLOT : args.kp / 8, mode);
-  }
-}
-
-/** The layout of a resident unstructured W from row j0 (read in place). */
-const residentSparse = (args: PackedArgs, j0: number): SparseLayout => ({
-  vb: args.vArena!,
-  ib: args.iArena!,
-  qb: args.qArena! + j0,
-  rp: args.rArena! + 4 * j0,
-  nw: args.n,
-});
-
-/** Bytes of one x row's unstructured pair tables. */
-const pairTableBytes = (kp: number) => (kp / PAIR_SLOT) * PAIR_SLOT_BYTES;
-
-/** The decode kernel over a resident W (read in place in the arena; x and outputs in this thread's scratch). */
-function packedMatvecResident(args: PackedArgs, colStart: number, colEnd: number): void {
-  const w = residentWasm(args.arena)!;
-  const { m, kp, half } = args;
-  const cnt = colEnd - colStart;
-  if (args.format === FORMAT_2_4) {
-    const slots = kp / 8;
-    const x36 = slots * X36_SLOT;
-    const base = arenaScratch(m * x36 + m * cnt * 4 + kp * 4 + cnt * 16, args.arena);
-    const OUT = base + m * x36;
-    const PART = OUT + m * cnt * 4 + kp * 4;
-    stageTables(args, () => arenaViews(args.arena).f32, w.x36, base, x36, OUT + m * cnt * 4, 0);
-    const lay = { vb: args.vArena!, mb: args.iArena!, nw: args.n, j0: colStart };
-    for (let i = 0; i < m; i++) run24(w.dots24[half]!, args, lay, cnt, base + i * x36, PART, OUT + i * cnt * 4);
-    for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews(args.arena).f32, OUT / 4 + i * cnt);
-    return;
-  }
-  const tb = pairTableBytes(kp);
-  const base = arenaScratch(m * tb + m * cnt * 4 + kp * 4 + cnt * 16, args.arena);
-  const OUT = base + m * tb;
-  const XS = OUT + m * cnt * 4;
-  stageTables(args, () => arenaViews(args.arena).f32, w.x36, base, tb, XS, 1);
-  const lay = residentSparse(args, colStart);
-  for (let i = 0; i < m; i++)
-    runSparse(w.dotsSparse[half]!, kp, lay, cnt, base + i * tb, XS + kp * 4, OUT + i * cnt * 4);
-  for (let i = 0; i < m; i++) store(args, i, colStart, cnt, arenaViews(args.arena).f32, OUT / 4 + i * cnt);
 }
 
 /** Kernel: output columns [colStart, colEnd) for few x rows (decode). */

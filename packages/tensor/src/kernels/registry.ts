@@ -23,6 +23,7 @@ import { matmulWasmColsKernel, matmulWasmKernel, matvecWasmKernel } from './matm
 import { matmulWasmWColsKernel, matmulWasmWKernel } from './matmul_wasm_w.js';
 import { matvecGroupKernel } from './matvec_group.js';
 import { layerNormRows, rmsNormRows, rotaryRows, softmaxRows } from './nn.js';
+import { packedMatvecGroupKernel } from './packed_decode.js';
 import { packedJsKernel } from './packed_js.js';
 import { packedGemmWasmKernel, packedMatvecWasmKernel } from './packed_wasm.js';
 import { reduceRows } from './reduce.js';
@@ -48,6 +49,7 @@ export const kernels = {
   'packed.js': packedJsKernel,
   'packed.matvecWasm': packedMatvecWasmKernel,
   'packed.gemmWasm': packedGemmWasmKernel,
+  'packed.matvecGroup': packedMatvecGroupKernel,
   'attn.decode': attnDecodeKernel,
 
   // --- row ops: nn, reduce, stats, select (engineer B) ---

@@ -16,7 +16,7 @@ import type { WasmMemory } from '../wasm/api.js';
 import { arenaOf, arenaOffset } from '../wasm/arena.js';
 import { decodeWeight } from '../wasm/resident.js';
 import { MATVEC_MAX_ROWS, residentCost, runGemm } from './matmul_dispatch.js';
-import { packedLinear } from './packed_linear.js';
+import { packedLinear, packedLinearGroup } from './packed_linear.js';
 
 const EMPTY = allocF32(0);
 // Offsets of a single (batch 1) gemm, reused by every call so steady loops allocate nothing.
@@ -249,6 +249,10 @@ export function linearGroup(
   bs: readonly (Tensor | null | undefined)[] = [],
 ): Tensor[] {
   const rv = x.ndim >= 1 ? rowsView(x) : null;
+  if (rv && ws.every((w) => w instanceof PackedWeight)) {
+    const outs = packedLinearGroup(rv.t, rv.rows, rv.rowStride, x.shape, ws as PackedWeight[], bs);
+    if (outs) return outs;
+  }
   const fused = rv && rv.rows <= MATVEC_MAX_ROWS ? groupWeights(x, ws, bs, rv.rows) : null;
   if (!fused || !rv) return ws.map((w, i) => linearInto(x, w, bs[i]));
   const outs = fused.map(({ w }) => Tensor.zeros([...x.shape.slice(0, -1), w.shape[0]!]));

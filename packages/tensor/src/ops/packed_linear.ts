@@ -4,11 +4,12 @@
  * any thread count gives the same bits).
  */
 import { resolveBackend } from '../config.js';
+import { PACKED_GROUP_MAX, PACKED_GROUP_META } from '../kernels/packed_decode.js';
 import { FORMAT_2_4, FORMAT_SPARSE, type PackedArgs } from '../kernels/packed_js.js';
 import type { PackedWeight } from '../packed.js';
 import { parallelFor } from '../parallel/pool.js';
-import { allocF32 } from '../storage.js';
-import type { Tensor } from '../tensor.js';
+import { allocF32, allocF64 } from '../storage.js';
+import { Tensor } from '../tensor.js';
 import { arenaOf, arenaOffset } from '../wasm/arena.js';
 import { MATVEC_MAX_ROWS, residentCost } from './matmul_dispatch.js';
 
@@ -72,4 +73,65 @@ export function packedLinear(
     return;
   }
   parallelFor('packed.gemmWasm', all, n, { costPerRow: (entries * rows) / 8, align: 16 });
+}
+
+// Per-weight numbers of a packed group call (reused by every call, like ops/matmul.ts's GROUP_META).
+const GROUP_META = allocF64(PACKED_GROUP_META * PACKED_GROUP_MAX);
+
+/**
+ * `linear(x, ws[i], bs[i])` for packed weights sharing x at decode sizes, as one pool split
+ * ('packed.matvecGroup'), when every W is resident in one arena with one format, dtype and k (else null: the
+ * caller runs them one by one). Results are bit-identical to separate calls. x: `[..., k]` as `rows` rows.
+ */
+export function packedLinearGroup(
+  x: Tensor,
+  rows: number,
+  rowStride: number,
+  shape: readonly number[],
+  ws: readonly PackedWeight[],
+  bs: readonly (Tensor | null | undefined)[],
+): Tensor[] | null {
+  const w0 = ws[0];
+  if (!w0 || ws.length < 2 || ws.length > PACKED_GROUP_MAX || rows === 0 || rows > MATVEC_MAX_ROWS) return null;
+  if (resolveBackend() !== 'wasm') return null;
+  const arena = arenaOf(w0.values);
+  const k = shape[shape.length - 1]!;
+  for (let i = 0; i < ws.length; i++) {
+    const [w, b] = [ws[i]!, bs[i]];
+    if (w.format !== w0.format || w.dtype !== w0.dtype || w.shape[1] !== k || arenaOf(w.values) !== arena) return null;
+    if (!arena || arenaOffset(w.values) < 0 || (w.format === 'sparse' && !w.rowPtr)) return null;
+    if (b && (b.ndim !== 1 || b.shape[0] !== w.shape[0])) return null;
+  }
+  const outs = ws.map((w) => Tensor.zeros([...shape.slice(0, -1), w.shape[0]]));
+  const args: Record<string, unknown> = {
+    a: x.data,
+    aOff: x.offset,
+    aRowStride: rowStride,
+    aKStride: x.strides[x.ndim - 1]!,
+    format: w0.format === '2:4' ? FORMAT_2_4 : FORMAT_SPARSE,
+    half: w0.dtype === 'f32' ? 0 : w0.dtype === 'bf16' ? 1 : 2,
+    m: rows,
+    k,
+    kp: w0.paddedIn,
+    arena,
+    parts: ws.length,
+    meta: GROUP_META,
+  };
+  let n = 0;
+  let entries = 0;
+  for (let i = 0; i < PACKED_GROUP_MAX; i++) {
+    const [w, b] = [ws[i], bs[i]];
+    args[`c${i}`] = w ? outs[i]!.data : EMPTY32;
+    args[`bias${i}`] = w && b ? b.data : EMPTY32;
+    if (!w) continue;
+    const ptr = w.rowPtr ? arenaOffset(w.rowPtr) : -1;
+    const meta = [w.shape[0], arenaOffset(w.values), arenaOffset(w.index), arenaOffset(w.quads), ptr];
+    GROUP_META.set([...meta, b ? b.offset : 0, b ? b.strides[0]! : 0, 0], PACKED_GROUP_META * i);
+    n += w.shape[0];
+    entries += w.format === '2:4' ? w.paddedIn / 2 : w.values.length;
+  }
+  // work per output column as in packedLinear, averaged over the group
+  const cost = residentCost(((0.3 + rows / 10) * entries) / Math.max(n, 1), { n, vArena: 0 });
+  parallelFor('packed.matvecGroup', args as never, n, { costPerRow: cost, align: 16 });
+  return outs;
 }

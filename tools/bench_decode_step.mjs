@@ -1,0 +1,125 @@
+// `node tools/bench_decode_step.mjs [--shape llama-1.1b|opt-125m] [--threads 2] [--steps 20] [--rounds 3]
+// [--formats bf16,2:4,s70]` (after `npm run build`): the linear layers of a whole decode step at a model's shape,
+// as `stade generate` runs them (every block's own resident weights, so they stream from DRAM; q/k/v and gate/up
+// through `linearGroup`, which fuses dense weights into one pool call), without attention, norms or the head.
+// Formats alternate step by step in one process; prints per format the median step time of its linear layers and
+// per layer kind (calls grouped as the model groups them) the median time and its ratio to dense bf16.
+import {
+  HalfTensor,
+  linearGroup,
+  linearInto,
+  makeResident,
+  packResident,
+  setBackend,
+  setThreads,
+  shutdownPool,
+  Tensor,
+} from '../packages/tensor/dist/index.js';
+import { randn } from '../packages/tensor/dist/testing/index.js';
+import { option } from './bench_best_ms.mjs';
+
+const argv = process.argv.slice(2);
+const opt = (name, def) => option(argv, name, def);
+const shape = opt('shape', 'llama-1.1b');
+const threads = Number(opt('threads', '2'));
+const steps = Number(opt('steps', '20'));
+const names = opt('formats', 'bf16,2:4,s70').split(',');
+
+/** Per block: groups of layers sharing an input ([out, in] each), in the model's order. */
+const SHAPES = {
+  'llama-1.1b': {
+    blocks: 22,
+    groups: [
+      ['qkv', [2048, 2048], [256, 2048], [256, 2048]],
+      ['o', [2048, 2048]],
+      ['gate+up', [5632, 2048], [5632, 2048]],
+      ['down', [2048, 5632]],
+    ],
+  },
+  'opt-125m': {
+    blocks: 12,
+    groups: [
+      ['qkv', [768, 768], [768, 768], [768, 768]],
+      ['o', [768, 768]],
+      ['fc1', [3072, 768]],
+      ['fc2', [768, 3072]],
+    ],
+  },
+}[shape];
+
+function lcg(seed) {
+  let st = seed >>> 0;
+  return () => {
+    st = (st * 1664525 + 1013904223) >>> 0;
+    return st / 2 ** 32;
+  };
+}
+
+/** A pruned bf16 weight [n, k]: '2:4' (2 of every 4 zeroed), or a fraction p of random zeros; null: dense. */
+function source(n, k, prune, seed) {
+  const w = randn([n, k], seed, 0.05);
+  const d = w.values();
+  const rnd = lcg(seed + 1);
+  if (prune === '2:4')
+    for (let i = 0; i + 4 <= d.length; i += 4) {
+      const a = Math.floor(rnd() * 4);
+      d[i + a] = 0;
+      d[i + ((a + 1 + Math.floor(rnd() * 3)) % 4)] = 0;
+    }
+  else if (prune) for (let i = 0; i < d.length; i++) if (rnd() < prune) d[i] = 0;
+  return HalfTensor.fromFloat32(w, 'bf16');
+}
+
+const FORMATS = {
+  bf16: { prune: null, make: (h) => makeResident(h) },
+  '2:4': { prune: '2:4', make: (h) => packResident(h, '2:4') },
+  s50: { prune: 0.5, make: (h) => packResident(h, 'sparse') },
+  s70: { prune: 0.7, make: (h) => packResident(h, 'sparse') },
+};
+
+setBackend('wasm');
+setThreads(threads);
+// per format: blocks x groups of resident weights (one source per layer shape, copied into every block)
+const models = names.map((f) => {
+  const srcs = new Map();
+  const src = (n, k) => {
+    const key = `${n}x${k}`;
+    if (!srcs.has(key)) srcs.set(key, source(n, k, FORMATS[f].prune, n + k));
+    return srcs.get(key);
+  };
+  return Array.from({ length: SHAPES.blocks }, () =>
+    SHAPES.groups.map(([, ...ls]) => ls.map(([n, k]) => FORMATS[f].make(src(n, k)))),
+  );
+});
+const kinds = SHAPES.groups.map((g) => g[0]);
+const xs = SHAPES.groups.map(([, [, k]]) => randn([1, k], 9));
+const outs = SHAPES.groups.map(([, [n]]) => Tensor.zeros([1, n]));
+const times = names.map(() => kinds.map(() => []));
+const totals = names.map(() => []);
+for (let s = 0; s < steps; s++)
+  names.forEach((_, f) => {
+    const acc = kinds.map(() => 0);
+    for (const block of models[f])
+      block.forEach((ws, g) => {
+        const t0 = performance.now();
+        if (ws.length > 1) linearGroup(xs[g], ws, []);
+        else linearInto(xs[g], ws[0], null, outs[g]);
+        acc[g] += performance.now() - t0;
+      });
+    if (s === 0) return; // warm-up
+    acc.forEach((a, g) => times[f][g].push(a));
+    totals[f].push(acc.reduce((p, q) => p + q, 0));
+  });
+const median = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+const ib = names.indexOf('bf16');
+console.log(`${shape}: ${SHAPES.blocks} blocks, ${threads} threads, ${steps - 1} steps alternating formats (ms per step, median)`);
+console.log(`${'format'.padEnd(8)} ${['all', ...kinds].map((k) => k.padStart(16)).join('')}`);
+names.forEach((f, i) => {
+  const cells = [totals[i], ...times[i]].map((t, g) => {
+    const m = median(t);
+    const ref = ib >= 0 ? median(g === 0 ? totals[ib] : times[ib][g - 1]) : m;
+    return `${m.toFixed(2).padStart(8)} ${(ref / m).toFixed(2)}x`.padStart(16);
+  });
+  console.log(`${f.padEnd(8)} ${cells.join('')}`);
+});
+await shutdownPool();
