@@ -27,6 +27,11 @@ export function packedLinear(
 ): void {
   const [n, k] = w.shape;
   if (rows === 0 || n === 0) return;
+  // A resident W (wasm/resident.ts) is read in place by both kernels (packResident puts every array of a weight
+  // in one arena: one kernel instance reads them all). One object literal: spreading a kernel's arguments into a
+  // second object cost ~20 us per call and made every young-generation GC slow (measured: Node 20, 1 thread).
+  const vArena = arenaOffset(w.values);
+  const resident = vArena >= 0;
   const args: PackedArgs = {
     a: x.data,
     aOff: x.offset,
@@ -47,6 +52,11 @@ export function packedLinear(
     n,
     k,
     kp: w.paddedIn,
+    arena: resident ? arenaOf(w.values) : null,
+    vArena,
+    iArena: resident ? arenaOffset(w.index) : -1,
+    qArena: resident ? arenaOffset(w.quads) : -1,
+    rArena: resident && w.rowPtr ? arenaOffset(w.rowPtr) : -1,
   };
   // Work per output column: the row's stored entries (half of kp for 2:4) times the x rows.
   const entries = w.format === '2:4' ? w.paddedIn / 2 : w.values.length / Math.max(n, 1);
@@ -54,25 +64,14 @@ export function packedLinear(
     parallelFor('packed.js', args, n, { costPerRow: 2 * entries * rows });
     return;
   }
-  // A resident W (wasm/resident.ts) is read in place by both kernels.
-  // (packResident puts every array of a weight in one arena: one kernel instance reads them all)
-  const vArena = arenaOffset(w.values);
-  const all: PackedArgs =
-    vArena < 0
-      ? args
-      : {
-          ...args,
-          arena: arenaOf(w.values),
-          vArena,
-          iArena: arenaOffset(w.index),
-          qArena: arenaOffset(w.quads),
-          rArena: w.rowPtr ? arenaOffset(w.rowPtr) : -1,
-        };
   if (rows <= MATVEC_MAX_ROWS) {
-    parallelFor('packed.matvecWasm', all, n, { costPerRow: residentCost((0.3 + rows / 10) * entries, all), align: 16 });
+    parallelFor('packed.matvecWasm', args, n, {
+      costPerRow: residentCost((0.3 + rows / 10) * entries, args),
+      align: 16,
+    });
     return;
   }
-  parallelFor('packed.gemmWasm', all, n, { costPerRow: (entries * rows) / 8, align: 16 });
+  parallelFor('packed.gemmWasm', args, n, { costPerRow: (entries * rows) / 8, align: 16 });
 }
 
 // Per-weight numbers of a packed group call (reused by every call, like ops/matmul.ts's GROUP_META).

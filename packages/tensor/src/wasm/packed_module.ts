@@ -40,7 +40,8 @@ const laneShuffle = (p: readonly number[]) => p.flatMap((l) => [4 * l, 4 * l + 1
  * x36(xp, tp, slots, mode): the decode's x tables. mode 0 (2:4): for every slot of 8 inputs at xp (float32), at
  * tp + slot * X36_SLOT the slot's x in ../packed.ts's SLOT_SEQ order (padded with x[0]): a slot whose metadata
  * byte is 4w finds its 4 x values at byte 4w. mode 1 (unstructured): for every pair slot of PAIR_SLOT inputs, at
- * tp + slot * PAIR_SLOT_BYTES the slot's x in PAIR_SEQ order: a pair finds its 2 x values at its metadata word.
+ * tp + slot * PAIR_SLOT_BYTES the slot's x in PAIR_SEQ order: a pair finds its 2 x values at its metadata word
+ * (each 4 entries by one shuffle of the slot's x vectors they come from, two for 3 vectors; was 128 scalar copies).
  */
 export function emitX36(): Fn {
   const [xp, tp, slots, mode] = [0, 1, 2, 3];
@@ -60,17 +61,41 @@ export function emitX36(): Fn {
     c.inc(xp, 32).inc(tp, X36_SLOT);
   });
   c.else();
+  const src = [4, 5, 6, 7]; // x of the slot, 4 inputs each
+  const tmp = 8;
   countdown(c, slots, () => {
-    PAIR_SEQ.forEach((p, i) => {
-      c.get(tp)
-        .get(xp)
-        .f32Load(4 * p)
-        .f32Store(4 * i);
-    });
+    for (let v = 0; v < 4; v++)
+      c.get(xp)
+        .v128Load(16 * v)
+        .set(src[v]!);
+    // each 4 entries of PAIR_SEQ by one shuffle of the (at most 2) x vectors they come from, or two for 3
+    for (let i = 0; i < PAIR_SEQ.length; i += 4) {
+      const pos = PAIR_SEQ.slice(i, i + 4);
+      const from = [...new Set(pos.map((p) => p >> 2))];
+      if (from.length > 3) throw new Error('emitX36: PAIR_SEQ entries from 4 x vectors (not handled)');
+      const [a, b] = [from[0]!, from[1] ?? from[0]!];
+      const lane = (p: number) => (p >> 2 === a ? 0 : 4) + (p & 3);
+      c.get(tp);
+      if (from.length <= 2)
+        c.get(src[a]!)
+          .get(src[b]!)
+          .i8x16Shuffle(laneShuffle(pos.map(lane)));
+      else {
+        const third = (p: number) => p >> 2 === from[2];
+        c.get(src[a]!)
+          .get(src[b]!)
+          .i8x16Shuffle(laneShuffle(pos.map((p) => (third(p) ? 0 : lane(p)))))
+          .set(tmp);
+        c.get(tmp)
+          .get(src[from[2]!]!)
+          .i8x16Shuffle(laneShuffle(pos.map((p, l) => (third(p) ? 4 + (p & 3) : l))));
+      }
+      c.v128Store(i * 4);
+    }
     c.inc(xp, 4 * PAIR_SLOT).inc(tp, PAIR_SLOT_BYTES);
   });
   c.end();
-  return { params: [I32, I32, I32, I32], locals: [V128, V128], code: c };
+  return { params: [I32, I32, I32, I32], locals: new Array(5).fill(V128), code: c };
 }
 
 /** `i32x4.shr_s` by the i32 on top of the stack. */
