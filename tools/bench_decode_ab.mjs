@@ -3,10 +3,11 @@
 // with the same seeded prompt, then decoding one step of A, one of B, in turn. On a machine whose speed drifts
 // over minutes, interleaved steps compare far better than runs minutes apart. Prints the median step of each in
 // ms and B's speed over A's: of the medians, and the median of the per-pair ratios.
-import { Arena, releaseResidentDecode, setThreads } from '../packages/tensor/dist/index.js';
-import { applyWeightFormat, seededRandom } from '../packages/transformer/dist/index.js';
+
 import { openModel } from '../apps/cli/dist/commands/common.js';
 import { decoderOf, forwardCachedTimed, warmUp } from '../apps/cli/dist/commands/decoding.js';
+import { Arena, releaseResidentDecode, setThreads } from '../packages/tensor/dist/index.js';
+import { applyWeightFormat, seededRandom } from '../packages/transformer/dist/index.js';
 import { option } from './bench_best_ms.mjs';
 
 const argv = process.argv.slice(2);

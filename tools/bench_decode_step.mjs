@@ -107,12 +107,14 @@ for (let s = 0; s < steps; s++)
         acc[g] += performance.now() - t0;
       });
     if (s === 0) return; // warm-up
-    acc.forEach((a, g) => times[f][g].push(a));
+    for (const [g, a] of acc.entries()) times[f][g].push(a);
     totals[f].push(acc.reduce((p, q) => p + q, 0));
   });
 const median = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const ib = names.indexOf('bf16');
-console.log(`${shape}: ${SHAPES.blocks} blocks, ${threads} threads, ${steps - 1} steps alternating formats (ms per step, median)`);
+console.log(
+  `${shape}: ${SHAPES.blocks} blocks, ${threads} threads, ${steps - 1} steps alternating formats (ms per step, median)`,
+);
 console.log(`${'format'.padEnd(8)} ${['all', ...kinds].map((k) => k.padStart(16)).join('')}`);
 names.forEach((f, i) => {
   const cells = [totals[i], ...times[i]].map((t, g) => {
