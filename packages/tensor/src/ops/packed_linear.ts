@@ -8,13 +8,14 @@ import { PACKED_GROUP_MAX, PACKED_GROUP_META } from '../kernels/packed_decode.js
 import { FORMAT_2_4, FORMAT_SPARSE, type PackedArgs } from '../kernels/packed_js.js';
 import type { PackedWeight } from '../packed.js';
 import { parallelFor } from '../parallel/pool.js';
-import { allocF32, allocF64 } from '../storage.js';
+import { allocF32, allocF64, allocU16 } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { arenaOf, arenaOffset } from '../wasm/arena.js';
 import { MATVEC_MAX_ROWS, residentCost } from './matmul_dispatch.js';
 
 const EMPTY32 = allocF32(0);
-const EMPTY16 = new Uint16Array(0);
+// shared like every other argument (a plain buffer among a split call's arguments makes the pool copy them)
+const EMPTY16 = allocU16(0);
 
 /** Writes `x [rows, k] W^T + b` into `c` (`[rows, n]`, dense from 0) for a packed W. */
 export function packedLinear(
