@@ -61,6 +61,7 @@ export class KvCache {
         this.values.push(allocF32(per));
       }
     }
+    for (const a of [...this.keys, ...this.values]) touchPages(a);
   }
 
   /** Frees the cache's memory (returns it to the resident arena); the cache cannot be used afterwards. */
@@ -103,6 +104,18 @@ export class KvCache {
   reset(): void {
     this.filled = 0;
   }
+}
+
+/**
+ * Writes a zero into every 4 KiB page of `a` (whose elements are all zero already): fresh memory is mapped only
+ * when first written, and on a VM that fault costs tens of µs; a decode step writes each block's new keys and
+ * values into a new page every few steps, so an untouched cache put page faults into the steps (OPT-125M's shape:
+ * about 80% of the attention's own JavaScript time). The cache is sized to the positions a run needs, so it is
+ * committed at once, as llama.cpp clears its KV buffer when it makes it.
+ */
+function touchPages(a: Float32Array): void {
+  for (let i = 0; i < a.length; i += 1024) a[i] = 0;
+  if (a.length > 0) a[a.length - 1] = 0; // the last page, when the array does not start on a page
 }
 
 /** `[T, H*D]` -> contiguous `[H, T, D]`, rotated when tables are given. */
