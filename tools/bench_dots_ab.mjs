@@ -8,7 +8,8 @@
 // both up, then times `rounds` pairs of passes, the order alternating, and prints B's speed over A's (median of the
 // pairs, with quartiles): a ratio measured under the same load, which is what counts on a busy machine.
 // Tool-level options in --optsA/--optsB: `sharedX: true`, every thread reads the same x (else a copy each);
-// `interleave: R`, threads take turns over blocks of R rows (else each thread one contiguous share).
+// `interleave: R`, threads take turns over blocks of R rows (else each thread one contiguous share); `solo: true`,
+// the first thread does all rows (the others idle: thread scaling in one process).
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { option } from './bench_best_ms.mjs';
 
@@ -47,13 +48,15 @@ if (!isMainThread) {
   process.exit(0);
 }
 
-/** One pass: thread t's rows of every copy (`o.sharedX`: one x for all threads; `o.interleave`: rows dealt in blocks). */
+/** One pass: thread t's rows of every copy (tool-level options `o`: see the header). */
 function runShare(dots, p, t, o = {}) {
   const x = p.x + (o.sharedX ? 0 : t * p.xStride);
   const acc = p.acc + t * p.accStride;
-  const b = o.interleave ?? Math.ceil(p.n / p.threads);
+  const threads = o.solo ? 1 : p.threads;
+  if (t >= threads) return;
+  const b = o.interleave ?? Math.ceil(p.n / threads);
   for (let c = 0; c < p.copies; c++)
-    for (let r0 = t * b; r0 < p.n; r0 += p.threads * b) {
+    for (let r0 = t * b; r0 < p.n; r0 += threads * b) {
       const cnt = Math.min(b, p.n - r0);
       dots(x, p.w + c * p.wBytes + r0 * p.ldw, p.k, cnt, p.ldw, p.out + r0 * 4, acc);
     }
