@@ -19,8 +19,11 @@
  *   (`pairPositions`; values in the window's order). A row's pairs in a block are padded with zero pairs to a
  *   multiple of 4; `quads[block][row]` counts the 4-pair groups, `rowStart[block][row]` holds the first pair
  *   (then the total). About 3.4 bytes per kept 16-bit value at 70% sparsity, 3.1 at 50% (pads included); the
- *   decode gathers 2 x values per 64-bit load (bitmask formats were not used: they cost work for every input, kept
- *   or not).
+ *   decode gathers 2 x values per 64-bit load. A bitmask format (a mask byte per 8 inputs, kept values contiguous,
+ *   expanded by an `i8x16.swizzle` through a 256-entry table straight into float32 high halves) was measured
+ *   against it and lost: 0.125 + 2 * density bytes per weight, but its decode does ~17 instructions per 8 inputs,
+ *   kept or not, and ran compute-bound at 5-6 G weights/s per thread: 0.34-0.62x of dense bf16 at 50% and 70%
+ *   where this format ran at 0.60-2.17x (kernel level, 1 and 2 threads, weights beyond L3).
  *
  * Results equal the dense kernels up to float rounding (the summation order differs).
  */
