@@ -106,17 +106,31 @@ describe('weight formats', () => {
     const dense = pruned(8, 512, 'none', 1);
     const two4 = pruned(8, 512, '2:4', 2);
     const s90 = pruned(8, 512, 0.9, 3);
-    const s70 = pruned(8, 512, 0.7, 4);
-    const narrow70 = pruned(8, 64, 0.7, 5);
+    const s60 = pruned(8, 512, 0.6, 4); // below the threshold (0.7): dense
+    const s75 = pruned(8, 512, 0.75, 6); // above it: packed
+    const narrow75 = pruned(8, 64, 0.75, 5);
     const c = (f: Parameters<typeof chooseFormat>[0], w: Tensor | HalfTensor) => chooseFormat(f, w, measureWeight(w));
-    expect([dense, two4, s90, s70, narrow70].map((w) => c('auto', w))).toEqual(['f32', '2:4', 'sparse', 'f32', 'f32']);
-    expect([dense, two4, s90, s70].map((w) => c('auto', toBf16(w)))).toEqual(['bf16', '2:4', 'sparse', 'bf16']);
-    expect([dense, two4, s70].map((w) => c('sparse', w))).toEqual(['sparse', '2:4', 'sparse']);
+    expect([dense, two4, s90, s75, s60, narrow75].map((w) => c('auto', w))).toEqual([
+      'f32',
+      '2:4',
+      'sparse',
+      'sparse',
+      'f32',
+      'f32',
+    ]);
+    expect([dense, two4, s90, s75, s60].map((w) => c('auto', toBf16(w)))).toEqual([
+      'bf16',
+      '2:4',
+      'sparse',
+      'sparse',
+      'bf16',
+    ]);
+    expect([dense, two4, s60].map((w) => c('sparse', w))).toEqual(['sparse', '2:4', 'sparse']);
     expect([dense, toBf16(dense)].map((w) => c('f16', w))).toEqual(['f16', 'bf16']);
     expect([toBf16(two4)].map((w) => c('dense', w))).toEqual(['f32']);
     const big = Tensor.from([1e5, 0, 0, 1], [1, 4]);
     expect(c('f16', big)).toBe('bf16');
-    expect(AUTO_SPARSE_MIN).toBeGreaterThan(0.7);
+    expect(AUTO_SPARSE_MIN).toBe(0.7);
   });
 
   it('the hook records every choice and returns the converted weight', () => {

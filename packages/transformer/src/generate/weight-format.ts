@@ -34,14 +34,14 @@ export interface LayerChoice {
 }
 
 /**
- * `auto` turns an unstructured-sparse layer into the packed sparse format from this fraction of zeros on
- * (below it the dense 16-bit kernel is as fast or faster: the sparse kernel reads a position byte per kept value
- * and gathers its input, work the dense kernel does not have). Measured on [3072, 768] bf16 weights from DRAM,
- * resident, one thread: the sparse format ran at 0.56-0.6x of dense bf16 at 60%, 0.6-0.7x at 70%, 1.07x at 80%,
- * 1.4-1.7x at 90% (machine shared with other jobs).
+ * `auto` turns an unstructured-sparse layer into the packed sparse format from this fraction of zeros on. Measured
+ * (2026-12-01, bf16, weights streamed from DRAM as in a model, machine shared with other jobs): at 70% the whole
+ * step's linear layers of the 1.1B Llama shape ran at 1.14x of dense bf16 on one thread and 1.18x on two (per kind
+ * 0.85-1.38x; down_proj, 5632 inputs, 1.64x), end to end decode 1.07-1.19x (1.1B) and 1.05-1.07x (OPT-125M),
+ * interleaved steps in one process; at 50% 0.80x (whole step), 0.83x end to end (OPT-125M): below it stays dense.
  */
-export const AUTO_SPARSE_MIN = 0.8;
-/** `auto` keeps layers with fewer inputs than this dense (the sparse format pads every row to blocks of 256). */
+export const AUTO_SPARSE_MIN = 0.7;
+/** `auto` keeps layers with fewer inputs than this dense (the sparse format works in blocks of 512 inputs). */
 export const AUTO_SPARSE_MIN_INPUTS = 256;
 
 /** Zeros of a stored weight `[out, in]` (float32, or 16-bit patterns where ±0 is `bits & 0x7fff === 0`). */
