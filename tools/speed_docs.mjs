@@ -40,8 +40,11 @@ shape's 2:4 model peaks at about 1.6 GB), and an untied language-model head is r
 embeddings (OPT) is copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
 sleeping, since a futex wake-up costs more than one decode chunk (that polling counts as CPU time in the tables
 below); on Node a job reaches a polling worker through shared memory (a header per worker and one argument
-record), not as a message, and the layers that share an input (q/k/v; Llama's gate and up) run as one split.
-The KV cache lives in the resident arena too, and a decode step's attention runs every head in one WebAssembly
+record), not as a message, and the layers that share an input (q/k/v; Llama's gate and up) run as one split,
+dense or packed (one x table per thread for a packed group); a packed call builds its kernel arguments once
+(a copy per call used to cost about 20 µs and slowed every young garbage collection).
+The KV cache lives in the resident arena too (sized to the run's positions, its pages touched when it is made:
+a step writing new keys into untouched pages took the page faults, tens of µs each on this VM), and a decode step's attention runs every head in one WebAssembly
 SIMD call that reads the cache in place (\`decodeAttention\`; GQA and sliding windows included; heads split across
 threads when the work is worth it: from ~40 µs while the workers still poll after a split, as in every decode step); before, each head ran two general matmuls through the pool, which cost OPT-125M's
 shape about a quarter of a decode step. Kernels: the dense ones stream one W row at a time (four f32x4 chains; bf16 widened from one 16-byte load
@@ -54,7 +57,14 @@ unrolled and 4 slots are summed before each accumulator add. The format holds bl
 another (each row after row), and decode passes over one block at a time so that its x table stays in L1.
 Unstructured decode works the same way on pairs: a pair's 16-bit word is the offset of its two inputs in a per-call
 table (one 64-bit load gathers both), per block of 512 inputs. WebAssembly SIMD has no gather instruction; these
-tables give one load per 4 (2:4) or 2 (unstructured) kept weights instead. \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
+tables give one load per 4 (2:4) or 2 (unstructured) kept weights instead. A bitmask format (one mask byte per 8
+inputs, kept values contiguous, expanded by \`i8x16.swizzle\` through a 256-entry table straight into float32 lanes)
+reads fewer bytes (0.125 + 2 x density per weight) but costs about 17 instructions per 8 inputs whether they are
+kept or not: measured against the pair format on every OPT-125M and 1.1B layer shape, weights from DRAM, it ran at
+0.34-0.62x of dense bf16 where pairs ran at 0.60-1.18x (50%) and 0.72-2.17x (70%), so the pairs stay. At one
+thread the 2:4 and pair kernels run at about dense bf16's speed on rows of 2048 inputs or fewer (they are
+compute-bound too); they gain where dense bf16 is slow, on long rows (k = 5632: 1.6-1.7x), whose float32 x no
+longer stays in L1 beside the streamed W row. \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
 measures dense bf16 against 2:4 on resident weights per layer shape (\`--copies N\` cycles N copies of each weight so
 that they come from DRAM, as in a model). Prefill (more than 4 rows) is
 compute-bound instead: there the packed kernels run 32 tokens per pass over input-major panels of x, multiply each
