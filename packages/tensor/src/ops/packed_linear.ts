@@ -13,6 +13,10 @@ import { Tensor } from '../tensor.js';
 import { arenaOf, arenaOffset } from '../wasm/arena.js';
 import { MATVEC_MAX_ROWS, residentCost } from './matmul_dispatch.js';
 
+/** The kernels' format code of a packed W (PackedArgs.format). */
+const formatCode = (w: PackedWeight): number => (w.format === '2:4' ? FORMAT_2_4 : FORMAT_SPARSE);
+/** The kernels' value-type code of a packed W (PackedArgs.half): 0 float32, 1 bfloat16, 2 float16. */
+const halfCode = (w: PackedWeight): number => (w.dtype === 'f32' ? 0 : w.dtype === 'bf16' ? 1 : 2);
 const EMPTY32 = allocF32(0);
 // shared like every other argument (a plain buffer among a split call's arguments makes the pool copy them)
 const EMPTY16 = allocU16(0);
@@ -38,8 +42,8 @@ export function packedLinear(
     aOff: x.offset,
     aRowStride: rowStride,
     aKStride: x.strides[x.ndim - 1]!,
-    format: w.format === '2:4' ? FORMAT_2_4 : FORMAT_SPARSE,
-    half: w.dtype === 'f32' ? 0 : w.dtype === 'bf16' ? 1 : 2,
+    format: formatCode(w),
+    half: halfCode(w),
     values32: w.values instanceof Float32Array ? w.values : EMPTY32,
     values16: w.values instanceof Uint16Array ? w.values : EMPTY16,
     index: w.index,
@@ -108,8 +112,8 @@ export function packedLinearGroup(
     aOff: x.offset,
     aRowStride: rowStride,
     aKStride: x.strides[x.ndim - 1]!,
-    format: w0.format === '2:4' ? FORMAT_2_4 : FORMAT_SPARSE,
-    half: w0.dtype === 'f32' ? 0 : w0.dtype === 'bf16' ? 1 : 2,
+    format: formatCode(w0),
+    half: halfCode(w0),
     m: rows,
     k,
     kp: w0.paddedIn,
