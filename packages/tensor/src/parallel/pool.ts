@@ -81,7 +81,7 @@ let jobId = 0;
 /** When the last split call ended (performance.now()); the workers poll for HOT_MS after their last job. */
 let lastSplitEnd = Number.NEGATIVE_INFINITY;
 /** Below the workers' polling time (worker.ts: 2 ms), with a margin for a worker that finished early. */
-const HOT_MS = 1;
+export const HOT_MS = 1;
 const counts = { parallel: 0, inline: 0, stolen: 0 };
 
 /** The worker script: next to this module, or the built dist/ copy when this module runs from src/*.ts. */
