@@ -1,5 +1,5 @@
 // `node tools/bench_decode_step.mjs [--shape llama-1.1b|opt-125m] [--threads 2] [--steps 20] [--rounds 3]
-// [--formats bf16,2:4,s70]` (after `npm run build`): the linear layers of a whole decode step at a model's shape,
+// [--formats f32,bf16,2:4,s70]` (after `npm run build`): the linear layers of a whole decode step at a model's shape,
 // as `stade generate` runs them (every block's own resident weights, so they stream from DRAM; q/k/v and gate/up
 // through `linearGroup`, which fuses dense weights into one pool call), without attention, norms or the head.
 // Formats alternate step by step in one process; prints per format the median step time of its linear layers and
@@ -71,6 +71,7 @@ function source(n, k, prune, seed) {
 }
 
 const FORMATS = {
+  f32: { prune: null, make: (h) => makeResident(h.toFloat32()) },
   bf16: { prune: null, make: (h) => makeResident(h) },
   '2:4': { prune: '2:4', make: (h) => packResident(h, '2:4') },
   s50: { prune: 0.5, make: (h) => packResident(h, 'sparse') },

@@ -2,7 +2,7 @@
 // results of converting to float32 first; the store reuses its buffers across blocks; dropBlock hands a block off.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HalfTensor, type LinearWeight, storageStats, Tensor } from '@stade/tensor';
+import { Arena, HalfTensor, type LinearWeight, storageStats, Tensor } from '@stade/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   type CausalLM,
@@ -110,6 +110,36 @@ describe('WeightStore memory', () => {
     // only the two small norm vectors are allocated again (widened to float32), no 16-bit weight buffers
     expect(reread.bytes - cached.bytes).toBeLessThan(weightBytes / 10);
     expect(reread.resident).toBe(cached.resident);
+  });
+
+  it('a norm weight made in a step arena is served again after the reset, not read again (every decode step)', () => {
+    const fx = loadFixture('opt-pre-bf16');
+    const ck = Checkpoint.open(fx.dir);
+    const tensors = new Map<string, Tensor>();
+    for (const n of ck.names()) tensors.set(n, ck.get(n));
+    ck.close();
+    const reads: string[] = [];
+    class Counting extends MemorySource {
+      override get(name: string): Tensor {
+        reads.push(name);
+        return super.get(name);
+      }
+    }
+    const model = modelFromSource(new Counting(ck.config, tensors, 'counting'));
+    const h = model.embed(fx.ids); // [T, hidden], outside the arena
+    const arena = new Arena();
+    const step = () => {
+      const out = arena.use(() => model.block(0, h).toArray());
+      arena.reset();
+      return out;
+    };
+    const first = step();
+    const norms = reads.filter((n) => n.includes('layer_norm'));
+    reads.length = 0;
+    expect(step()).toEqual(first);
+    arena.dispose();
+    expect(norms.length).toBe(4); // two LayerNorms of block 0, weight and bias
+    expect(reads).toEqual([]);
   });
 
   it('dropBlock forgets replacements and refuses later use of the block', () => {

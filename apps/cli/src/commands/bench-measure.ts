@@ -2,7 +2,7 @@ import { Arena, releaseResidentDecode } from '@stade/tensor';
 import { applyWeightFormat, seededRandom, type WeightFormat } from '@stade/transformer';
 import { CliError } from '../errors.js';
 import { openModel } from './common.js';
-import { decoderOf, forwardCachedTimed, warmUp } from './decoding.js';
+import { decoderOf, forwardCachedTimed, type SettleOptions, settleDecode, warmUp } from './decoding.js';
 
 /** What one benchmark process measures. */
 export interface BenchRequest {
@@ -31,6 +31,8 @@ export interface BenchRow {
 
 /** Prefill repetitions (the fastest counts) and the decode statistic (the median step). */
 const PREFILL_REPEATS = 3;
+/** Decode steps before the measured ones, so that the steps measure the compiled code (`settleDecode`). */
+const SETTLE: SettleOptions = { minSteps: 32, seconds: 2, maxSteps: 256 };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,7 +41,8 @@ function median(xs: number[]): number {
 }
 
 /**
- * Loads a model, warms it up, and measures prefill (a prompt of `promptTokens` seeded random ids, fastest of 3)
+ * Loads a model, warms it up (a few tokens, then about 2 s of single-token steps: `settleDecode`), and measures
+ * prefill (a prompt of `promptTokens` seeded random ids, fastest of 3)
  * and decode (`newTokens` single-token steps after it, greedy; the median step) with a KV cache, in wall and CPU time.
  */
 export function measureSpeed(req: BenchRequest): BenchRow {
@@ -56,6 +59,7 @@ export function measureSpeed(req: BenchRequest): BenchRow {
     const rand = seededRandom(1);
     const prompt = Int32Array.from({ length: req.promptTokens }, () => Math.floor(rand() * m.vocabSize));
     warmUp(m);
+    settleDecode(m, SETTLE);
     const cache = m.newCache(need);
     const arena = new Arena(); // every step's activations, as `generate` runs its steps
     let prefill = Number.POSITIVE_INFINITY;

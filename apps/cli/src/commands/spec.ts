@@ -327,8 +327,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'Measures, in a fresh process per model and weight format, the prefill speed (a prompt of --prompt-tokens ' +
       'seeded random tokens, fastest of 3), the decode speed (the median of --new-tokens single-token steps with a ' +
-      'KV cache after that prompt) and the peak resident memory, and prints them as a table with the speedups ' +
-      'over the first row.',
+      'KV cache after that prompt; before it, about 2 s of unmeasured single-token steps let the JavaScript engine ' +
+      'finish compiling the decode path) and the peak resident memory, and prints them as a table with the ' +
+      'speedups over the first row.',
     flags: [
       model,
       { name: 'compare', type: 'string', metavar: 'DIR', help: 'a second model folder measured the same way' },

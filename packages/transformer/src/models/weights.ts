@@ -149,26 +149,34 @@ export class WeightStore {
     return r ? r.shape : this.source.info(this.key(name)).shape;
   }
 
-  /** The tensor as float32 now: a replacement, the cached copy, or a conversion / fresh read (then cached). */
+  /**
+   * The tensor as float32 now: a replacement, the cached copy, or a conversion / fresh read (then cached). A 1-D
+   * tensor (a norm's weight or bias, a bias) is made outside any open arena and kept until `release`: it is small
+   * and every forward step reads it (made in a decode step's arena, it was read from the checkpoint again each step).
+   */
   get(name: string): Tensor {
     const r = this.replaced.get(name) ?? this.f32Live(name);
     if (r) return r;
     const key = this.key(name);
-    const s = this.storedCache.get(name);
-    let t: Tensor;
-    if (s && s.t instanceof Tensor) {
-      s.owned = false; // given out: never recycled
-      t = s.t;
-    } else if (s && s.t instanceof HalfTensor) {
-      t = s.t.toFloat32();
-    } else {
-      t = this.source.get(key);
-      this.checkShape(name, key, t.shape);
-    }
+    const small = this.source.info(key).shape.length <= 1;
+    const t = small ? persistent(() => this.readF32(name, key)) : this.readF32(name, key);
     this.f32.set(name, t);
-    const arena = currentArena();
+    const arena = small ? null : currentArena();
     if (arena) this.f32Owner.set(name, { arena, generation: arena.generation });
     else this.f32Owner.delete(name);
+    return t;
+  }
+
+  /** `name` as float32 from its stored-form cache entry or a fresh read, in the current allocation scope. */
+  private readF32(name: string, key: string): Tensor {
+    const s = this.storedCache.get(name);
+    if (s && s.t instanceof Tensor) {
+      s.owned = false; // given out: never recycled
+      return s.t;
+    }
+    if (s && s.t instanceof HalfTensor) return s.t.toFloat32();
+    const t = this.source.get(key);
+    this.checkShape(name, key, t.shape);
     return t;
   }
 
