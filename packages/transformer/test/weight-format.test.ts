@@ -133,6 +133,17 @@ describe('weight formats', () => {
     expect(AUTO_SPARSE_MIN).toBe(0.7);
   });
 
+  it('auto packs a layer pruned to 70% per row (floor(0.7 * inputs) zeros: 1433 of 2048) and not one zero fewer', () => {
+    for (const k of [256, 768, 2048, 5632]) {
+      const zeros = Math.floor(0.7 * k);
+      const row = (z: number) => Array.from({ length: k }, (_, j) => (j < z ? 0 : 1 + (j % 7)));
+      const at = Tensor.from([...row(zeros), ...row(zeros)], [2, k]);
+      const below = Tensor.from([...row(zeros), ...row(zeros - 1)], [2, k]);
+      expect(chooseFormat('auto', toBf16(at), measureWeight(toBf16(at))), `${k} inputs`).toBe('sparse');
+      expect(chooseFormat('auto', toBf16(below), measureWeight(toBf16(below))), `${k} inputs`).toBe('bf16');
+    }
+  });
+
   it('the hook records every choice and returns the converted weight', () => {
     const seen: LayerChoice[] = [];
     const hook = weightFormHook('auto', (ch) => seen.push(ch));

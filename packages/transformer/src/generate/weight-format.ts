@@ -41,6 +41,14 @@ export interface LayerChoice {
  * interleaved steps in one process; at 50% 0.80x (whole step), 0.83x end to end (OPT-125M): below it stays dense.
  */
 export const AUTO_SPARSE_MIN = 0.7;
+/**
+ * The fraction of zeros from which `auto` packs a layer of `inputs` inputs: AUTO_SPARSE_MIN as a row pruned to it
+ * holds it, floor(AUTO_SPARSE_MIN * inputs) / inputs (stade and Wanda prune floor(s * inputs) weights of a row, so a
+ * model pruned to 70% has 1433 of 2048 zeros per row, 69.97%, and a plain `>= 0.7` kept it dense).
+ */
+export function autoSparseFloor(inputs: number): number {
+  return Math.floor(AUTO_SPARSE_MIN * inputs) / inputs;
+}
 /** `auto` keeps layers with fewer inputs than this dense (the sparse format works in blocks of 512 inputs). */
 export const AUTO_SPARSE_MIN_INPUTS = 256;
 
@@ -106,7 +114,7 @@ export function chooseFormat(
       return m.is24 ? '2:4' : 'sparse';
     case 'auto':
       if (m.is24 && m.sparsity > 0) return '2:4';
-      if (m.sparsity >= AUTO_SPARSE_MIN && w.shape[1]! >= AUTO_SPARSE_MIN_INPUTS) return 'sparse';
+      if (m.sparsity >= autoSparseFloor(w.shape[1]!) && w.shape[1]! >= AUTO_SPARSE_MIN_INPUTS) return 'sparse';
       return stored;
     default:
       throw new StadeError(`unknown weight format '${String(format)}' (expected one of: ${WEIGHT_FORMATS.join(', ')})`);
