@@ -9,8 +9,14 @@ import { allocF32 } from '../storage.js';
 import { arenaAlloc, arenaFree, arenaOf, arenaOffset } from '../wasm/arena.js';
 import { attnWasm } from '../wasm/attn_runtime.js';
 
-/** Measured time per query-key-lane step (both products and the softmax share, ns) for the pool's split decision. */
-const NS_PER_MAC = 0.3;
+/**
+ * Time per query-key-lane step (both products, the softmax share and reading the key and value) in a real decode
+ * step, ns, for the pool's split decision. The cache then comes from DRAM: the weights streamed since this block's
+ * last step have evicted it. Measured 2026-12-01 (OPT-125M shape, 160 positions, one thread): 12 heads in 93 µs,
+ * 0.76 ns a step (0.3 with the cache in L2). At 0.3 a decode step's attention of OPT-125M stayed on one thread;
+ * split across two, 51 µs, and whole steps 3-5% faster (alternating steps in one process, 3 of 4 rounds).
+ */
+const NS_PER_MAC = 0.75;
 
 /** The shapes of a decode attention. */
 export interface DecodeAttentionSpec {
