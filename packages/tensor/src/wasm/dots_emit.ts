@@ -41,8 +41,19 @@ export const DOTS_LAST = 2;
  * of rows, accumulators kept in scratch between blocks: same bits) ran 0.63-0.67x at k = 5632 for any chunk of
  * 2-256 rows (W read in 5.6 KB pieces). Long rows are slow for another reason: x (4 bytes a weight) plus the W row
  * must stay in L1 (~32 KB here), and at k = 5632 (x 22 KB) x is evicted every row: 7.8 against 14.4 G weights/s
- * at k = 2048, the same 14.8 when the kernel is made to reread one small piece of x. A fix needs W stored in k
- * blocks (all rows' block 0, then block 1, ...), so that a block of x stays in L1 while W is still read in order.
+ * at k = 2048, the same 14.8 when the kernel is made to reread one small piece of x. Hence the k-blocked layout
+ * (../kblocked.ts: all rows' block 0, then block 1, ...) that resident 16-bit W with rows of k >= 4096 inputs use:
+ * a block of x stays in L1 while each thread still reads its W as one long sequential stream per block.
+ *
+ * `blocked` (exported as dots*K by the resident module) adds params `part` and `mode`: the call covers one k block
+ * (kp = its width) of the rows; with `mode & DOTS_FIRST` the accumulators start at zero, else at the row's four
+ * vectors at part + 64r (left by the previous block); with `mode & DOTS_LAST` the row ends in the reduction to out,
+ * else its accumulators go back to part. Block widths being multiples of 16, every accumulator lane sums the same
+ * products in the same order as the plain kernel over the whole row: bit-identical. Measured with
+ * tools/bench_kblocked.mjs (bf16, weights from DRAM, 2026-12-01, AMD EPYC VM, busy): k = 5632 1.60x (1 thread) and
+ * 1.54-1.58x (2 threads), k = 11008 2.4x, k = 4096 1.13x, but k = 3072 0.83-0.85x and k = 2048 0.97x (x and a row
+ * still fit in L1); blocks of 1024 and 2048 inputs alike. float32 W gains too (1.24-1.34x at k = 5632 / 11008, two
+ * threads) but stays row-major: a k-blocked float32 Tensor would need a layout flag every op on Tensor would read.
  *
  * With `kind` bf16/f16 (exported as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop:
  * the same float32 products and sums in the same order, hence bit-identical to `dots` on the widened W.
