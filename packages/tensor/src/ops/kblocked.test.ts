@@ -38,7 +38,7 @@ describe.skipIf(!can)('k-blocked resident 16-bit weights (long rows)', () => {
       fc.property(
         fc.integer({ min: 1, max: 150 }), // n (W rows)
         fc.integer({ min: 1, max: 40 }), // k / 16
-        fc.integer({ min: 1, max: 6 }), // block / 16
+        fc.constantFrom(1, 2, 3, 5, 16), // block / 16 (256: the gemm's KC)
         fc.constantFrom(1, 2, 3, 4, 7), // x rows (7: prefill, the gemm)
         fc.constantFrom('bf16', 'f16'),
         fc.boolean(), // a bias
@@ -77,6 +77,33 @@ describe.skipIf(!can)('k-blocked resident 16-bit weights (long rows)', () => {
       { numRuns: 60 },
     );
     expect(arenaLiveBytes()).toBe(0);
+  });
+
+  it('prefill with blocks of whole gemm k blocks (KC = 256), both gemms, 1 and 2 threads: the row-major bits', () => {
+    setBackend('wasm');
+    setKBlockForTests(256, 0);
+    for (const [n, k, rows, dtype] of [
+      [150, 1328, 7, 'bf16'],
+      [37, 784, 40, 'f16'],
+      [300, 512, 9, 'bf16'],
+    ] as const) {
+      const w = weight(n, k, dtype, n + k);
+      const r = makeResident(w) as HalfTensor;
+      try {
+        expect(r.kBlock).toBe(256);
+        const x = randn([rows, k], 4);
+        const b = randn([n], 5);
+        const want = bits(linear(x, w, b));
+        for (const gw of [true, false])
+          for (const t of [1, 2]) {
+            setGemmReadsWRows(gw);
+            setThreads(t);
+            expect(bits(linear(x, r, b))).toEqual(want);
+          }
+      } finally {
+        releaseResident(r);
+      }
+    }
   });
 
   it('a group of k-blocked weights (q/k/v, gate/up) gives the bits of separate calls; a packed copy is the same', () => {
