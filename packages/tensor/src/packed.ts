@@ -245,7 +245,7 @@ function source(w: Tensor | HalfTensor): {
 } {
   if (w.ndim !== 2) throw new TensorError(`packWeight: weight must be 2-d [out, in], got ${fmtShape(w.shape)}`);
   const [n, k] = w.shape as [number, number];
-  if (w instanceof HalfTensor) return { bits: w.data, zero: 0x7fff, dtype: w.dtype, n, k };
+  if (w instanceof HalfTensor) return { bits: w.rowMajor().data, zero: 0x7fff, dtype: w.dtype, n, k };
   const d = w.values(); // a view of a contiguous weight (a copy only for a strided one)
   return { bits: new Uint32Array(d.buffer, d.byteOffset, d.length), zero: 0x7fffffff, dtype: 'f32', n, k };
 }

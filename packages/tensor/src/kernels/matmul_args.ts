@@ -4,6 +4,7 @@
  * `[batch * m, n]` array. `linear` passes W `[out, in]` as B with kStride = 1, nStride = in (no copy).
  */
 import { decodeBf16, decodeF16 } from '../dtype.js';
+import { readRowsKBlocked } from '../kblocked.js';
 import type { SharedWasmMemory } from '../parallel/types.js';
 
 export interface MatmulArgs {
@@ -23,6 +24,11 @@ export interface MatmulArgs {
    */
   readonly b16?: Uint16Array;
   readonly bHalf?: number;
+  /**
+   * With `bHalf`: 0 or absent when `b16` holds W `[n, k]` row-major (bNStride k), else the k block of its
+   * k-blocked layout (kblocked.ts; batch 1, bOff 0, bNStride k).
+   */
+  readonly bBlock?: number;
   /**
    * The resident arena (wasm/arena.ts) and the byte offset of W's first element in it when W lives there
    * (-1 or absent otherwise): the matvec kernel then reads W in place instead of copying it.
@@ -86,5 +92,17 @@ export function storeRow(
 /** Exact float32 values of `len` 16-bit B elements from `start` (bHalf 1: bf16, 2: f16) into `dst[0..len)`. */
 export function widenB(args: MatmulArgs, start: number, len: number, dst: Float32Array): Float32Array {
   const src = args.b16!.subarray(start, start + len);
+  return args.bHalf === 1 ? decodeBf16(src, dst) : decodeF16(src, dst);
+}
+
+let rowTmp = new Uint16Array(0);
+
+/** Exact float32 values of 16-bit W row `col` (k elements) of batch entry `bi` into `dst[0..k)`, any layout. */
+export function widenRowB(args: MatmulArgs, bi: number, col: number, dst: Float32Array): Float32Array {
+  const k = args.k;
+  if (!args.bBlock) return widenB(args, args.bOff[bi]! + col * args.bNStride, k, dst);
+  if (rowTmp.length < k) rowTmp = new Uint16Array(k);
+  readRowsKBlocked(args.b16!, args.n, k, args.bBlock, col, 1, rowTmp, 0, k);
+  const src = rowTmp.subarray(0, k);
   return args.bHalf === 1 ? decodeBf16(src, dst) : decodeF16(src, dst);
 }

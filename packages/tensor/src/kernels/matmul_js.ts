@@ -7,7 +7,7 @@
  * result does not depend on how rows are split between threads. Edge tiles use zero padding and the same
  * loop.
  */
-import { forEachBatchRows, type MatmulArgs, widenB } from './matmul_args.js';
+import { forEachBatchRows, type MatmulArgs, widenRowB } from './matmul_args.js';
 
 const JR = 3;
 const JNC = 48;
@@ -48,7 +48,7 @@ function rowsJs(args: MatmulArgs, bi: number, m0: number, m1: number): void {
           continue;
         }
         if (args.bHalf) {
-          const row = widenB(args, bo + col * bns, k, wRows);
+          const row = widenRowB(args, bi, col, wRows);
           for (let kk = 0, d = base + j; kk < k; kk++, d += JR) pb[d] = row[kk]!;
           continue;
         }
@@ -142,7 +142,7 @@ export function matvecJsKernel(args: MatmulArgs, colStart: number, colEnd: numbe
       const cnt = Math.min(4, colEnd - j0);
       for (let j = 0; j < cnt; j++) {
         const dst = wRows.subarray(j * args.k, (j + 1) * args.k);
-        widenB(args, args.bOff[bi]! + (j0 + j) * args.bNStride, args.k, dst);
+        widenRowB(args, bi, j0 + j, dst);
       }
       matvecEntry(args, bi, wRows, -j0 * args.k, args.k, 1, j0, j0 + cnt);
     }

@@ -10,11 +10,13 @@
  * `matvecWasmKernel` (few rows, W rows contiguous as in `linear`) splits the n output columns instead:
  * it copies W rows into the module memory in chunks and takes SIMD dot products.
  */
+import { readRowsKBlocked, readSegKBlocked } from '../kblocked.js';
 import { arenaScratch, arenaViews } from '../wasm/arena.js';
 import { MR, NR, STAGE_STRIDE } from '../wasm/matmul_module.js';
 import { residentWasm } from '../wasm/resident_runtime.js';
 import { type MatmulWasm, matmulWasm } from '../wasm/runtime.js';
 import { forEachBatchRows, type MatmulArgs, storeRow } from './matmul_args.js';
+import { matvecResidentKBlocked } from './matvec_kblocked.js';
 
 /** k block: fixed, independent of threads (it fixes the summation order). */
 export const KC = 256;
@@ -58,9 +60,13 @@ function packB(
     const st = STAGE16 / 2;
     const sw = STAGE_STRIDE / 4;
     const b16 = args.b16!;
+    const kb = args.bBlock ?? 0;
     for (let j = 0; j < nc; j++) {
-      const src = bo + pc + (jc + j) * ns;
-      m16.set(b16.subarray(src, src + kc), st + j * sw);
+      if (kb) readSegKBlocked(b16, args.n, args.k, kb, jc + j, pc, kc, m16, st + j * sw);
+      else {
+        const src = bo + pc + (jc + j) * ns;
+        m16.set(b16.subarray(src, src + kc), st + j * sw);
+      }
     }
     for (let j = nc; j < ncp; j++) m16.fill(0, st + j * sw, st + j * sw + kc);
     if (args.bHalf === 1) w.widenBf16(STAGE16, STAGE, ncp * sw);
@@ -290,7 +296,8 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
       mem = w.f32();
       const wm = half ? w.u16() : mem;
       const wb = WB / wBytes;
-      if (ns === kp) {
+      if (args.bBlock) readRowsKBlocked(b as Uint16Array, args.n, k, args.bBlock, j0, cnt, wm as Uint16Array, wb, kp);
+      else if (ns === kp) {
         wm.set(b.subarray(bo + j0 * ns, bo + j0 * ns + cnt * kp), wb);
       } else {
         for (let j = 0; j < cnt; j++) {
@@ -318,7 +325,7 @@ export function matvecWasmKernel(args: MatmulArgs, colStart: number, colEnd: num
 }
 
 /** Stages x rows (float32, plus x * 2^112 for float16 W) at scratch byte `x`; false when some |x| >= 2^16. */
-function stageRows(args: MatmulArgs, f: Float32Array, x: number, xs: number): boolean {
+export function stageRows(args: MatmulArgs, f: Float32Array, x: number, xs: number): boolean {
   const { k, m, a } = args;
   let scaledOk = true;
   for (let r = 0; r < m; r++) {
@@ -342,6 +349,10 @@ function stageRows(args: MatmulArgs, f: Float32Array, x: number, xs: number): bo
  * in place, with x and the outputs in this thread's scratch. Same kernels, same order: same bits.
  */
 export function matvecResident(args: MatmulArgs, colStart: number, colEnd: number): void {
+  if (args.bBlock) {
+    matvecResidentKBlocked(args, colStart, colEnd);
+    return;
+  }
   const w = residentWasm(args.arena)!;
   const { k, m } = args;
   const half = args.bHalf ?? 0;

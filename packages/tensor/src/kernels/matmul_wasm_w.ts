@@ -8,6 +8,7 @@
  * k = 0..K-1 in order, parked in memory between KC blocks, as in `matmulWasmKernel`: both kernels, and any
  * split of rows or columns, give bit-identical results.
  */
+import { readRowsKBlocked } from '../kblocked.js';
 import { MW, NW } from '../wasm/gemm_w_emit.js';
 import { STAGE_STRIDE } from '../wasm/matmul_module.js';
 import { type MatmulWasm, matmulWasm } from '../wasm/runtime.js';
@@ -81,7 +82,8 @@ function copyW(w: MatmulWasm, args: MatmulArgs, L: Layout, bo: number, j0: numbe
     const m16 = w.u16();
     const d = L.w16 / 2;
     const b16 = args.b16!;
-    if (ns === k) m16.set(b16.subarray(bo + j0 * k, bo + (j0 + cnt) * k), d);
+    if (args.bBlock) readRowsKBlocked(b16, args.n, k, args.bBlock, j0, cnt, m16, d, k);
+    else if (ns === k) m16.set(b16.subarray(bo + j0 * k, bo + (j0 + cnt) * k), d);
     else for (let j = 0; j < cnt; j++) m16.set(b16.subarray(bo + (j0 + j) * ns, bo + (j0 + j) * ns + k), d + j * k);
     m16.fill(0, d + cnt * k, d + cntP * k);
     const n4 = roundUp(cntP * k, 4);

@@ -10,7 +10,7 @@ export const GROUP_MAX = 4;
 
 /**
  * Arguments of `matvecGroupKernel`: x rows (`a`, `aOff`, strides, `m`, `k` as in MatmulArgs, batch 1) against
- * `parts` resident W (same k, same `bHalf`) whose outputs are concatenated. `meta[4i..4i+4)` holds W i's row
+ * `parts` resident W (same k, same `bHalf` and `bBlock`) whose outputs are concatenated. `meta[4i..4i+4)` holds W i's row
  * count n, its arena byte offset, and its bias offset and stride; `c{i}` is its output `[m, n]` and `bias{i}`
  * its bias (empty when absent).
  */
@@ -22,6 +22,8 @@ export interface MatvecGroupArgs {
   readonly m: number;
   readonly k: number;
   readonly bHalf: number;
+  /** Every W's k block when they are k-blocked (kblocked.ts), else 0. */
+  readonly bBlock: number;
   readonly arena: SharedWasmMemory;
   readonly parts: number;
   readonly meta: Float64Array;
@@ -60,6 +62,7 @@ export function matvecGroupKernel(args: MatvecGroupArgs, colStart: number, colEn
         bKStride: 1,
         bNStride: args.k,
         bHalf: args.bHalf,
+        bBlock: args.bBlock,
         arena: args.arena,
         bArena: meta[4 * i + 1]!,
         c: cs[i]!,

@@ -181,7 +181,7 @@ function gemm(
     aRowStride: rowStride,
     aKStride: a.strides[a.ndim - 1]!,
     ...(half
-      ? { b: EMPTY, b16: b.data, bHalf: HALF_CODE[b.dtype], bKStride: 1, bNStride: k }
+      ? { b: EMPTY, b16: b.data, bHalf: HALF_CODE[b.dtype], bBlock: b.kBlock, bKStride: 1, bNStride: k }
       : {
           b: b.data,
           // linear: W [out, in] read as B [k = in, n = out]
@@ -266,6 +266,7 @@ export function linearGroup(
     m: rv.rows,
     k,
     bHalf: fused[0]!.w instanceof HalfTensor ? HALF_CODE[fused[0]!.w.dtype] : 0,
+    bBlock: fused[0]!.w instanceof HalfTensor ? fused[0]!.w.kBlock : 0,
     arena: fused[0]!.arena,
     parts: fused.length,
     meta: GROUP_META,
@@ -303,12 +304,9 @@ function groupWeights(
     const w = decodeWeight(w0);
     const r = residentArgs(w, true, rows);
     if (r.bArena === undefined || r.arena === undefined || (i > 0 && r.arena !== out[0]!.arena)) return null; // one arena per call
-    if (
-      i > 0 &&
-      (w instanceof HalfTensor ? w.dtype : 'f32') !==
-        (out[0]!.w instanceof HalfTensor ? (out[0]!.w as HalfTensor).dtype : 'f32')
-    )
-      return null;
+    // one format and layout per call
+    const form = (v: Tensor | HalfTensor) => (v instanceof HalfTensor ? `${v.dtype}/${v.kBlock}` : 'f32');
+    if (i > 0 && form(w) !== form(out[0]!.w)) return null;
     out.push({ w, bArena: r.bArena, arena: r.arena });
   }
   return out;

@@ -25,6 +25,10 @@ export function bf16XOrder(p: number): number {
   return p - q + half * 8 + (r < 4 ? 2 * r : 2 * (r - 4) + 1);
 }
 
+/** `mode` bits of the k-blocked dots: the first k block (accumulators start at 0), the last (sums to out). */
+export const DOTS_FIRST = 1;
+export const DOTS_LAST = 2;
+
 /**
  * dots(xp, wp, kp, rows, ldw, out): out[r] = sum_k x[k] * w[r*ldw + k] for r < rows, with kp a multiple of
  * 16 (callers zero-pad) and `ldw` in bytes. Per row four f32x4 accumulators over k in order, one row at a time,
@@ -37,8 +41,21 @@ export function bf16XOrder(p: number): number {
  * of rows, accumulators kept in scratch between blocks: same bits) ran 0.63-0.67x at k = 5632 for any chunk of
  * 2-256 rows (W read in 5.6 KB pieces). Long rows are slow for another reason: x (4 bytes a weight) plus the W row
  * must stay in L1 (~32 KB here), and at k = 5632 (x 22 KB) x is evicted every row: 7.8 against 14.4 G weights/s
- * at k = 2048, the same 14.8 when the kernel is made to reread one small piece of x. A fix needs W stored in k
- * blocks (all rows' block 0, then block 1, ...), so that a block of x stays in L1 while W is still read in order.
+ * at k = 2048, the same 14.8 when the kernel is made to reread one small piece of x. Hence the k-blocked layout
+ * (../kblocked.ts: all rows' block 0, then block 1, ...) that resident 16-bit W with rows of k >= 4096 inputs use:
+ * a block of x stays in L1 while each thread still reads its W as one long sequential stream per block.
+ *
+ * `blocked` (exported as dots*K by the resident module) adds params `part` and `mode`: the call covers one k block
+ * (kp = its width) of the rows; with `mode & DOTS_FIRST` the accumulators start at zero, else at the row's four
+ * vectors at part + 64r (left by the previous block); with `mode & DOTS_LAST` the row ends in the reduction to out,
+ * else its accumulators go back to part. Block widths being multiples of 16, every accumulator lane sums the same
+ * products in the same order as the plain kernel over the whole row: bit-identical. Measured with
+ * tools/bench_kblocked.mjs (bf16, weights from DRAM, 2026-12-01, AMD EPYC VM, busy): k = 5632 1.60x (1 thread) and
+ * 1.54-1.58x (2 threads), k = 11008 2.4x, k = 4096 1.13x, but k = 3072 0.83-0.85x and k = 2048 0.97x (x and a row
+ * still fit in L1); blocks of 1024 and 2048 inputs alike. float32 W gains too (1.24-1.34x at k = 5632 / 11008, two
+ * threads) but stays row-major: a k-blocked float32 Tensor would need a layout flag every op on Tensor would read.
+ * In a whole 1.1B-shape decode step (tools/bench_decode_step.mjs, bf16-rm against bf16) down_proj ran 1.39-1.43x
+ * faster on 1 thread, 1.23-1.43x on 2 (where it then streams as fast per weight as gate/up).
  *
  * With `kind` bf16/f16 (exported as dotsBf16 / dotsF16) W holds 16-bit patterns widened exactly in the loop:
  * the same float32 products and sums in the same order, hence bit-identical to `dots` on the widened W.
@@ -50,13 +67,15 @@ export function bf16XOrder(p: number): number {
 export function emitDots(
   o: MatmulModuleOptions,
   kind: WeightKind = 'f32',
+  blocked = false,
 ): { params: ValType[]; results: ValType[]; locals: ValType[]; code: Code } {
-  const [xp, wp, kp, rows, ldw, out] = [0, 1, 2, 3, 4, 5];
-  const [r, k, xr] = [6, 7, 8];
-  const wr = (q: number) => 9 + q; // W row pointers
+  const [xp, wp, kp, rows, ldw, out, part, mode] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const P = blocked ? 8 : 6; // first local
+  const [r, k, xr] = [P, P + 1, P + 2];
+  const wr = (q: number) => P + 3 + q; // W row pointers
   // Rows per pass sharing x loads (1 measured fastest from DRAM for every kind, see above)
   const R = o.dotsRows ?? 1;
-  const V0 = 9 + R;
+  const V0 = P + 3 + R;
   const acc = (q: number, i: number) => V0 + q * 4 + i;
   const s = V0 + 4 * R;
   const xv = s + 1;
@@ -69,7 +88,7 @@ export function emitDots(
   const unpack = kind === 'bf16' && !split;
   const wt = (q: number) => mx + (check ? 1 : 0) + q;
   const hiMask = wt(R);
-  const params: ValType[] = new Array(6).fill(I32);
+  const params: ValType[] = new Array(P).fill(I32);
   const locals: ValType[] = [
     ...new Array(3 + R).fill(I32),
     ...new Array(4 * R + 2).fill(V128),
@@ -96,10 +115,21 @@ export function emitDots(
   };
   // Rows r .. r+n-1 (n <= R), then r += n.
   const pass = (n: number) => {
-    for (let q = 0; q < n; q++) {
-      c.get(wp).get(r).i32(q).add().get(ldw).mul().add().set(wr(q));
-      for (let i = 0; i < 4; i++) c.v128Zero().set(acc(q, i));
+    for (let q = 0; q < n; q++) c.get(wp).get(r).i32(q).add().get(ldw).mul().add().set(wr(q));
+    if (blocked) {
+      // a later k block: the rows' accumulators from the previous block (64 bytes a row at part)
+      c.get(mode).i32(DOTS_FIRST).and().eqz().if();
+      for (let q = 0; q < n; q++) {
+        c.get(part).get(r).i32(q).add().i32(6).shl().add().set(xr);
+        for (let i = 0; i < 4; i++)
+          c.get(xr)
+            .v128Load(i * 16)
+            .set(acc(q, i));
+      }
+      c.else();
     }
+    for (let q = 0; q < n; q++) for (let i = 0; i < 4; i++) c.v128Zero().set(acc(q, i));
+    if (blocked) c.end();
     c.get(xp).set(xr);
     // R > 1: the loop counts 8-weight halves, with an exit test after the first (never taken, kp being a multiple
     // of 16) that ends V8's basic block there: it then computes the first half's products before the second
@@ -141,6 +171,20 @@ export function emitDots(
     c.get(k).i32(1).sub().tee(k).brIf(0);
     c.end();
     c.end();
+    if (blocked) {
+      // not the last k block: park the accumulators for the next one
+      c.get(mode).i32(DOTS_LAST).and().eqz().if();
+      for (let q = 0; q < n; q++) {
+        c.get(part).get(r).i32(q).add().i32(6).shl().add().set(xr);
+        for (let i = 0; i < 4; i++)
+          c.get(xr)
+            .get(acc(q, i))
+            .v128Store(i * 16);
+      }
+      c.inc(r, n);
+      c.br(1); // to the end of the pass (the caller's loop continues)
+      c.end();
+    }
     for (let q = 0; q < n; q++) {
       if (split) {
         // acc0..3 hold k = 0,2,4,6 | 1,3,5,7 | 8,10,12,14 | 9,11,13,15 (mod 16): regroup them as (k, k+4)

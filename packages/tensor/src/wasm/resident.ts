@@ -4,6 +4,7 @@
  */
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from '../dtype.js';
 import { HalfTensor } from '../half.js';
+import { kBlockFor, writeRowsKBlocked } from '../kblocked.js';
 import { type PackAlloc, PackedWeight, type PackFormat, packWeight } from '../packed.js';
 import { Tensor } from '../tensor.js';
 import { arenaAlloc, arenaCopy, arenaFree, arenaOffset } from './arena.js';
@@ -18,8 +19,17 @@ type Weight = Tensor | HalfTensor | PackedWeight;
 export function makeResident(w: Weight): Weight {
   if (isResident(w)) return w;
   if (w instanceof HalfTensor) {
-    const d = arenaCopy(w.data);
-    return d ? new HalfTensor(w.dtype, d, w.shape) : w;
+    const kb = w.ndim === 2 ? kBlockFor(w.shape[1]!) : 0;
+    if (kb === 0 || w.kBlock === kb) {
+      const d = arenaCopy(w.data);
+      return d ? new HalfTensor(w.dtype, d, w.shape, w.kBlock) : w;
+    }
+    // long rows: k-blocked (kblocked.ts), which the decode reads faster
+    const d = arenaAlloc(Uint16Array, w.size, undefined, false);
+    if (!d) return w;
+    const [n, k] = w.shape as [number, number];
+    writeRowsKBlocked(w.rowMajor().data, n, k, kb, 0, n, d);
+    return new HalfTensor(w.dtype, d, w.shape, kb);
   }
   if (w instanceof Tensor) {
     if (w.ndim !== 2) return w;
@@ -51,7 +61,7 @@ let scratch: Float32Array | null = null;
  * The caller owns the result (`releaseResident`).
  */
 export function residentAs(w: Tensor | HalfTensor, dtype: 'f32' | 'f16' | 'bf16'): Tensor | HalfTensor | null {
-  const src = w instanceof HalfTensor ? w.data : w.values(); // a view of a contiguous weight
+  const src = w instanceof HalfTensor ? w.rowMajor().data : w.values(); // a view of a contiguous weight
   if (dtype === 'f32') {
     const out = arenaAlloc(Float32Array, src.length, undefined, false);
     if (!out) return null;
@@ -63,19 +73,35 @@ export function residentAs(w: Tensor | HalfTensor, dtype: 'f32' | 'f16' | 'bf16'
   const out = arenaAlloc(Uint16Array, src.length, undefined, false);
   if (!out) return null;
   const encode = dtype === 'bf16' ? encodeBf16 : encodeF16;
-  if (src instanceof Float32Array) encode(src, out);
-  else if ((w as HalfTensor).dtype === dtype) out.set(src);
-  else {
-    scratch ??= new Float32Array(CHUNK);
-    const decode = (w as HalfTensor).dtype === 'bf16' ? decodeBf16 : decodeF16;
-    for (let i = 0; i < src.length; i += CHUNK) {
-      const m = Math.min(CHUNK, src.length - i);
-      const f = scratch.subarray(0, m);
-      encode(decode(src.subarray(i, i + m), f), out.subarray(i, i + m));
+  // elements [i, i + m) of w in `dtype` into `dst` (m <= CHUNK unless no conversion)
+  const put = (i: number, m: number, dst: Uint16Array) => {
+    const s = src.subarray(i, i + m);
+    if (s instanceof Float32Array) encode(s, dst);
+    else if ((w as HalfTensor).dtype === dtype) dst.set(s);
+    else {
+      scratch ??= new Float32Array(CHUNK);
+      encode(((w as HalfTensor).dtype === 'bf16' ? decodeBf16 : decodeF16)(s, scratch.subarray(0, m)), dst);
     }
+  };
+  const [n, k] = w.shape as [number, number];
+  const kb = w.shape.length === 2 ? kBlockFor(k) : 0;
+  if (kb === 0) {
+    for (let i = 0; i < src.length; i += CHUNK) put(i, Math.min(CHUNK, src.length - i), out.subarray(i));
+    return new HalfTensor(dtype, out, w.shape);
   }
-  return new HalfTensor(dtype, out, w.shape);
+  // long rows: k-blocked (kblocked.ts), whole rows at a time through a fixed buffer
+  const rows = Math.max(1, Math.floor(CHUNK / k));
+  if (rowBuf.length < rows * k) rowBuf = new Uint16Array(rows * k);
+  for (let r0 = 0; r0 < n; r0 += rows) {
+    const cnt = Math.min(rows, n - r0);
+    for (let i = 0; i < cnt * k; i += CHUNK) put(r0 * k + i, Math.min(CHUNK, cnt * k - i), rowBuf.subarray(i));
+    writeRowsKBlocked(rowBuf, n, k, kb, r0, cnt, out);
+  }
+  return new HalfTensor(dtype, out, w.shape, kb);
 }
+
+/** Row-major 16-bit rows on their way to a k-blocked resident copy (`residentAs`). */
+let rowBuf = new Uint16Array(0);
 
 /**
  * An array of `n` elements in the resident arena to read a weight's stored data into (`u16`: 16-bit patterns,

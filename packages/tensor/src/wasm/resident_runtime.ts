@@ -25,6 +25,10 @@ function buildResidentModule(fma: boolean): Uint8Array {
   ] as const) {
     const d = emitDots(o, kind);
     m.addFunction(name, d.params, d.results, d.locals, d.code);
+    if (kind === 'f32') continue;
+    // k-blocked 16-bit W (kblocked.ts)
+    const b = emitDots(o, kind, true);
+    m.addFunction(`${name}K`, b.params, b.results, b.locals, b.code);
   }
   addPackedKernels(m);
   return m.build();
@@ -38,6 +42,11 @@ export interface ResidentWasm {
   dotsF16: F;
   dotsF16Finite: F;
   dotsF16Scaled: F;
+  /** The same over k-blocked 16-bit W, one k block per call (dots_emit.ts, `blocked`). */
+  dotsBf16K: F;
+  dotsF16K: F;
+  dotsF16FiniteK: F;
+  dotsF16ScaledK: F;
   /** Packed kernels by value kind (0 float32, 1 bfloat16, 2 float16), as in packed_module.ts. */
   dots24: F[];
   dotsSparse: F[];
@@ -69,6 +78,10 @@ export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
     dotsF16: e.dotsF16!,
     dotsF16Finite: e.dotsF16Finite!,
     dotsF16Scaled: e.dotsF16Scaled!,
+    dotsBf16K: e.dotsBf16K!,
+    dotsF16K: e.dotsF16K!,
+    dotsF16FiniteK: e.dotsF16FiniteK!,
+    dotsF16ScaledK: e.dotsF16ScaledK!,
     dots24: kinds('dots24'),
     dotsSparse: kinds('dotsSparse'),
     tile24: kinds('tile24'),
