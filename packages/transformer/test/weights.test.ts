@@ -112,7 +112,7 @@ describe('WeightStore memory', () => {
     expect(reread.resident).toBe(cached.resident);
   });
 
-  it('a norm weight made in a step arena is served again after the reset, not read again (every decode step)', () => {
+  it('decode path: a norm weight made in a step arena is served again after the reset, not read again', () => {
     const fx = loadFixture('opt-pre-bf16');
     const ck = Checkpoint.open(fx.dir);
     const tensors = new Map<string, Tensor>();
@@ -126,6 +126,7 @@ describe('WeightStore memory', () => {
       }
     }
     const model = modelFromSource(new Counting(ck.config, tensors, 'counting'));
+    recordForms(model); // a load-time linear form, as the decode path sets (applyWeightFormat)
     const h = model.embed(fx.ids); // [T, hidden], outside the arena
     const arena = new Arena();
     const step = () => {

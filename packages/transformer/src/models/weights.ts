@@ -150,15 +150,17 @@ export class WeightStore {
   }
 
   /**
-   * The tensor as float32 now: a replacement, the cached copy, or a conversion / fresh read (then cached). A 1-D
-   * tensor (a norm's weight or bias, a bias) is made outside any open arena and kept until `release`: it is small
-   * and every forward step reads it (made in a decode step's arena, it was read from the checkpoint again each step).
+   * The tensor as float32 now: a replacement, the cached copy, or a conversion / fresh read (then cached). With a
+   * `linearForm` (the decode path: `applyWeightFormat`), a 1-D tensor (a norm's weight or bias, a bias) is made
+   * outside any open arena and kept until `release`: it is small and every decode step reads it (made in the step's
+   * arena, it was read from the checkpoint again each step). Without one (pruning, evaluation), it belongs to the
+   * open arena like any other, so that a pass over the blocks allocates what one block does.
    */
   get(name: string): Tensor {
     const r = this.replaced.get(name) ?? this.f32Live(name);
     if (r) return r;
     const key = this.key(name);
-    const small = this.source.info(key).shape.length <= 1;
+    const small = this.linearForm !== null && this.source.info(key).shape.length <= 1;
     const t = small ? persistent(() => this.readF32(name, key)) : this.readF32(name, key);
     this.f32.set(name, t);
     const arena = small ? null : currentArena();
