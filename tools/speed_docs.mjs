@@ -26,7 +26,8 @@ forced with \`--weights dense|f16|sparse\`):
   weight); a float32 checkpoint is rounded to f16;
 - **2:4** (\`sparse\`, or \`auto\` on a 2:4-pruned layer): the two kept values of every group of four; one metadata
   byte per 8 inputs says where their 4 kept inputs sit (1.125 bytes per weight with 16-bit values);
-- **unstructured sparse** (\`sparse\`, or \`auto\` from ${autoMin * 100}% zeros on): the kept values in pairs, each pair with a
+- **unstructured sparse** (\`sparse\`, or \`auto\` from ${autoMin * 100}% zeros on, counted as a row pruned to ${autoMin * 100}% holds them:
+  floor(${autoMin} × inputs)): the kept values in pairs, each pair with a
   16-bit word that locates its two inputs, per block of 512 inputs (with pads about 3.1-3.4 bytes per kept 16-bit
   value: 1.63 bytes per weight at 50%, 1.03 at 70%).
 
@@ -49,7 +50,12 @@ SIMD call that reads the cache in place (\`decodeAttention\`; GQA and sliding wi
 threads when the work is worth it: from ~40 µs while the workers still poll after a split, as in every decode step); before, each head ran two general matmuls through the pool, which cost OPT-125M's
 shape about a quarter of a decode step. Kernels: the dense ones stream one W row at a time (four f32x4 chains; bf16 widened from one 16-byte load
 by a shift for the even and a mask for the odd weights, x staged in the matching order so that every sum keeps
-its order). 2:4 decode reads, per 8 inputs, one metadata byte that is directly the byte offset of
+its order). Resident 16-bit weights with rows of 4096 inputs or more are stored in k blocks of 2048 inputs (all
+rows' block 0, then block 1, ...) and decoded one block at a time, each row's four chains parked between blocks
+(same sums, same bits): the block's float32 x stays in L1 beside the streamed W, where a whole row's x (22 KB at
+k = 5632) did not; the 1.1B shape's down_proj runs 1.39-1.43x (1 thread) and 1.23-1.43x (2 threads) faster, a
+whole step's linear layers 1.10-1.11x and 1.04-1.13x (\`node tools/bench_decode_step.mjs --formats bf16-rm,bf16
+--ref bf16-rm\`, both orders, 60 steps). 2:4 decode reads, per 8 inputs, one metadata byte that is directly the byte offset of
 the slot's 4 kept inputs in a small per-call table of x (for every 8 inputs 11 floats in an order where every pair
 of pair codes appears as 4 consecutive entries: one 16-byte load gathers them); 16-bit values interleave the two
 slots of every 16 inputs, so one 16-byte load widens to both slots with a shift and a mask; a 256-input block is
@@ -63,8 +69,9 @@ reads fewer bytes (0.125 + 2 x density per weight) but costs about 17 instructio
 kept or not: measured against the pair format on every OPT-125M and 1.1B layer shape, weights from DRAM, it ran at
 0.34-0.62x of dense bf16 where pairs ran at 0.60-1.18x (50%) and 0.72-2.17x (70%), so the pairs stay. At one
 thread the 2:4 and pair kernels run at about dense bf16's speed on rows of 2048 inputs or fewer (they are
-compute-bound too); they gain where dense bf16 is slow, on long rows (k = 5632: 1.6-1.7x), whose float32 x no
-longer stays in L1 beside the streamed W row. \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
+compute-bound too); they gained where row-major dense bf16 is slow, on long rows (k = 5632: 1.6-1.7x), whose
+float32 x no longer stays in L1 beside the streamed W row (since dense bf16 stores such rows k-blocked, that gain
+is smaller). \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
 measures dense bf16 against 2:4 on resident weights per layer shape (\`--copies N\` cycles N copies of each weight so
 that they come from DRAM, as in a model). Prefill (more than 4 rows) is
 compute-bound instead: there the packed kernels run 32 tokens per pass over input-major panels of x, multiply each
