@@ -4,6 +4,7 @@ import { decodeF16, encodeF16 } from '../dtype.js';
 import { arbDim, randn } from '../testing/index.js';
 import { instantiateSync } from './api.js';
 import { bf16XOrder } from './dots_emit.js';
+import { naiveDots } from './dots_reference.js';
 import { buildMatmulModule } from './matmul_module.js';
 import { simdSupported } from './runtime.js';
 
@@ -20,15 +21,6 @@ interface DotsModule {
 function module(bf16Zip: boolean, dotsRows?: number): DotsModule {
   const inst = instantiateSync(buildMatmulModule({ fma: false, reloadB: false, bf16Zip, dotsRows }, 64));
   return inst.exports as never;
-}
-
-/** Naive reference of the dots order: 16 float32 chains (k mod 16), then ((c_l + c_4+l) + (c_8+l + c_12+l)) pairwise. */
-function naive(x: Float32Array, w: Float32Array, kp: number, row: number): number {
-  const c = new Array<number>(16).fill(0);
-  for (let k = 0; k < kp; k++) c[k & 15] = Math.fround(c[k & 15]! + Math.fround(x[k]! * w[row * kp + k]!));
-  const f = Math.fround;
-  const s = [0, 1, 2, 3].map((l) => f(f(c[l]! + c[4 + l]!) + f(c[8 + l]! + c[12 + l]!)));
-  return f(f(s[0]! + s[1]!) + f(s[2]! + s[3]!));
 }
 
 describe.runIf(simdSupported())('dots kernels (decode)', () => {
@@ -69,7 +61,7 @@ describe.runIf(simdSupported())('dots kernels (decode)', () => {
           }
           outs.push(f.slice(OUT / 4, OUT / 4 + rows));
         }
-        const ref = Float32Array.from({ length: rows }, (_, r) => naive(x, wide, kp, r));
+        const ref = Float32Array.from({ length: rows }, (_, r) => naiveDots(x, wide, kp, r));
         for (const o of outs) expect(Buffer.from(o.buffer).equals(Buffer.from(ref.buffer))).toBe(true);
       }),
       { numRuns: 40 },
@@ -93,7 +85,7 @@ describe.runIf(simdSupported())('dots kernels (decode)', () => {
         const f16 = encodeF16(w, new Uint16Array(w.length));
         const bf16 = Uint16Array.from(new Uint32Array(w.buffer), (b) => b >>> 16);
         const ref = Float32Array.from({ length: rows }, (_, r) =>
-          naive(x, decodeF16(f16, new Float32Array(w.length)), kp, r),
+          naiveDots(x, decodeF16(f16, new Float32Array(w.length)), kp, r),
         );
         for (const m of [one, two]) {
           const f = new Float32Array(m.memory.buffer);

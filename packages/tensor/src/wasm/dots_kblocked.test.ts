@@ -5,6 +5,7 @@ import { readRowsKBlocked, readSegKBlocked, writeRowsKBlocked } from '../kblocke
 import { randn } from '../testing/index.js';
 import { instantiateSync } from './api.js';
 import { bf16XOrder, DOTS_FIRST, DOTS_LAST, emitDots } from './dots_emit.js';
+import { naiveDots } from './dots_reference.js';
 import { ModuleBuilder } from './emitter.js';
 import { simdSupported } from './runtime.js';
 
@@ -21,15 +22,6 @@ function module(dotsRows: number): { f: Record<Kind, F>; memory: WebAssembly.Mem
   }
   const e = instantiateSync(m.build()).exports as Record<string, unknown>;
   return { f: e as never, memory: e.memory as WebAssembly.Memory };
-}
-
-/** Naive reference of the dots order over row-major W [rows, kp]: 16 float32 chains (k mod 16), then pairwise. */
-function naive(x: Float32Array, w: Float32Array, kp: number, row: number): number {
-  const c = new Array<number>(16).fill(0);
-  for (let k = 0; k < kp; k++) c[k & 15] = Math.fround(c[k & 15]! + Math.fround(x[k]! * w[row * kp + k]!));
-  const f = Math.fround;
-  const s = [0, 1, 2, 3].map((l) => f(f(c[l]! + c[4 + l]!) + f(c[8 + l]! + c[12 + l]!)));
-  return f(f(s[0]! + s[1]!) + f(s[2]! + s[3]!));
 }
 
 /** The k-blocked copy of a row-major float32 W (the 16-bit helpers' layout, on 32-bit elements). */
@@ -65,7 +57,7 @@ describe.runIf(simdSupported())('k-blocked dots kernels (decode over long rows)'
           const f16 = encodeF16(w, new Uint16Array(w.length));
           const bf16 = Uint16Array.from(new Uint32Array(w.buffer), (b) => b >>> 16);
           const wide = decodeF16(f16, new Float32Array(w.length));
-          const ref = Float32Array.from({ length: n }, (_, r) => naive(x, wide, k, r));
+          const ref = Float32Array.from({ length: n }, (_, r) => naiveDots(x, wide, k, r));
           // rows split into `parts` contiguous shares (threads), each its own pass over the blocks
           const cuts = [0, ...Array.from({ length: parts - 1 }, (_, i) => Math.floor(((i + 1) * n) / parts)), n];
           for (const { f, memory } of mods)
