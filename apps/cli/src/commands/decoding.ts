@@ -57,8 +57,7 @@ export function settleDecode(model: CachedDecoder, opts: SettleOptions): number 
     let id = 0;
     let n = 0;
     while (n < max && (n < opts.minSteps || performance.now() - t0 < opts.seconds * 1000)) {
-      id = arena.use(() => argmax(forwardCached(model, Int32Array.of(id), cache, true).values()));
-      arena.reset();
+      id = forwardCachedTimed(model, Int32Array.of(id), cache, arena).id;
       n++;
     }
     return n;
