@@ -3,11 +3,14 @@
 // (tools/make_scale_checkpoint.mjs), dense float32 vs dense bf16 vs 2:4 vs 50% / 70% unstructured (magnitude per
 // row, pruned here), plus PyTorch's dense decode on the same checkpoint (tools/bench_decode_torch.py). Every row
 // runs in its own process; the set of rows runs --rounds times, interleaved, and each figure is the median of its
-// rounds (a loaded machine slows every row alike). Prints a table with the ratios against the targets of issue
-// 11; with --write-docs also writes docs/speed.md (table and an SVG plot).
+// rounds. Then all of stade's rows run once more in ONE process, their prefills and decode steps interleaved
+// (tools/bench_interleaved.mjs): this VM's speed drifts by tens of percent within minutes, which separate
+// processes carry into their ratios and side-by-side steps do not. Prints a table with the ratios against the
+// targets of issue 11 by both methods; with --write-docs also writes docs/speed.md (tables and an SVG plot).
 //
 //   npm run build && node tools/bench_pruned_speed.mjs [--shape opt-125m|llama-1.1b] [--rounds 3] [--threads 2]
-//     [--write-docs] [--prepare-only (make the checkpoints and stop)]
+//     [--steps 128 (interleaved decode steps per model)] [--no-torch] [--write-docs]
+//     [--prepare-only (make the checkpoints and stop)]
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -32,8 +35,20 @@ const rounds = Number(flag('rounds', '3'));
 const threads = flag('threads', '2');
 const promptTokens = flag('prompt-tokens', '128');
 const newTokens = flag('new-tokens', '32');
+const steps = flag('steps', '128');
+const withTorch = !argv.includes('--no-torch');
 const work = resolve(flag('dir', `/tmp/stade-speed-${shape}`));
 mkdirSync(work, { recursive: true });
+if (withTorch && !argv.includes('--prepare-only')) {
+  const t = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (t.status !== 0) {
+    process.stderr.write(
+      'bench_pruned_speed: the PyTorch row needs /usr/bin/python3 with torch ' +
+        '(apt-get install -y python3-torch libopenblas0-pthread), or pass --no-torch\n',
+    );
+    process.exit(2);
+  }
+}
 
 function run(cmd, args, env = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
@@ -139,7 +154,7 @@ const rows = [
   { key: '2:4', model: prunedCheckpoint(bf16, '2:4'), weights: 'sparse', bytes: [1.125, 2] },
   { key: '50% unstructured', model: prunedCheckpoint(bf16, 0.5), weights: 'sparse', bytes: [1.63, 2] },
   { key: '70% unstructured', model: prunedCheckpoint(bf16, 0.7), weights: 'sparse', bytes: [1.03, 2] },
-  { key: 'PyTorch dense f32', model: f32, torch: true, bytes: [4, 4] },
+  ...(withTorch ? [{ key: 'PyTorch dense f32', model: f32, torch: true, bytes: [4, 4] }] : []),
 ];
 const counts = weightCounts(bf16);
 const weightMb = (r) => (r.bytes[0] * counts.L + r.bytes[1] * counts.H) / 1e6;
@@ -189,6 +204,28 @@ for (let round = 0; round < rounds; round++) {
     results.get(r.key).push(row.models ? row.models[0] : row);
   }
 }
+process.stderr.write('one process: every stade row, runs interleaved\n');
+const inProcess = JSON.parse(
+  run(process.execPath, [
+    'tools/bench_interleaved.mjs',
+    ...rows.filter((r) => !r.torch).flatMap((r) => ['--model', `${r.model}:${r.weights}`]),
+    '--prompt-tokens',
+    promptTokens,
+    '--steps',
+    steps,
+    '--threads',
+    threads,
+    '--json',
+  ])
+    .trim()
+    .split('\n')
+    .pop(),
+);
+/** The interleaved run's timings of a row (by key), or undefined for PyTorch's. */
+const together = (key) => {
+  const r = rows.find((x) => x.key === key);
+  return r.torch ? undefined : inProcess.models.find((m) => m.model === r.model && m.weights === r.weights);
+};
 const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const summary = rows.map((r) => {
   const xs = results.get(r.key);
@@ -214,10 +251,18 @@ const TARGETS = [
   ['dense f32 / PyTorch f32, decode', 'dense f32', 'PyTorch dense f32', 'decode', null],
   ['2:4 / PyTorch f32, decode', '2:4', 'PyTorch dense f32', 'decode', null],
 ];
-const targets = TARGETS.map(([k, a, b, what, t]) => [
+/** A's speed over B's in the interleaved run: [ratio of the medians, median of the per-round ratios], or null. */
+function oneProcess(a, b, what) {
+  const [ta, tb] = [together(a), together(b)];
+  if (!ta || !tb) return null;
+  const [xa, xb] = [ta[`${what}_ms`], tb[`${what}_ms`]];
+  return [med(xb) / med(xa), med(xb.map((x, i) => x / xa[i]))];
+}
+const targets = TARGETS.filter(([, a, b]) => by[a] && by[b]).map(([k, a, b, what, t]) => [
   k,
   by[a][what] / by[b][what],
   by[a][`${what}Cpu`] / by[b][`${what}Cpu`],
+  oneProcess(a, b, what),
   t,
   what === 'decode' ? by[b].mb / by[a].mb : null,
 ]);
@@ -232,13 +277,26 @@ const table = [
   ),
 ].join('\n');
 const met = (v, t) => (t === null ? '' : v >= t ? ' (met)' : ' (missed)');
+// truncated, not rounded: a ratio shown as 1.60x is at least 1.60
+const x = (v, t) => `${(Math.floor(v * 100) / 100).toFixed(2)}x${met(v, t)}`;
 const targetTable = [
-  '| ratio | wall time | CPU time | target | bytes bound |',
-  '|---|---:|---:|---:|---:|',
+  '| ratio | own processes: wall time | own processes: CPU time | one process: medians | one process: paired | target | bytes bound |',
+  '|---|---:|---:|---:|---:|---:|---:|',
   ...targets.map(
-    ([k, v, c, t, bound]) =>
-      `| ${k} | ${v.toFixed(2)}x${met(v, t)} | ${c.toFixed(2)}x${met(c, t)} | ${t === null ? '-' : `${t}x`} | ${bound === null ? '-' : `${bound.toFixed(2)}x`} |`,
+    ([k, v, c, one, t, bound]) =>
+      `| ${k} | ${x(v, t)} | ${x(c, t)} | ${one ? x(one[0], t) : '-'} | ${one ? x(one[1], t) : '-'} | ${t === null ? '-' : `${t}x`} | ${bound === null ? '-' : `${bound.toFixed(2)}x`} |`,
   ),
+].join('\n');
+const togetherTable = [
+  '| weights | `--weights` | prefill tokens/s | decode tokens/s | decode vs dense f32 (medians / paired) |',
+  '|---|---|---:|---:|---:|',
+  ...rows
+    .filter((r) => !r.torch)
+    .map((r) => {
+      const s = together(r.key);
+      const [m, p] = oneProcess(r.key, 'dense f32', 'decode');
+      return `| ${r.key} | ${r.weights} | ${s.prefill_tokens_per_s.toFixed(1)} | ${s.decode_tokens_per_s.toFixed(2)} | ${m.toFixed(2)}x / ${p.toFixed(2)}x |`;
+    }),
 ].join('\n');
 
 /** A horizontal bar chart of decode tokens per CPU second (steadier than wall time on a shared machine). */
@@ -259,7 +317,8 @@ function svg() {
 }
 
 const conditions = `${shape} shape, random weights (tools/make_scale_checkpoint.mjs), ${threads} threads, prompt ${promptTokens} tokens, decode median of ${newTokens} steps after about 2 s of unmeasured ones (JIT warm-up), median of ${rounds} interleaved rounds; measured ${when} UTC, load average ${load}`;
-process.stdout.write(`${conditions}\n\n${table}\n\n${targetTable}\n`);
+const togetherConditions = `All of stade's rows loaded in one process (\`tools/bench_interleaved.mjs\`): ${inProcess.prefills} prefills of the ${promptTokens}-token prompt each, then ${inProcess.steps} decode steps each, the models taking turns (order rotated every round); medians of the rounds, and "paired": the median over rounds of the ratio of two rows' times in the same round`;
+process.stdout.write(`${conditions}\n\n${table}\n\n${togetherConditions}\n\n${togetherTable}\n\n${targetTable}\n`);
 if (argv.includes('--write-docs')) {
   const section = measuredSection(
     shape,
@@ -271,8 +330,12 @@ ${svg()}
 
 ${table}
 
-Ratios against issue 11's targets (decode at batch 1 after a ${promptTokens}-token prompt; the bytes bound is the
-ratio of weight bytes read per decode token):
+${togetherConditions}.
+
+${togetherTable}
+
+Ratios against issue 11's targets by both methods (decode at batch 1 after a ${promptTokens}-token prompt; the
+bytes bound is the ratio of weight bytes read per decode token):
 
 ${targetTable}`,
   );

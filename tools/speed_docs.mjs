@@ -93,10 +93,15 @@ share of its weights, like OPT-125M's 31%).
 
 Regenerate a section with \`npm run build && node tools/bench_pruned_speed.mjs --shape SHAPE --rounds 3
 --write-docs\` (SHAPE: \`opt-125m\` or \`llama-1.1b\`; the first run makes the random-weight checkpoints and their
-pruned copies under /tmp). Each row runs in its own process, rows interleaved round by round; each figure is the
-median of its rounds. The tables also give tokens per CPU second of the process (all its threads): on a machine
-shared with other jobs, wall time swings with the share of the CPU each process got. Compare rows of one table,
-never figures of different runs.
+pruned copies under /tmp; PyTorch's row needs Debian's \`python3-torch\`, or pass \`--no-torch\`). Each figure is
+measured two ways. *Own processes*: each row runs in its own process (which gives its peak memory), rows
+interleaved round by round, each figure the median of its rounds; the tables also give tokens per CPU second of the
+process (all its threads). *One process*: all of stade's rows loaded together, taking turns prefill by prefill and
+decode step by decode step (\`tools/bench_interleaved.mjs\`). This VM's speed drifts by tens of percent within
+minutes (the same 1.1B bf16 decode measured 54 and 78 ms per step in two processes a minute apart), and the
+compute-bound formats drift more than the memory-bound float32: ratios of runs minutes apart carry that drift,
+ratios of steps taken side by side do not, so the one-process columns are the steadier ones. Compare rows of one
+table, never figures of different runs.
 `;
 }
 
