@@ -138,6 +138,14 @@ function stopWhenIdle(): void {
   g.Deno?.unrefTimer?.(idleTimer);
 }
 
+/**
+ * @internal Tests: forgets every registered buffer and argument shape, as when a worker joins or the registry
+ * fills, so that the workers are sent every buffer and shared memory again (as new objects) with the next job.
+ */
+export function resetJobRegistryForTests(): void {
+  encoder.reset();
+}
+
 /** Terminates every worker (they are started again lazily by the next parallel call). */
 export function shutdownPool(): Promise<void> {
   return shrink(0);

@@ -9,10 +9,16 @@
  * copying path.
  *
  * Layout of each arena: a 64-byte header (int32 [0]: the bump top in 64-byte units, moved with Atomics so that
- * workers can take scratch space), then 64-byte aligned blocks. Weights are allocated and freed by the calling
+ * workers can take scratch space; int32 [1]: the arena's id), then 64-byte aligned blocks. Weights are allocated and freed by the calling
  * thread only (first fit over the arenas' free lists, adjacent free blocks merged); each thread's scratch in an
  * arena (x rows and outputs of its kernel calls) is bump-allocated once and replaced by one twice as large when
  * too small. Weights leave SCRATCH_ROOM free at the top of an arena for that scratch.
+ *
+ * A pool worker gets an arena as a WebAssembly.Memory in its kernel arguments, and every time the caller registers
+ * it again (a new worker joined, or the job registry was reset: parallel/jobs.ts) the worker receives a new Memory
+ * object over the same memory. The worker recognises it by the id in its header and keeps one state (scratch) and
+ * one instance per arena: keyed by the Memory object, each re-registration took another scratch region from the
+ * arena's top and compiled another instance, until the scratch room ran out ("no room for ... kernel scratch").
  */
 import { inPoolWorker } from '../parallel/context.js';
 import { sharedMemoryAvailable } from '../storage.js';
@@ -26,6 +32,8 @@ export const ARENA_MAX_PAGES = 65536;
 export const MAX_ARENAS = 16;
 const UNIT = 64;
 const HEADER = 64;
+/** Header int32 index of the arena's id: 1, 2, ... in the order the calling thread opened them. */
+const ID_WORD = 1;
 /** Bytes past every block that kernels may read (they never use the values). */
 const SLACK = 64;
 
@@ -33,7 +41,10 @@ type Views = { u8: Uint8Array; u16: Uint16Array; i32: Int32Array; f32: Float32Ar
 
 /** One arena as this thread sees it. */
 interface ArenaState {
+  /** The first Memory object this thread saw for the arena (the one its instances are made over). */
   readonly memory: WasmMemory;
+  /** The id in the arena's header (0: a memory not opened by openArena). */
+  readonly id: number;
   views: Views | null;
   /** Free blocks (byte offset, bytes), sorted by offset; live blocks by offset (allocating thread only). */
   free: { off: number; bytes: number }[];
@@ -47,6 +58,8 @@ interface ArenaState {
 const arenas: ArenaState[] = [];
 /** Every SharedArrayBuffer object this thread has seen for an arena (one per growth), with its arena. */
 const byBuffer = new WeakMap<ArrayBufferLike, ArenaState>();
+/** Every Memory object this thread has seen for an arena (a worker gets one per registration), with its arena. */
+const byMemory = new WeakMap<WasmMemory, ArenaState>();
 let tried = false;
 /** Pages one arena may grow to (ARENA_MAX_PAGES; tests lower it to exercise several arenas). */
 let capPages = ARENA_MAX_PAGES;
@@ -61,9 +74,10 @@ export function arenaWeightLimit(): number {
   return capPages * PAGE - scratchRoom();
 }
 
-function track(m: WasmMemory): ArenaState {
-  const st: ArenaState = { memory: m, views: null, free: [], live: new Map(), scratchOff: 0, scratchBytes: 0 };
+function track(m: WasmMemory, id: number): ArenaState {
+  const st: ArenaState = { memory: m, id, views: null, free: [], live: new Map(), scratchOff: 0, scratchBytes: 0 };
   arenas.push(st);
+  byMemory.set(m, st);
   return st;
 }
 
@@ -77,7 +91,8 @@ function openArena(): ArenaState | null {
   } catch {
     return null;
   }
-  const st = track(m);
+  const st = track(m, arenas.length + 1);
+  Atomics.store(viewsOf(st).i32, ID_WORD, st.id);
   Atomics.store(viewsOf(st).i32, 0, HEADER / UNIT);
   return st;
 }
@@ -102,13 +117,28 @@ export function arenaCount(): number {
 /** This thread's state of arena `m` (a pool worker adopts an arena before using it). */
 function stateOf(m: WasmMemory | null | undefined): ArenaState {
   if (!m) throw new Error('resident arena: no arena given (a kernel passes the arena of its weight)');
-  for (const st of arenas) if (st.memory === m) return st;
+  const st = byMemory.get(m);
+  if (st) return st;
   throw new Error('resident arena: unknown memory (a pool worker adopts an arena before using it)');
 }
 
-/** In a pool worker: adopts an arena of the caller (kernel arguments carry it). */
-export function adoptArena(m: WasmMemory): void {
-  if (!arenas.some((st) => st.memory === m)) track(m);
+/**
+ * In a pool worker: adopts an arena of the caller (kernel arguments carry it). Returns the Memory object this
+ * thread keeps for that arena: `m` itself the first time, else the one first seen (key per-arena caches by it).
+ */
+export function adoptArena(m: WasmMemory): WasmMemory {
+  const known = byMemory.get(m);
+  if (known) return known.memory;
+  const id = m.buffer.byteLength >= HEADER ? Atomics.load(new Int32Array(m.buffer, 0, 2), ID_WORD) : 0;
+  const same = id > 0 ? arenas.find((st) => st.id === id) : undefined;
+  if (!same) return track(m, id).memory;
+  byMemory.set(m, same);
+  return same.memory;
+}
+
+/** @internal Tests: the byte offset of arena `mem`'s bump top (weights and every thread's scratch lie below). */
+export function arenaTop(mem: WasmMemory): number {
+  return Atomics.load(viewsOf(stateOf(mem)).i32, 0) * UNIT;
 }
 
 function viewsOf(st: ArenaState): Views {

@@ -22,9 +22,9 @@ const instances = new Map<WasmMemory, AttnWasm>();
 
 /** This thread's attention instance over arena `mem` (the primary when absent), or null without an arena. */
 export function attnWasm(mem?: WasmMemory | null): AttnWasm | null {
-  const m = mem ?? arenaMemory();
-  if (!m) return null;
-  adoptArena(m);
+  const given = mem ?? arenaMemory();
+  if (!given) return null;
+  const m = adoptArena(given); // one instance per arena, whichever Memory object the arguments carried
   const have = instances.get(m);
   if (have) return have;
   const b = new ModuleBuilder().importSharedMemory('env', 'memory', 1, ARENA_MAX_PAGES);

@@ -64,9 +64,9 @@ const instances = new Map<WasmMemory, ResidentWasm>();
  * caller's arena from the kernel arguments), or null when the calling thread has no arena.
  */
 export function residentWasm(mem?: WasmMemory | null): ResidentWasm | null {
-  const m = mem ?? arenaMemory();
-  if (!m) return null;
-  adoptArena(m);
+  const given = mem ?? arenaMemory();
+  if (!given) return null;
+  const m = adoptArena(given); // one instance per arena, whichever Memory object the arguments carried
   const have = instances.get(m);
   if (have) return have;
   const inst = instantiateSync(buildResidentModule(relaxedSimdSupported()), { env: { memory: m } });
