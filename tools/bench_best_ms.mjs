@@ -20,3 +20,21 @@ export function bestMs(fn, minMs, minReps) {
   }
   return best;
 }
+
+/**
+ * Median wall milliseconds of `fn` (one warm-up, then at least `minReps` runs and `minMs` of repetitions): the
+ * typical call, where `bestMs` gives the luckiest one (on weights streamed from DRAM the two differ by up to
+ * 1.4x, and by more for some kernels than for others).
+ */
+export function medianMs(fn, minMs, minReps) {
+  fn();
+  const ts = [];
+  const t0 = performance.now();
+  while (ts.length < minReps || performance.now() - t0 < minMs) {
+    const t = performance.now();
+    fn();
+    ts.push(performance.now() - t);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[ts.length >> 1];
+}

@@ -35,7 +35,9 @@ All of them are held in the *resident arenas*: shared WebAssembly memories that 
 kernels import, so a matrix-vector product reads the weight in place instead of block-copying it into each
 thread's own memory on every call (that copy doubled the memory traffic of decode). wasm32 caps one memory at
 4 GiB, so a larger model opens more arenas as they fill (up to 16, 64 GiB; a 7B model's 13.5 GB of bf16 weights
-take four); a weight lives in one arena and a kernel call runs the thread's instance made over it. Weights are
+take four); a weight lives in one arena and a kernel call runs the thread's instance made over it (a pool worker
+knows an arena by the id in its header, so one sent to it again as a new object keeps its one scratch region and
+instance). Weights are
 packed or converted from their stored bits straight into an arena (no float32 copy on the way: loading the 1.1B
 shape's 2:4 model peaks at about 1.6 GB), and an untied language-model head is read into one; a head tied to the
 embeddings (OPT) is copied there on first use (so it is held twice). During decode the pool's workers poll for work for 2 ms before
@@ -67,13 +69,15 @@ tables give one load per 4 (2:4) or 2 (unstructured) kept weights instead. A bit
 inputs, kept values contiguous, expanded by \`i8x16.swizzle\` through a 256-entry table straight into float32 lanes)
 reads fewer bytes (0.125 + 2 x density per weight) but costs about 17 instructions per 8 inputs whether they are
 kept or not: measured against the pair format on every OPT-125M and 1.1B layer shape, weights from DRAM, it ran at
-0.34-0.62x of dense bf16 where pairs ran at 0.60-1.18x (50%) and 0.72-2.17x (70%), so the pairs stay. At one
-thread the 2:4 and pair kernels run at about dense bf16's speed on rows of 2048 inputs or fewer (they are
-compute-bound too); they gained where row-major dense bf16 is slow, on long rows (k = 5632: 1.6-1.7x), whose
-float32 x no longer stays in L1 beside the streamed W row (since dense bf16 stores such rows k-blocked, that gain
-is smaller). \`node tools/bench_decode_packed.mjs [--threads 1] [--copies 24] [--rows 128]\`
-measures dense bf16 against 2:4 on resident weights per layer shape (\`--copies N\` cycles N copies of each weight so
-that they come from DRAM, as in a model). Prefill (more than 4 rows) is
+0.34-0.62x of dense bf16 where pairs ran at 0.60-1.18x (50%) and 0.72-2.17x (70%), so the pairs stay. Per layer, by
+the median call with weights streamed from DRAM (\`node tools/bench_decode_packed.mjs --dram-mb 300 [--threads 1]\`;
+\`--stat best\` takes the fastest call, which overstates the packed kernels' lead), 2026-12-01: at 2 threads on the
+1.1B shape's layers dense bf16 ran at 2.0x dense f32 (float32 is bound by DRAM), 2:4 at 1.35-1.41x dense bf16, 70%
+at 1.54-1.62x and 50% at 1.02-1.07x; on OPT-125M's three layer shapes 2:4 ran at 1.07-1.34x and 70% at
+1.07-1.49x. At 1 thread 2:4 and 70% ran at only 1.12-1.28x dense bf16: these kernels are bound by instructions,
+not bytes (a 2:4 slot of 8 inputs costs a metadata load, an address add, the gathering x load, half a value load,
+a widening, a multiply and an add; dense bf16 spends about as many on 8 inputs), and so is dense bf16 at 1 thread.
+Prefill (more than 4 rows) is
 compute-bound instead: there the packed kernels run 32 tokens per pass over input-major panels of x, multiply each
 kept value with its input's 32 tokens (the pruned half of the multiplies is skipped) and read resident weights in
 place; the dense prefill GEMM reads W's rows in place too (no packing of the weight per call). Without a fused
@@ -96,8 +100,10 @@ Regenerate a section with \`npm run build && node tools/bench_pruned_speed.mjs -
 pruned copies under /tmp; PyTorch's row needs Debian's \`python3-torch\`, or pass \`--no-torch\`). Each figure is
 measured two ways. *Own processes*: each row runs in its own process (which gives its peak memory), rows
 interleaved round by round, each figure the median of its rounds; the tables also give tokens per CPU second of the
-process (all its threads). *One process*: all of stade's rows loaded together, taking turns prefill by prefill and
-decode step by decode step (\`tools/bench_interleaved.mjs\`). This VM's speed drifts by tens of percent within
+process (all its threads). *One process*: the two rows a ratio compares loaded together, taking turns prefill by
+prefill and decode step by decode step (\`tools/bench_interleaved.mjs\`, a process per pair; all five rows of the
+1.1B shape in one process held 11 GB of weights beside 11 GB of checkpoint pages on this 24 GB machine, and the
+unstructured rows ran 2-3x slower than alone). This VM's speed drifts by tens of percent within
 minutes (the same 1.1B bf16 decode measured 54 and 78 ms per step in two processes a minute apart), and the
 compute-bound formats drift more than the memory-bound float32: ratios of runs minutes apart carry that drift,
 ratios of steps taken side by side do not, so the one-process columns are the steadier ones. Compare rows of one
