@@ -1,12 +1,20 @@
 // Memory of the forward pass is bounded by design: exact, GC-independent counts of the storage allocators
 // (storageStats) show that running more blocks or more windows allocates nothing more.
 
-import { storageStats, type Tensor } from '@stade/tensor';
+import { Arena, storageStats, type Tensor } from '@stade/tensor';
 import { randn } from '@stade/tensor/testing';
 import { describe, expect, it } from 'vitest';
 import { randomOptModel } from '../src/bench/prefill.js';
 import { normalizeConfig } from '../src/config.js';
-import { type CausalLM, causalAttentionInto, MemorySource, perplexity, Workspace } from '../src/index.js';
+import {
+  type CachedDecoder,
+  type CausalLM,
+  causalAttentionInto,
+  forwardCached,
+  MemorySource,
+  perplexity,
+  Workspace,
+} from '../src/index.js';
 import { LlamaModel } from '../src/models/llama.js';
 
 const bytes = () => storageStats().sharedBytesAllocated;
@@ -86,6 +94,36 @@ describe.each(models)('%s forward memory', (_name, make) => {
     // steady state: only what the caller receives, the embedded hidden states and the logits
     expect(again4.buffers).toBe(2);
     expect(again4.bytes).toBe(300 * (32 + m4.vocabSize) * 4);
+  });
+
+  it('a cached prefill of 16 blocks holds and allocates what one of 4 blocks does, and gives the same logits', () => {
+    const prompt = ids.subarray(0, 200);
+    /** Bytes the caller's arena holds after a prefill (its peak: nothing is reset in between), and allocations. */
+    const prefill = (m: CausalLM) => {
+      const d = m as CachedDecoder;
+      const cache = d.newCache(256);
+      const arena = new Arena();
+      let logits: number[] = [];
+      const alloc = allocatedBy(() => {
+        logits = Array.from(arena.use(() => forwardCached(d, prompt, cache).values()));
+      });
+      const held = arena.bytes;
+      arena.dispose();
+      cache.dispose();
+      return { held, alloc, logits };
+    };
+    const [m4, m16] = [make(4), make(16)];
+    prefill(m4); // warm-up: tables, workspaces, the recycler
+    prefill(m16);
+    const [p4, p16] = [prefill(m4), prefill(m16)];
+    expect(p16.held).toBe(p4.held);
+    expect(p16.alloc).toEqual(p4.alloc);
+    // the caller holds the embeddings, the two residual buffers and the logits, not the blocks' activations
+    expect(p4.held).toBeLessThan(200 * (3 * 32 + m4.vocabSize) * 4 * 2);
+    // the same logits as without the block arenas: the full forward pass
+    const want = Array.from(m16.forward(prompt).values());
+    expect(p16.logits.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(p16.logits[i]! - want[i]!)).toBeLessThan(1e-5);
   });
 
   it('blocks run in place over many windows allocate nothing after the first window', () => {
