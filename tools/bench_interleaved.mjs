@@ -15,13 +15,14 @@ import { openModel } from '../apps/cli/dist/commands/common.js';
 import { decoderOf, forwardCachedTimed, settleDecode, warmUp } from '../apps/cli/dist/commands/decoding.js';
 import { Arena, releaseResidentDecode, setThreads } from '../packages/tensor/dist/index.js';
 import { applyWeightFormat, seededRandom } from '../packages/transformer/dist/index.js';
+import { option } from './bench_best_ms.mjs';
 
 const argv = process.argv.slice(2);
-/** The value after `--name`, or `def`; exits with a usage error when it is missing or not a positive integer. */
+/** The integer after `--name`, or `def`; exits with a usage error when it is not a positive integer. */
 function int(name, def) {
-  const i = argv.indexOf(`--${name}`);
-  const v = i < 0 ? def : Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) usage(`--${name} must be an integer >= 1, got '${argv[i + 1]}'`);
+  const s = option(argv, name, String(def));
+  const v = Number(s);
+  if (!Number.isInteger(v) || v < 1) usage(`--${name} must be an integer >= 1, got '${s}'`);
   return v;
 }
 function usage(msg) {

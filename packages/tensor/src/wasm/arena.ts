@@ -9,10 +9,10 @@
  * copying path.
  *
  * Layout of each arena: a 64-byte header (int32 [0]: the bump top in 64-byte units, moved with Atomics so that
- * workers can take scratch space; int32 [1]: the arena's id), then 64-byte aligned blocks. Weights are allocated and freed by the calling
- * thread only (first fit over the arenas' free lists, adjacent free blocks merged); each thread's scratch in an
- * arena (x rows and outputs of its kernel calls) is bump-allocated once and replaced by one twice as large when
- * too small. Weights leave SCRATCH_ROOM free at the top of an arena for that scratch.
+ * workers can take scratch space; int32 [1]: the arena's id), then 64-byte aligned blocks. Weights are allocated
+ * and freed by the calling thread only (first fit over the arenas' free lists, adjacent free blocks merged); each
+ * thread's scratch in an arena (x rows and outputs of its kernel calls) is bump-allocated once and replaced by one
+ * twice as large when too small. Weights leave SCRATCH_ROOM free at the top of an arena for that scratch.
  *
  * A pool worker gets an arena as a WebAssembly.Memory in its kernel arguments, and every time the caller registers
  * it again (a new worker joined, or the job registry was reset: parallel/jobs.ts) the worker receives a new Memory
